@@ -1,0 +1,99 @@
+/**
+ * Port: persistence of agent aggregates (agent + instances + commands) with optimistic
+ * versioning. Every commit writes the aggregate change, its events and an optional
+ * idempotency record atomically.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, type Option } from "effect"
+import type { Agent, Liveness } from "./Agent.js"
+import type { DomainEvent, EventDraft } from "./DomainEvent.js"
+import type { DuplicateKey, StoreError, VersionConflict } from "./EngineError.js"
+import type { IdempotencyRecord } from "./IdempotencyStore.js"
+import type { AgentId, TenantId } from "./Ids.js"
+import type { AgentAggregate } from "./StateMachine.js"
+
+/**
+ * One atomic write.
+ *
+ * - `before` is the aggregate as loaded (null when the agent is created); the write succeeds
+ *   only while the stored version still equals `before.agent.version`, otherwise it fails with
+ *   `VersionConflict` and writes nothing.
+ * - `after` is the new aggregate; its `agent.version` is the new version. Adapters may write only
+ *   the instances and commands that differ from `before` (compare by reference).
+ * - `events` are appended in the same transaction; `idempotency` is inserted in the same
+ *   transaction and fails the whole commit with `DuplicateKey` if the key exists.
+ * - `lastHeartbeatAt` never moves backwards through a commit (heartbeats are written apart).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Commit {
+  readonly before: AgentAggregate | null
+  readonly after: AgentAggregate
+  readonly events: ReadonlyArray<EventDraft>
+  readonly idempotency?: IdempotencyRecord | undefined
+}
+
+/**
+ * What a heartbeat write saw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeartbeatTouch {
+  readonly tenantId: TenantId
+  readonly liveness: Liveness
+  readonly previousHeartbeatAt: number | null
+}
+
+/**
+ * Filter for listing agents.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListAgentsOptions {
+  readonly liveness?: Liveness | undefined
+  /** Agents whose last heartbeat is older than this (for liveness checks). */
+  readonly heartbeatBefore?: number | undefined
+  readonly limit?: number | undefined
+  /** Keyset pagination: agents with an id greater than this. */
+  readonly afterId?: AgentId | undefined
+}
+
+/**
+ * The agent store port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentStoreService {
+  readonly load: (agentId: AgentId) => Effect.Effect<Option.Option<AgentAggregate>, StoreError>
+  readonly findByLogicalId: (
+    tenantId: TenantId,
+    logicalAgentId: string
+  ) => Effect.Effect<Option.Option<AgentAggregate>, StoreError>
+  /** The agent owning a cloud instance id within a tenant. */
+  readonly findByCloudInstanceId: (
+    tenantId: TenantId,
+    cloudInstanceId: string
+  ) => Effect.Effect<Option.Option<AgentId>, StoreError>
+  /** Agents of one tenant (or of all tenants when `tenantId` is null), ordered by id. */
+  readonly list: (tenantId: TenantId | null, options?: ListAgentsOptions) => Effect.Effect<ReadonlyArray<Agent>, StoreError>
+  readonly countAgents: (tenantId: TenantId) => Effect.Effect<number, StoreError>
+  readonly commit: (commit: Commit) => Effect.Effect<ReadonlyArray<DomainEvent>, VersionConflict | DuplicateKey | StoreError>
+  /**
+   * Records a heartbeat without touching the version (heartbeats must not conflict with
+   * flows). Returns None for an unknown agent. Never moves the timestamp backwards.
+   */
+  readonly touchHeartbeat: (agentId: AgentId, at: number) => Effect.Effect<Option.Option<HeartbeatTouch>, StoreError>
+}
+
+/**
+ * The agent store tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentStore extends Context.Tag("@spotfleet/engine/AgentStore")<AgentStore, AgentStoreService>() {}

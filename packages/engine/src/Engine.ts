@@ -1,0 +1,219 @@
+/**
+ * The engine: the operations agents, users and jobs perform, over the store ports. Each
+ * operation loads the agent aggregate, applies the pure state machine, and commits the result
+ * with its events (and idempotency record) atomically; a version conflict is retried from a
+ * fresh read a bounded number of times.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, Layer, Schema } from "effect"
+import { Agent, type AgentConfigPatch, type NoticeKind } from "./Agent.js"
+import type { AgentStore } from "./AgentStore.js"
+import { Command, type CommandResult } from "./Command.js"
+import type { Actor, DomainEvent } from "./DomainEvent.js"
+import type * as EngineError from "./EngineError.js"
+import type { EventLog } from "./EventLog.js"
+import type { IdempotencyStore } from "./IdempotencyStore.js"
+import type { AgentId, CommandId, IdGenerator, InstanceId, TenantId } from "./Ids.js"
+import { Instance } from "./Instance.js"
+import * as internal from "./internal/engine.js"
+import type { PoolId } from "./Pool.js"
+import type { Tenant } from "./Tenant.js"
+import type { TenantStore } from "./TenantStore.js"
+
+/**
+ * Options of the engine.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineOptions {
+  /** How long a delivered command is leased to the agent before it is handed out again (default 10 minutes: a launch may take 5). */
+  readonly leaseSeconds?: number | undefined
+  /** Deliveries of one command before it fails (default 5). */
+  readonly maxDeliveries?: number | undefined
+  /** Commands handed out per poll (default 5: the legacy agent runs them one after another). */
+  readonly pollLimit?: number | undefined
+  /** Attempts of one operation on version conflicts before the conflict is surfaced (default 16). */
+  readonly maxConflictRetries?: number | undefined
+  /** Id generator (default: random UUIDs). */
+  readonly ids?: IdGenerator | undefined
+}
+
+/**
+ * Per-call options of mutating operations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  /** A repeat of the same key for the same tenant returns the first answer and changes nothing. */
+  readonly idempotencyKey?: string | undefined
+  /** Who is acting (default: the agent for agent calls, the system otherwise). */
+  readonly actor?: Actor | undefined
+}
+
+/**
+ * The answer to a registration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RegisterResult extends Schema.Class<RegisterResult>("RegisterResult")({
+  agent: Agent,
+  instance: Instance,
+  created: Schema.Boolean
+}) {}
+
+/**
+ * The answer to a heartbeat.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class HeartbeatResult extends Schema.Class<HeartbeatResult>("HeartbeatResult")({
+  agentId: Schema.String,
+  liveness: Schema.Literal("online", "offline"),
+  configVersion: Schema.Int,
+  pendingCommands: Schema.Int
+}) {}
+
+/**
+ * An agent with its instances and commands, as returned by operations that change it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class AgentView extends Schema.Class<AgentView>("AgentView")({
+  agent: Agent,
+  instances: Schema.Array(Instance),
+  commands: Schema.Array(Command)
+}) {}
+
+/**
+ * Everything an operation can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type EngineFailure =
+  | EngineError.Rejection
+  | EngineError.AgentNotFound
+  | EngineError.TenantNotFound
+  | EngineError.VersionConflict
+  | EngineError.DuplicateKey
+  | EngineError.IdempotencyKeyReused
+  | EngineError.StoreError
+
+/**
+ * The engine service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineService {
+  // -- tenants --
+  readonly createTenant: (args: { readonly name: string; readonly tokenHash: string }) => Effect.Effect<Tenant, EngineFailure>
+  readonly getTenant: (tenantId: TenantId) => Effect.Effect<Tenant, EngineFailure>
+  readonly listTenants: Effect.Effect<ReadonlyArray<Tenant>, EngineFailure>
+  readonly addTenantToken: (tenantId: TenantId, tokenHash: string, label: string) => Effect.Effect<void, EngineFailure>
+  /** The tenant owning a token hash, if any. */
+  readonly authenticate: (tokenHash: string) => Effect.Effect<Tenant | null, EngineFailure>
+
+  // -- agent calls --
+  readonly register: (
+    tenantId: TenantId,
+    args: {
+      readonly logicalAgentId: string
+      readonly cloudInstanceId: string
+      readonly pool: PoolId
+      readonly metadata?: Readonly<Record<string, unknown>> | undefined
+      readonly config?: AgentConfigPatch | undefined
+    },
+    options?: CallOptions
+  ) => Effect.Effect<RegisterResult, EngineFailure>
+  readonly heartbeat: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<HeartbeatResult, EngineFailure>
+  readonly pollCommands: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    options?: { readonly limit?: number | undefined }
+  ) => Effect.Effect<ReadonlyArray<Command>, EngineFailure>
+  readonly reportResult: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly commandId?: CommandId | undefined; readonly requestId?: string | undefined; readonly result: CommandResult },
+    options?: CallOptions
+  ) => Effect.Effect<Command, EngineFailure>
+  readonly confirmLaunch: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly commandId?: CommandId | undefined; readonly requestId?: string | undefined; readonly tempInstanceId?: string | undefined; readonly cloudInstanceId: string },
+    options?: CallOptions
+  ) => Effect.Effect<AgentView, EngineFailure>
+  readonly confirmTerminated: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly cloudInstanceId: string },
+    options?: CallOptions
+  ) => Effect.Effect<AgentView, EngineFailure>
+  readonly notice: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly kind: NoticeKind; readonly cloudInstanceId: string; readonly deadline?: number | undefined },
+    options?: CallOptions
+  ) => Effect.Effect<AgentView, EngineFailure>
+
+  // -- user calls --
+  readonly getAgent: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
+  readonly listAgents: (tenantId: TenantId) => Effect.Effect<ReadonlyArray<Agent>, EngineFailure>
+  readonly updateConfig: (tenantId: TenantId, agentId: AgentId, patch: AgentConfigPatch, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
+  readonly requestReplica: (tenantId: TenantId, agentId: AgentId, args: { readonly pool?: PoolId | undefined }, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
+  readonly removeReplica: (tenantId: TenantId, agentId: AgentId, instanceId: InstanceId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
+  readonly promote: (tenantId: TenantId, agentId: AgentId, instanceId: InstanceId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
+  readonly switchPool: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly pool: PoolId; readonly trigger?: "manual" | "ml" | undefined; readonly priority?: number | undefined },
+    options?: CallOptions
+  ) => Effect.Effect<AgentView, EngineFailure>
+
+  // -- jobs --
+  readonly retireZombie: (tenantId: TenantId, agentId: AgentId, instanceId: InstanceId) => Effect.Effect<AgentView, EngineFailure>
+  /** Expires commands, returns leases that ran out, clears passed notice deadlines. */
+  readonly maintain: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
+  readonly markOffline: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
+
+  // -- events --
+  readonly events: (
+    tenantId: TenantId | null,
+    options: { readonly afterId: number; readonly limit?: number | undefined; readonly agentId?: AgentId | undefined }
+  ) => Effect.Effect<ReadonlyArray<DomainEvent>, EngineFailure>
+}
+
+/**
+ * The engine tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Engine extends Context.Tag("@spotfleet/engine/Engine")<Engine, EngineService>() {}
+
+/**
+ * Builds the engine over the store ports.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: EngineOptions
+) => Effect.Effect<EngineService, never, AgentStore | EventLog | IdempotencyStore | TenantStore> = internal.make
+
+/**
+ * The engine as a layer; provide a store layer (e.g. `MemoryStore.layer`) underneath.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: EngineOptions
+): Layer.Layer<Engine, never, AgentStore | EventLog | IdempotencyStore | TenantStore> => Layer.effect(Engine, make(options))

@@ -1,0 +1,41 @@
+/**
+ * @spotfleet/engine: the control-plane engine for cloud VM fleets on spot capacity.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Agent from "./Agent.js"
+/** @since 0.1.0 */
+export * as AgentStore from "./AgentStore.js"
+/** @since 0.1.0 */
+export * as Command from "./Command.js"
+/** @since 0.1.0 */
+export * as DomainEvent from "./DomainEvent.js"
+/** @since 0.1.0 */
+export * as Engine from "./Engine.js"
+/** @since 0.1.0 */
+export * as EngineClient from "./EngineClient.js"
+/** @since 0.1.0 */
+export * as EngineError from "./EngineError.js"
+/** @since 0.1.0 */
+export * as EventLog from "./EventLog.js"
+/** @since 0.1.0 */
+export * as IdempotencyStore from "./IdempotencyStore.js"
+/** @since 0.1.0 */
+export * as Ids from "./Ids.js"
+/** @since 0.1.0 */
+export * as Instance from "./Instance.js"
+/** @since 0.1.0 */
+export * as MemoryStore from "./MemoryStore.js"
+/** @since 0.1.0 */
+export * as Pool from "./Pool.js"
+/** @since 0.1.0 */
+export * as StateMachine from "./StateMachine.js"
+/** @since 0.1.0 */
+export * as Tenant from "./Tenant.js"
+/** @since 0.1.0 */
+export * as TenantStore from "./TenantStore.js"
+
+/** @since 0.1.0 */
+export { createEngine } from "./EngineClient.js"

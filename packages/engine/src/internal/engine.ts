@@ -1,0 +1,382 @@
+import { Clock, Effect, Either, Metric, Option, Schema } from "effect"
+import type { AgentConfigPatch } from "../Agent.js"
+import { AgentStore, type Commit } from "../AgentStore.js"
+import { Command } from "../Command.js"
+import { Actor, EventDraft } from "../DomainEvent.js"
+import type { AgentView as AgentViewType, EngineFailure, EngineOptions, EngineService } from "../Engine.js"
+import { AgentView, HeartbeatResult, RegisterResult } from "../Engine.js"
+import {
+  AgentNotFound,
+  CommandNotFound,
+  DuplicateKey,
+  IdempotencyKeyReused,
+  InvalidInput,
+  TenantNotFound,
+  VersionConflict
+} from "../EngineError.js"
+import { EventLog } from "../EventLog.js"
+import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
+import { type AgentId, randomIds, TenantId } from "../Ids.js"
+import * as StateMachine from "../StateMachine.js"
+import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
+import { TenantStore } from "../TenantStore.js"
+
+/** Counts optimistic-locking conflicts (DESIGN.md §10). */
+export const optimisticConflicts = Metric.counter("spotfleet_optimistic_conflicts_total", {
+  description: "Writes that lost an optimistic-locking race and were retried from a fresh read"
+})
+
+const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId })
+const userActor = Actor.make({ kind: "user", id: null })
+const systemActor = Actor.make({ kind: "system", id: null })
+
+const viewOf = (aggregate: StateMachine.AgentAggregate): AgentViewType =>
+  AgentView.make({ agent: aggregate.agent, instances: [...aggregate.instances], commands: [...aggregate.commands] })
+
+export const make = (options: EngineOptions = {}) =>
+  Effect.gen(function*() {
+    const agents = yield* AgentStore
+    const eventLog = yield* EventLog
+    const idempotency = yield* IdempotencyStore
+    const tenants = yield* TenantStore
+    const ids = options.ids ?? randomIds
+    const leaseMillis = (options.leaseSeconds ?? 600) * 1000
+    const pollLimit = options.pollLimit ?? 5
+    const maxRetries = options.maxConflictRetries ?? 16
+
+    const getTenant = (tenantId: TenantId) =>
+      Effect.flatMap(tenants.get(tenantId), Option.match({
+        onNone: () => Effect.fail(new TenantNotFound({ tenantId })),
+        onSome: Effect.succeed
+      }))
+
+    const loadOwned = (tenantId: TenantId, agentId: AgentId) =>
+      Effect.flatMap(agents.load(agentId), (found) =>
+        Option.isSome(found) && found.value.agent.tenantId === tenantId
+          ? Effect.succeed(found.value)
+          // Another tenant's agent is reported exactly like a missing one.
+          : Effect.fail(new AgentNotFound({ agentId })))
+
+    /** Replays the first answer for a key, or runs `fresh` with the record to write. */
+    const idempotent = <A, I>(
+      tenantId: TenantId,
+      key: string | undefined,
+      operation: string,
+      schema: Schema.Schema<A, I>,
+      fresh: (record: (answer: A, now: number) => IdempotencyRecord | undefined) => Effect.Effect<A, EngineFailure>
+    ): Effect.Effect<A, EngineFailure> => {
+      if (key === undefined) return fresh(() => undefined)
+      const replay = Effect.flatMap(idempotency.get(tenantId, key), (found) => {
+        if (Option.isNone(found)) return Effect.succeed(Option.none<A>())
+        if (found.value.operation !== operation) return Effect.fail(new IdempotencyKeyReused({ key, operation: found.value.operation }))
+        return Effect.map(
+          Effect.orDie(Schema.decodeUnknown(schema)(found.value.response)),
+          Option.some
+        )
+      })
+      const makeRecord = (answer: A, now: number) =>
+        IdempotencyRecord.make({ tenantId, key, operation, response: Schema.encodeSync(schema)(answer), createdAt: now })
+      return Effect.flatMap(replay, Option.match({
+        onSome: Effect.succeed,
+        onNone: () =>
+          fresh(makeRecord).pipe(
+            // A concurrent twin won the race for the key: answer what it answered.
+            Effect.catchIf(
+              (e): e is DuplicateKey => e._tag === "DuplicateKey" && e.entity === "idempotency key",
+              () => Effect.flatMap(replay, Option.match({
+                onSome: Effect.succeed,
+                onNone: () => Effect.fail(new DuplicateKey({ entity: "idempotency key", key }))
+              }))
+            )
+          )
+      }))
+    }
+
+    const retryConflicts = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(
+        Effect.tapError((e) => e._tag === "VersionConflict" ? Metric.increment(optimisticConflicts) : Effect.void),
+        Effect.retry({ times: maxRetries, while: (e) => e._tag === "VersionConflict" })
+      )
+
+    /**
+     * The one write path for an existing agent: load → transition → commit, retried from a
+     * fresh read on a version conflict.
+     */
+    const execute = <A, I>(args: {
+      readonly tenantId: TenantId
+      readonly agentId: AgentId
+      readonly input: (aggregate: StateMachine.AgentAggregate) => StateMachine.Input | Effect.Effect<StateMachine.Input, EngineFailure>
+      readonly actor: Actor
+      readonly operation: string
+      readonly idempotencyKey?: string | undefined
+      readonly schema: Schema.Schema<A, I>
+      readonly answer: (transition: StateMachine.Transition) => A
+    }): Effect.Effect<A, EngineFailure> =>
+      idempotent(args.tenantId, args.idempotencyKey, args.operation, args.schema, (record) =>
+        retryConflicts(Effect.gen(function*() {
+          const before = yield* loadOwned(args.tenantId, args.agentId)
+          const tenant = yield* getTenant(args.tenantId)
+          const now = yield* Clock.currentTimeMillis
+          const made = args.input(before)
+          const input = Effect.isEffect(made) ? yield* made : made
+          const result = StateMachine.transition(before, input, {
+            now,
+            ids,
+            actor: args.actor,
+            limits: tenant.limits,
+            maxDeliveries: options.maxDeliveries
+          })
+          if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+          const transition = result.right
+          const answer = args.answer(transition)
+          const idem = record(answer, now)
+          if (transition.changed) {
+            yield* agents.commit({ before, after: transition.aggregate, events: transition.events, idempotency: idem })
+          } else if (idem !== undefined) {
+            yield* idempotency.put(idem)
+          }
+          return answer
+        })))
+
+    const viewAnswer = (t: StateMachine.Transition) => viewOf(t.aggregate)
+
+    const register: EngineService["register"] = (tenantId, args, callOptions = {}) =>
+      idempotent(tenantId, callOptions.idempotencyKey, "register", RegisterResult, (record) =>
+        retryConflicts(Effect.gen(function*() {
+          const tenant = yield* getTenant(tenantId)
+          const now = yield* Clock.currentTimeMillis
+          const actor = callOptions.actor ?? agentActor(args.logicalAgentId)
+          const existing = yield* agents.findByLogicalId(tenantId, args.logicalAgentId)
+          const context = { now, ids, actor, limits: tenant.limits, maxDeliveries: options.maxDeliveries }
+          let commit: Commit | null
+          let answer: RegisterResult
+          if (Option.isSome(existing)) {
+            const before = existing.value
+            const result = StateMachine.transition(before, {
+              _tag: "Register",
+              cloudInstanceId: args.cloudInstanceId,
+              pool: args.pool,
+              metadata: args.metadata ?? {}
+            }, context)
+            if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+            const after = result.right.aggregate
+            const instance = after.instances.find((i) => i.cloudInstanceId === args.cloudInstanceId)!
+            answer = RegisterResult.make({ agent: after.agent, instance, created: false })
+            commit = result.right.changed ? { before, after, events: result.right.events, idempotency: record(answer, now) } : null
+          } else {
+            const count = yield* agents.countAgents(tenantId)
+            if (count >= tenant.limits.maxAgents) {
+              return yield* Effect.fail(new InvalidInput({ field: "logicalAgentId", reason: `tenant limit of ${tenant.limits.maxAgents} agents reached` }))
+            }
+            const owner = yield* agents.findByCloudInstanceId(tenantId, args.cloudInstanceId)
+            if (Option.isSome(owner)) {
+              return yield* Effect.fail(new InvalidInput({ field: "instanceId", reason: `instance ${args.cloudInstanceId} belongs to another agent` }))
+            }
+            const result = StateMachine.register({
+              tenantId,
+              logicalAgentId: args.logicalAgentId,
+              cloudInstanceId: args.cloudInstanceId,
+              pool: args.pool,
+              metadata: args.metadata ?? {},
+              config: args.config
+            }, context)
+            if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+            const after = result.right.aggregate
+            answer = RegisterResult.make({ agent: after.agent, instance: after.instances[0]!, created: true })
+            commit = { before: null, after, events: result.right.events, idempotency: record(answer, now) }
+          }
+          if (commit !== null) {
+            yield* agents.commit(commit).pipe(
+              // Two first registrations raced: retry, which now finds the winner's agent.
+              Effect.catchIf(
+                (e): e is DuplicateKey => e._tag === "DuplicateKey" && e.entity === "agent",
+                (e) => Effect.fail(new VersionConflict({ agentId: e.key, expectedVersion: -1 }))
+              )
+            )
+          } else {
+            const idem = record(answer, now)
+            if (idem !== undefined) yield* idempotency.put(idem)
+          }
+          return answer
+        })))
+
+    const heartbeat: EngineService["heartbeat"] = (tenantId, agentId) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const touched = yield* agents.touchHeartbeat(agentId, now)
+        if (Option.isNone(touched) || touched.value.tenantId !== tenantId) {
+          return yield* Effect.fail(new AgentNotFound({ agentId }))
+        }
+        let view: StateMachine.AgentAggregate
+        if (touched.value.liveness === "offline") {
+          view = yield* execute({
+            tenantId,
+            agentId,
+            input: () => ({ _tag: "MarkOnline" }),
+            actor: agentActor(agentId),
+            operation: "heartbeat",
+            schema: AgentView,
+            answer: viewAnswer
+          })
+        } else {
+          view = yield* loadOwned(tenantId, agentId)
+        }
+        return HeartbeatResult.make({
+          agentId,
+          liveness: "online",
+          configVersion: view.agent.configVersion,
+          pendingCommands: view.commands.filter((c) => c.status === "pending" && c.notBefore <= now).length
+        })
+      })
+
+    const pollCommands: EngineService["pollCommands"] = (tenantId, agentId, pollOptions = {}) =>
+      execute({
+        tenantId,
+        agentId,
+        input: () => ({ _tag: "Deliver", limit: pollOptions.limit ?? pollLimit, leaseMillis }),
+        actor: agentActor(agentId),
+        operation: "poll",
+        schema: Schema.Array(Command),
+        answer: (t) => t.delivered
+      })
+
+    const findCommand = (aggregate: StateMachine.AgentAggregate, commandId: string | undefined, requestId: string | undefined) => {
+      const found = aggregate.commands.find((c) =>
+        (commandId !== undefined && c.id === commandId) || (requestId !== undefined && c.requestId === requestId)
+      )
+      return found === undefined
+        ? Effect.fail(new CommandNotFound({ commandId: commandId ?? requestId ?? "(none)" }))
+        : Effect.succeed(found)
+    }
+
+    const reportResult: EngineService["reportResult"] = (tenantId, agentId, args, callOptions = {}) =>
+      Effect.flatMap(
+        execute({
+          tenantId,
+          agentId,
+          input: (aggregate) =>
+            Effect.map(findCommand(aggregate, args.commandId, args.requestId), (command) => ({
+              _tag: "ReportResult" as const,
+              commandId: command.id,
+              result: args.result
+            })),
+          actor: callOptions.actor ?? agentActor(agentId),
+          operation: "report-result",
+          idempotencyKey: callOptions.idempotencyKey,
+          schema: AgentView,
+          answer: viewAnswer
+        }),
+        (view) => findCommand(view, args.commandId, args.requestId)
+      )
+
+    const simple = (
+      operation: string,
+      input: (aggregate: StateMachine.AgentAggregate) => StateMachine.Input | Effect.Effect<StateMachine.Input, EngineFailure>,
+      defaultActor: Actor
+    ) =>
+    (tenantId: TenantId, agentId: AgentId, callOptions: { readonly idempotencyKey?: string | undefined; readonly actor?: Actor | undefined } = {}) =>
+      execute({
+        tenantId,
+        agentId,
+        input,
+        actor: callOptions.actor ?? defaultActor,
+        operation,
+        idempotencyKey: callOptions.idempotencyKey,
+        schema: AgentView,
+        answer: viewAnswer
+      })
+
+    const service: EngineService = {
+      createTenant: ({ name, tokenHash }) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const tenant = Tenant.make({
+            id: TenantId.make(ids.next("tenant")),
+            name,
+            limits: defaultLimits,
+            dryRun: false,
+            createdAt: now
+          })
+          yield* tenants.create(tenant)
+          yield* tenants.addToken(TenantToken.make({ tenantId: tenant.id, tokenHash, label: "initial", createdAt: now }))
+          yield* eventLog.append([
+            EventDraft.make({ tenantId: tenant.id, agentId: null, type: "TenantCreated", at: now, actor: userActor, data: { name } })
+          ])
+          return tenant
+        }),
+      getTenant,
+      listTenants: tenants.list,
+      addTenantToken: (tenantId, tokenHash, label) =>
+        Effect.gen(function*() {
+          yield* getTenant(tenantId)
+          const now = yield* Clock.currentTimeMillis
+          yield* tenants.addToken(TenantToken.make({ tenantId, tokenHash, label, createdAt: now }))
+        }),
+      authenticate: (tokenHash) => Effect.map(tenants.findByTokenHash(tokenHash), Option.getOrNull),
+
+      register,
+      heartbeat,
+      pollCommands,
+      reportResult,
+      confirmLaunch: (tenantId, agentId, args, callOptions) =>
+        simple("confirm-launch", (aggregate) => {
+          const command = aggregate.commands.find((c) =>
+            c.type === "LAUNCH_INSTANCE" &&
+            ((args.commandId !== undefined && c.id === args.commandId) || (args.requestId !== undefined && c.requestId === args.requestId))
+          )
+          return {
+            _tag: "ConfirmLaunch",
+            commandId: command?.id ?? null,
+            tempInstanceId: args.tempInstanceId ?? null,
+            cloudInstanceId: args.cloudInstanceId
+          }
+        }, agentActor(agentId))(tenantId, agentId, callOptions),
+      confirmTerminated: (tenantId, agentId, args, callOptions) =>
+        simple("confirm-terminated", () => ({ _tag: "ConfirmTerminated", cloudInstanceId: args.cloudInstanceId }), agentActor(agentId))(
+          tenantId,
+          agentId,
+          callOptions
+        ),
+      notice: (tenantId, agentId, args, callOptions) =>
+        simple("notice", () =>
+          Effect.map(Clock.currentTimeMillis, (now) => ({
+            _tag: "Notice" as const,
+            kind: args.kind,
+            cloudInstanceId: args.cloudInstanceId,
+            // The cloud gives about two minutes for a termination; a rebalance is best effort.
+            deadline: args.deadline ?? now + (args.kind === "termination" ? 120_000 : 600_000),
+            launchPool: null
+          })), agentActor(agentId))(tenantId, agentId, callOptions),
+
+      getAgent: (tenantId, agentId) => Effect.map(loadOwned(tenantId, agentId), viewOf),
+      listAgents: (tenantId) => agents.list(tenantId),
+      updateConfig: (tenantId, agentId, patch: AgentConfigPatch, callOptions) =>
+        simple("update-config", () => ({ _tag: "UpdateConfig", patch }), userActor)(tenantId, agentId, callOptions),
+      requestReplica: (tenantId, agentId, args, callOptions) =>
+        simple("request-replica", () => ({ _tag: "RequestReplica", pool: args.pool ?? null, priority: 75 }), userActor)(
+          tenantId,
+          agentId,
+          callOptions
+        ),
+      removeReplica: (tenantId, agentId, instanceId, callOptions) =>
+        simple("remove-replica", () => ({ _tag: "RemoveReplica", instanceId }), userActor)(tenantId, agentId, callOptions),
+      promote: (tenantId, agentId, instanceId, callOptions) =>
+        simple("promote", () => ({ _tag: "Promote", instanceId, priority: 75 }), userActor)(tenantId, agentId, callOptions),
+      switchPool: (tenantId, agentId, args, callOptions) =>
+        simple("switch", () => ({
+          _tag: "Switch",
+          pool: args.pool,
+          trigger: args.trigger ?? "manual",
+          priority: args.priority ?? (args.trigger === "ml" ? 25 : 75)
+        }), args.trigger === "ml" ? Actor.make({ kind: "ml", id: null }) : userActor)(tenantId, agentId, callOptions),
+
+      retireZombie: (tenantId, agentId, instanceId) =>
+        simple("retire-zombie", () => ({ _tag: "RetireZombie", instanceId }), systemActor)(tenantId, agentId),
+      maintain: (tenantId, agentId) => simple("maintain", () => ({ _tag: "Maintain" }), systemActor)(tenantId, agentId),
+      markOffline: (tenantId, agentId) => simple("mark-offline", () => ({ _tag: "MarkOffline" }), systemActor)(tenantId, agentId),
+
+      events: (tenantId, { afterId, agentId, limit }) => eventLog.read({ tenantId, afterId, limit: limit ?? 100, agentId })
+    }
+    return service
+  })
+

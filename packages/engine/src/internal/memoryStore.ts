@@ -1,0 +1,185 @@
+import { Context, Effect, Option } from "effect"
+import { Agent } from "../Agent.js"
+import type { AgentStoreService, Commit } from "../AgentStore.js"
+import { AgentStore } from "../AgentStore.js"
+import { DomainEvent, type EventDraft } from "../DomainEvent.js"
+import { DuplicateKey, VersionConflict } from "../EngineError.js"
+import { EventLog, type EventLogService } from "../EventLog.js"
+import { type IdempotencyRecord, IdempotencyStore, type IdempotencyStoreService } from "../IdempotencyStore.js"
+import type { AgentId, TenantId } from "../Ids.js"
+import type { AgentAggregate } from "../StateMachine.js"
+import type { Tenant, TenantToken } from "../Tenant.js"
+import { TenantStore, type TenantStoreService } from "../TenantStore.js"
+
+/**
+ * All state lives in plain maps mutated inside `Effect.sync` blocks. A fiber cannot be
+ * interrupted or interleaved in the middle of a synchronous block, so every method is atomic
+ * with respect to every other fiber: that is the whole concurrency story of this store.
+ */
+export const make = Effect.sync(() => {
+  const aggregates = new Map<AgentId, AgentAggregate>()
+  const byLogicalId = new Map<string, AgentId>()
+  const byCloudId = new Map<string, AgentId>()
+  const events: Array<DomainEvent> = []
+  const idempotency = new Map<string, IdempotencyRecord>()
+  const tenants = new Map<TenantId, Tenant>()
+  const tokens = new Map<string, TenantToken>()
+
+  const logicalKey = (tenantId: string, logicalAgentId: string) => `${tenantId}\u0000${logicalAgentId}`
+  const cloudKey = (tenantId: string, cloudId: string) => `${tenantId}\u0000${cloudId}`
+  const idemKey = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+
+  const appendEvents = (drafts: ReadonlyArray<EventDraft>): ReadonlyArray<DomainEvent> =>
+    drafts.map((d) => {
+      const event = DomainEvent.make({ ...d, id: events.length + 1 })
+      events.push(event)
+      return event
+    })
+
+  const agentStore: AgentStoreService = {
+    load: (agentId) => Effect.sync(() => Option.fromNullable(aggregates.get(agentId))),
+    findByLogicalId: (tenantId, logicalAgentId) =>
+      Effect.sync(() => {
+        const id = byLogicalId.get(logicalKey(tenantId, logicalAgentId))
+        return Option.fromNullable(id === undefined ? undefined : aggregates.get(id))
+      }),
+    findByCloudInstanceId: (tenantId, cloudInstanceId) =>
+      Effect.sync(() => Option.fromNullable(byCloudId.get(cloudKey(tenantId, cloudInstanceId)))),
+    list: (tenantId, options = {}) =>
+      Effect.sync(() => {
+        const out: Array<Agent> = []
+        for (const { agent } of aggregates.values()) {
+          if (tenantId !== null && agent.tenantId !== tenantId) continue
+          if (options.liveness !== undefined && agent.liveness !== options.liveness) continue
+          if (options.heartbeatBefore !== undefined && (agent.lastHeartbeatAt ?? 0) >= options.heartbeatBefore) continue
+          if (options.afterId !== undefined && agent.id <= options.afterId) continue
+          out.push(agent)
+        }
+        out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        return options.limit === undefined ? out : out.slice(0, options.limit)
+      }),
+    countAgents: (tenantId) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const { agent } of aggregates.values()) if (agent.tenantId === tenantId) n++
+        return n
+      }),
+    commit: (commit: Commit) =>
+      Effect.suspend((): Effect.Effect<ReadonlyArray<DomainEvent>, DuplicateKey | VersionConflict> => {
+        const { after, before } = commit
+        const id = after.agent.id
+        const stored = aggregates.get(id)
+        if (before === null) {
+          if (stored !== undefined) return Effect.fail(new DuplicateKey({ entity: "agent", key: id }))
+          if (byLogicalId.has(logicalKey(after.agent.tenantId, after.agent.logicalAgentId))) {
+            return Effect.fail(new DuplicateKey({ entity: "agent", key: after.agent.logicalAgentId }))
+          }
+        } else if (stored === undefined || stored.agent.version !== before.agent.version) {
+          return Effect.fail(new VersionConflict({ agentId: id, expectedVersion: before.agent.version }))
+        }
+        for (const instance of after.instances) {
+          if (instance.cloudInstanceId === null) continue
+          const owner = byCloudId.get(cloudKey(after.agent.tenantId, instance.cloudInstanceId))
+          if (owner !== undefined && owner !== id) {
+            return Effect.fail(new DuplicateKey({ entity: "instance", key: instance.cloudInstanceId }))
+          }
+        }
+        if (commit.idempotency !== undefined) {
+          const key = idemKey(commit.idempotency.tenantId, commit.idempotency.key)
+          if (idempotency.has(key)) return Effect.fail(new DuplicateKey({ entity: "idempotency key", key: commit.idempotency.key }))
+          idempotency.set(key, commit.idempotency)
+        }
+        // Heartbeats are written apart from commits: never move the timestamp backwards.
+        const lastHeartbeatAt = Math.max(stored?.agent.lastHeartbeatAt ?? 0, after.agent.lastHeartbeatAt ?? 0) || null
+        const agent = lastHeartbeatAt === after.agent.lastHeartbeatAt
+          ? after.agent
+          : Agent.make({ ...after.agent, lastHeartbeatAt })
+        aggregates.set(id, { ...after, agent })
+        byLogicalId.set(logicalKey(agent.tenantId, agent.logicalAgentId), id)
+        for (const instance of after.instances) {
+          if (instance.cloudInstanceId !== null) byCloudId.set(cloudKey(agent.tenantId, instance.cloudInstanceId), id)
+        }
+        return Effect.succeed(appendEvents(commit.events))
+      }),
+    touchHeartbeat: (agentId, at) =>
+      Effect.sync(() => {
+        const stored = aggregates.get(agentId)
+        if (stored === undefined) return Option.none()
+        const previous = stored.agent.lastHeartbeatAt
+        if (previous === null || at > previous) {
+          aggregates.set(agentId, { ...stored, agent: Agent.make({ ...stored.agent, lastHeartbeatAt: at }) })
+        }
+        return Option.some({ tenantId: stored.agent.tenantId, liveness: stored.agent.liveness, previousHeartbeatAt: previous })
+      })
+  }
+
+  const eventLog: EventLogService = {
+    read: ({ afterId, agentId, limit, tenantId }) =>
+      Effect.sync(() => {
+        const out: Array<DomainEvent> = []
+        // Ids are dense (1..n), so the start index is known.
+        for (let i = Math.max(0, afterId); i < events.length && out.length < limit; i++) {
+          const e = events[i]!
+          if (tenantId !== null && e.tenantId !== tenantId) continue
+          if (agentId !== undefined && e.agentId !== agentId) continue
+          out.push(e)
+        }
+        return out
+      }),
+    append: (drafts) => Effect.sync(() => appendEvents(drafts)),
+    latestId: Effect.sync(() => events.length)
+  }
+
+  const idempotencyStore: IdempotencyStoreService = {
+    get: (tenantId, key) => Effect.sync(() => Option.fromNullable(idempotency.get(idemKey(tenantId, key)))),
+    put: (record) =>
+      Effect.suspend(() => {
+        const key = idemKey(record.tenantId, record.key)
+        if (idempotency.has(key)) return Effect.fail(new DuplicateKey({ entity: "idempotency key", key: record.key }))
+        idempotency.set(key, record)
+        return Effect.void
+      }),
+    purgeBefore: (time) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const [k, r] of idempotency) {
+          if (r.createdAt < time) {
+            idempotency.delete(k)
+            n++
+          }
+        }
+        return n
+      })
+  }
+
+  const tenantStore: TenantStoreService = {
+    create: (tenant) =>
+      Effect.suspend(() => {
+        if (tenants.has(tenant.id)) return Effect.fail(new DuplicateKey({ entity: "tenant", key: tenant.id }))
+        for (const t of tenants.values()) {
+          if (t.name === tenant.name) return Effect.fail(new DuplicateKey({ entity: "tenant", key: tenant.name }))
+        }
+        tenants.set(tenant.id, tenant)
+        return Effect.void
+      }),
+    get: (tenantId) => Effect.sync(() => Option.fromNullable(tenants.get(tenantId))),
+    list: Effect.sync(() => [...tenants.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))),
+    update: (tenant) => Effect.sync(() => void tenants.set(tenant.id, tenant)),
+    addToken: (token) =>
+      Effect.suspend(() => {
+        if (tokens.has(token.tokenHash)) return Effect.fail(new DuplicateKey({ entity: "token", key: "(hidden)" }))
+        tokens.set(token.tokenHash, token)
+        return Effect.void
+      }),
+    findByTokenHash: (tokenHash) =>
+      Effect.sync(() => {
+        const token = tokens.get(tokenHash)
+        return Option.fromNullable(token === undefined ? undefined : tenants.get(token.tenantId))
+      })
+  }
+
+  return Context.make(AgentStore, agentStore)
+    .pipe(Context.add(EventLog, eventLog))
+    .pipe(Context.add(IdempotencyStore, idempotencyStore))
+    .pipe(Context.add(TenantStore, tenantStore))
+})

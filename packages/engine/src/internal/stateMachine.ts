@@ -1,0 +1,909 @@
+import { Either, ParseResult } from "effect"
+import { Agent, AgentConfig, type AgentConfigPatch, defaultConfig, Flow, type FlowKind, Notice } from "../Agent.js"
+import { Command, type CommandResult, type CommandStatus, type CommandType, deliveryOrder, isOpen, Priority } from "../Command.js"
+import { EventDraft, type EventType } from "../DomainEvent.js"
+import {
+  CommandNotFound,
+  FlowConflict,
+  InstanceNotFound,
+  InvalidInput,
+  InvalidTransition,
+  LimitExceeded,
+  type Rejection
+} from "../EngineError.js"
+import { AgentId, type CommandId, FlowId, InstanceId, type TenantId } from "../Ids.js"
+import { Instance, type Role, type RoleHint } from "../Instance.js"
+import * as Pool from "../Pool.js"
+import type { AgentAggregate, Input, RoleTransition, Transition, TransitionContext } from "../StateMachine.js"
+
+// The transitions table of DESIGN.md §3. `setRole` refuses anything not listed here, which
+// is what lets docs/STATE_MACHINE.md be checked against the code.
+export const roleTransitions: ReadonlyArray<RoleTransition> = [
+  { from: "NONE", to: "PRIMARY", trigger: "registration" },
+  { from: "NONE", to: "LAUNCHING", trigger: "launch requested" },
+  { from: "LAUNCHING", to: "REPLICA", trigger: "launch confirmed" },
+  { from: "LAUNCHING", to: "TERMINATED", trigger: "launch failed, expired or cancelled" },
+  { from: "REPLICA", to: "PRIMARY", trigger: "promotion" },
+  { from: "PRIMARY", to: "ZOMBIE", trigger: "demotion (autoTerminate off)" },
+  { from: "PRIMARY", to: "TERMINATED", trigger: "demotion (autoTerminate on)" },
+  { from: "PRIMARY", to: "TERMINATED", trigger: "reclaimed by the cloud" },
+  { from: "REPLICA", to: "TERMINATED", trigger: "replica removed or lost" },
+  { from: "ZOMBIE", to: "TERMINATED", trigger: "retention expired or terminated" }
+]
+
+export const commandTransitions: ReadonlyArray<{ from: string; to: string; trigger: string }> = [
+  { from: "NONE", to: "pending", trigger: "queued" },
+  { from: "pending", to: "delivered", trigger: "leased to the agent by a poll" },
+  { from: "delivered", to: "pending", trigger: "lease ran out without a result (bounded redeliveries)" },
+  { from: "delivered", to: "failed", trigger: "lease ran out too many times" },
+  { from: "delivered", to: "succeeded", trigger: "agent reported success" },
+  { from: "delivered", to: "failed", trigger: "agent reported failure" },
+  { from: "pending", to: "succeeded", trigger: "agent reported success" },
+  { from: "pending", to: "failed", trigger: "agent reported failure" },
+  { from: "pending", to: "expired", trigger: "expiresAt passed" },
+  { from: "delivered", to: "expired", trigger: "expiresAt passed" },
+  { from: "pending", to: "superseded", trigger: "a higher-priority flow or a newer config replaced it" }
+]
+
+const allowedRole = new Set(roleTransitions.map((t) => `${t.from}>${t.to}>${t.trigger}`))
+const allowedCommand = new Set(commandTransitions.map((t) => `${t.from}>${t.to}`))
+
+const DEFAULT_MAX_DELIVERIES = 5
+
+type Patch<A> = { -readonly [K in keyof A]?: A[K] }
+
+class Reject {
+  constructor(readonly error: Rejection) {}
+}
+const reject = (error: Rejection): never => {
+  throw new Reject(error)
+}
+
+/** A mutable working copy of one aggregate for the duration of one transition. */
+class Draft {
+  agent: Agent
+  instances: Array<Instance>
+  commands: Array<Command>
+  readonly events: Array<EventDraft> = []
+  readonly delivered: Array<Command> = []
+  changed = false
+  private seq: number
+
+  constructor(aggregate: AgentAggregate, readonly ctx: TransitionContext) {
+    this.agent = aggregate.agent
+    this.instances = [...aggregate.instances]
+    this.commands = [...aggregate.commands]
+    this.seq = this.commands.reduce((max, c) => Math.max(max, c.seq), 0)
+  }
+
+  get now() {
+    return this.ctx.now
+  }
+
+  emit(type: EventType, data: Record<string, unknown>) {
+    this.events.push(
+      EventDraft.make({
+        tenantId: this.agent.tenantId,
+        agentId: this.agent.id,
+        type,
+        at: this.now,
+        actor: this.ctx.actor,
+        data
+      })
+    )
+    this.changed = true
+  }
+
+  setAgent(patch: Patch<Agent>) {
+    this.agent = Agent.make({ ...this.agent, ...patch })
+    this.changed = true
+  }
+
+  // -- instances ------------------------------------------------------------------------------
+
+  primary(): Instance | undefined {
+    return this.instances.find((i) => i.role === "PRIMARY")
+  }
+  replicas(): Array<Instance> {
+    return this.instances.filter((i) => i.role === "REPLICA")
+  }
+  launching(): Array<Instance> {
+    return this.instances.filter((i) => i.role === "LAUNCHING")
+  }
+  instance(id: InstanceId): Instance {
+    return this.instances.find((i) => i.id === id) ?? reject(new InstanceNotFound({ instanceId: id }))
+  }
+  byCloudId(cloudInstanceId: string): Instance | undefined {
+    return this.instances.find((i) => i.cloudInstanceId === cloudInstanceId)
+  }
+
+  updateInstance(instance: Instance, patch: Patch<Instance>): Instance {
+    const next = Instance.make({ ...instance, ...patch })
+    this.instances = this.instances.map((i) => (i.id === instance.id ? next : i))
+    this.changed = true
+    return next
+  }
+
+  setRole(instance: Instance, to: Role, trigger: string, patch: Patch<Instance> = {}): Instance {
+    if (!allowedRole.has(`${instance.role}>${to}>${trigger}`)) {
+      reject(new InvalidTransition({ reason: `instance ${instance.id} cannot go from ${instance.role} to ${to} (${trigger})` }))
+    }
+    const stamps: Patch<Instance> = to === "PRIMARY"
+      ? { promotedAt: this.now }
+      : to === "TERMINATED"
+      ? { terminatedAt: this.now, ...(instance.role === "PRIMARY" ? { demotedAt: this.now } : {}) }
+      : to === "ZOMBIE"
+      ? { demotedAt: this.now }
+      : {}
+    const next = this.updateInstance(instance, { role: to, ...stamps, ...patch })
+    this.emit("RoleChanged", {
+      instanceId: instance.id,
+      cloudInstanceId: next.cloudInstanceId,
+      pool: instance.pool,
+      from: instance.role,
+      to,
+      trigger
+    })
+    return next
+  }
+
+  addInstance(args: {
+    role: "PRIMARY" | "LAUNCHING"
+    pool: Pool.PoolId
+    cloudInstanceId: string | null
+    roleHint: RoleHint | null
+    trigger: string
+  }): Instance {
+    const limits = this.ctx.limits
+    if (limits !== undefined) {
+      const live = this.instances.filter((i) => i.role !== "TERMINATED").length
+      if (live >= limits.maxInstances) reject(new LimitExceeded({ limit: "maxInstances", max: limits.maxInstances }))
+    }
+    if (!allowedRole.has(`NONE>${args.role}>${args.trigger}`)) {
+      reject(new InvalidTransition({ reason: `cannot create an instance as ${args.role} (${args.trigger})` }))
+    }
+    const instance = Instance.make({
+      id: InstanceId.make(this.ctx.ids.next("inst")),
+      agentId: this.agent.id,
+      cloudInstanceId: args.cloudInstanceId,
+      pool: args.pool,
+      lifecycle: Pool.lifecycleOf(args.pool),
+      role: args.role,
+      roleHint: args.roleHint,
+      launchCommandId: null,
+      launchRequestedAt: args.role === "LAUNCHING" ? this.now : null,
+      launchConfirmedAt: args.role === "PRIMARY" ? this.now : null,
+      promotedAt: args.role === "PRIMARY" ? this.now : null,
+      demotedAt: null,
+      terminatedAt: null,
+      hourlyPrice: null,
+      createdAt: this.now
+    })
+    this.instances.push(instance)
+    this.emit("RoleChanged", {
+      instanceId: instance.id,
+      cloudInstanceId: instance.cloudInstanceId,
+      pool: instance.pool,
+      from: "NONE",
+      to: args.role,
+      trigger: args.trigger
+    })
+    return instance
+  }
+
+  // -- commands -------------------------------------------------------------------------------
+
+  command(id: CommandId): Command {
+    return this.commands.find((c) => c.id === id) ?? reject(new CommandNotFound({ commandId: id }))
+  }
+
+  queue(args: {
+    type: CommandType
+    priority: number
+    flowId: FlowId | null
+    instanceId: InstanceId | null
+    params: Record<string, unknown>
+    notBefore?: number
+    expiresAt?: number | null
+  }): Command {
+    const id = this.ctx.ids.next("cmd")
+    const command = Command.make({
+      id: id as CommandId,
+      requestId: `req-${id}`,
+      tenantId: this.agent.tenantId,
+      agentId: this.agent.id,
+      type: args.type,
+      status: "pending",
+      priority: args.priority,
+      flowId: args.flowId,
+      instanceId: args.instanceId,
+      params: args.params,
+      createdAt: this.now,
+      notBefore: args.notBefore ?? this.now,
+      expiresAt: args.expiresAt ?? null,
+      deliveredAt: null,
+      leaseExpiresAt: null,
+      deliveries: 0,
+      completedAt: null,
+      result: null,
+      seq: ++this.seq
+    })
+    this.commands.push(command)
+    this.emit("CommandQueued", {
+      commandId: command.id,
+      requestId: command.requestId,
+      type: command.type,
+      priority: command.priority,
+      flowId: command.flowId,
+      instanceId: command.instanceId
+    })
+    return command
+  }
+
+  setCommand(command: Command, status: CommandStatus, patch: Patch<Command> = {}, data: Record<string, unknown> = {}) {
+    if (command.status !== status && !allowedCommand.has(`${command.status}>${status}`)) {
+      reject(new InvalidTransition({ reason: `command ${command.id} cannot go from ${command.status} to ${status}` }))
+    }
+    const next = Command.make({ ...command, ...patch, status })
+    this.commands = this.commands.map((c) => (c.id === command.id ? next : c))
+    const type: EventType | null = status === "delivered"
+      ? "CommandDelivered"
+      : status === "succeeded"
+      ? "CommandSucceeded"
+      : status === "failed"
+      ? "CommandFailed"
+      : status === "expired"
+      ? "CommandExpired"
+      : status === "superseded"
+      ? "CommandSuperseded"
+      : status === "pending" && command.status === "delivered"
+      ? "CommandRedelivered"
+      : null
+    if (type !== null) {
+      this.emit(type, { commandId: command.id, requestId: command.requestId, type: command.type, ...data })
+    }
+    this.changed = true
+    return next
+  }
+
+  // -- flows ----------------------------------------------------------------------------------
+
+  openFlow(kind: FlowKind, priority: number, promoteOnArrival: boolean): Flow {
+    const open = this.agent.flow
+    if (open !== null) {
+      if (priority <= open.priority) {
+        reject(
+          new FlowConflict({
+            agentId: this.agent.id,
+            openFlow: open.kind,
+            openPriority: open.priority,
+            requestedPriority: priority
+          })
+        )
+      }
+      this.supersedeFlow(open, kind)
+    }
+    const flow = Flow.make({
+      id: FlowId.make(this.ctx.ids.next("flow")),
+      kind,
+      priority,
+      startedAt: this.now,
+      targetInstanceId: null,
+      promoteOnArrival
+    })
+    this.setAgent({ flow })
+    this.emit("FlowStarted", { flowId: flow.id, kind, priority })
+    return flow
+  }
+
+  setFlow(patch: Patch<Flow>) {
+    if (this.agent.flow !== null) this.setAgent({ flow: Flow.make({ ...this.agent.flow, ...patch }) })
+  }
+
+  finishFlow(result: "succeeded" | "failed" | "superseded", reason: string | null = null) {
+    const flow = this.agent.flow
+    if (flow === null) return
+    this.setAgent({ flow: null })
+    this.emit("FlowFinished", {
+      flowId: flow.id,
+      kind: flow.kind,
+      result,
+      reason,
+      durationMillis: this.now - flow.startedAt
+    })
+  }
+
+  supersedeFlow(flow: Flow, by: string) {
+    for (const c of this.commands) {
+      if (c.flowId === flow.id && c.status === "pending") this.closeCommand(c, "superseded", null, `superseded by ${by}`)
+    }
+    this.finishFlow("superseded", `superseded by ${by}`)
+  }
+
+  /** The open flow, when it is about this instance. */
+  flowFor(instance: Instance): Flow | null {
+    const flow = this.agent.flow
+    return flow !== null && flow.targetInstanceId === instance.id ? flow : null
+  }
+
+  // -- building blocks ------------------------------------------------------------------------
+
+  launch(pool: Pool.PoolId, roleHint: RoleHint, priority: number, flow: Flow | null, expiresAt: number | null): Instance {
+    if (!this.agent.config.enabled && priority < Priority.emergency) {
+      reject(new InvalidTransition({ reason: `agent ${this.agent.id} is disabled` }))
+    }
+    const parts = Pool.parse(pool)
+    if (Either.isLeft(parts)) return reject(new InvalidInput({ field: "pool", reason: parts.left }))
+    let instance = this.addInstance({ role: "LAUNCHING", pool, cloudInstanceId: null, roleHint, trigger: "launch requested" })
+    const command = this.queue({
+      type: "LAUNCH_INSTANCE",
+      priority,
+      flowId: flow?.id ?? null,
+      instanceId: instance.id,
+      expiresAt,
+      params: {
+        instance_type: parts.right.instanceType,
+        az: parts.right.az,
+        region: parts.right.region,
+        lifecycle: parts.right.lifecycle,
+        target_pool: parts.right.lifecycle === "spot" ? `spot:${parts.right.instanceType}.${parts.right.az}` : pool,
+        role_hint: roleHint,
+        temp_instance_id: instance.id
+      }
+    })
+    instance = this.updateInstance(instance, { launchCommandId: command.id })
+    this.emit("InstanceLaunchRequested", { instanceId: instance.id, pool, roleHint, commandId: command.id, priority })
+    if (flow !== null) this.setFlow({ targetInstanceId: instance.id })
+    return instance
+  }
+
+  queuePromote(replica: Instance, priority: number, expiresAt: number | null) {
+    const primary = this.primary()
+    this.queue({
+      type: "PROMOTE_REPLICA_TO_PRIMARY",
+      priority,
+      flowId: this.agent.flow?.id ?? null,
+      instanceId: replica.id,
+      expiresAt,
+      params: {
+        replica_instance_id: replica.cloudInstanceId,
+        old_primary_id: primary?.cloudInstanceId ?? null
+      }
+    })
+    this.setFlow({ targetInstanceId: replica.id })
+  }
+
+  queueTerminate(instance: Instance, delaySeconds: number) {
+    if (instance.cloudInstanceId === null) return
+    const pending = this.commands.some((c) => c.type === "TERMINATE_INSTANCE" && c.instanceId === instance.id && isOpen(c))
+    if (pending) return
+    this.queue({
+      type: "TERMINATE_INSTANCE",
+      priority: Priority.maintenance,
+      flowId: null,
+      instanceId: instance.id,
+      notBefore: this.now + delaySeconds * 1000,
+      params: { instance_id: instance.cloudInstanceId }
+    })
+  }
+
+  demote(old: Instance) {
+    if (this.agent.config.autoTerminate) {
+      const next = this.setRole(old, "TERMINATED", "demotion (autoTerminate on)")
+      this.queueTerminate(next, this.agent.config.terminateWaitSeconds)
+    } else {
+      this.setRole(old, "ZOMBIE", "demotion (autoTerminate off)")
+    }
+  }
+
+  applyPromotion(replica: Instance) {
+    const old = this.primary()
+    if (old !== undefined && old.id !== replica.id) this.demote(old)
+    const promoted = this.setRole(replica, "PRIMARY", "promotion")
+    const notice = this.agent.notice
+    if (notice !== null) {
+      this.emit("EmergencyPromotion", {
+        kind: notice.kind,
+        instanceId: promoted.id,
+        cloudInstanceId: promoted.cloudInstanceId,
+        noticeReceivedAt: notice.receivedAt,
+        secondsSinceNotice: (this.now - notice.receivedAt) / 1000,
+        beforeDeadline: this.now <= notice.deadline
+      })
+      this.setAgent({ notice: null })
+      this.emit("NoticeCleared", { reason: "promoted", instanceId: notice.instanceId })
+    }
+    if (this.agent.degraded) {
+      this.setAgent({ degraded: false })
+      this.emit("AgentRecovered", { instanceId: promoted.id })
+    }
+    if (this.flowFor(replica) !== null) this.finishFlow("succeeded")
+  }
+
+  confirmLaunch(instance: Instance, cloudInstanceId: string) {
+    const owner = this.byCloudId(cloudInstanceId)
+    if (owner !== undefined && owner.id !== instance.id) {
+      reject(new InvalidInput({ field: "cloudInstanceId", reason: `${cloudInstanceId} already belongs to instance ${owner.id}` }))
+    }
+    if (instance.role !== "LAUNCHING") {
+      if (instance.role === "TERMINATED" && instance.cloudInstanceId === null) {
+        // The launch was given up on (expired or cancelled) but the cloud started it anyway:
+        // record it and terminate it so it does not run unmanaged.
+        const next = this.updateInstance(instance, { cloudInstanceId, launchConfirmedAt: this.now })
+        this.emit("InstanceLaunched", { instanceId: next.id, cloudInstanceId, late: true })
+        this.queueTerminate(next, 0)
+      }
+      return
+    }
+    const next = this.setRole(instance, "REPLICA", "launch confirmed", { cloudInstanceId, launchConfirmedAt: this.now })
+    this.emit("InstanceLaunched", {
+      instanceId: next.id,
+      cloudInstanceId,
+      pool: next.pool,
+      bootSeconds: instance.launchRequestedAt === null ? null : (this.now - instance.launchRequestedAt) / 1000
+    })
+    const flow = this.flowFor(next)
+    if (flow === null) return
+    if (flow.promoteOnArrival) {
+      this.queuePromote(next, flow.priority, this.agent.notice?.kind === "termination" ? this.agent.notice.deadline : null)
+    } else {
+      this.finishFlow("succeeded")
+    }
+  }
+
+  /** The instance the open flow was about is gone: try the next step or give up. */
+  flowTargetLost(instance: Instance, reason: string) {
+    const flow = this.flowFor(instance)
+    if (flow === null) return
+    if (flow.kind === "emergency" && instance.role === "TERMINATED" && instance.lifecycle === "spot") {
+      // Fallback chain step: spot capacity failed → on-demand in the same zone.
+      const fallback = Pool.onDemandOf(instance.pool)
+      this.emit("EmergencyLaunch", { step: "on-demand fallback", pool: fallback, reason })
+      this.launch(fallback, "replica", flow.priority, flow, this.agent.notice?.deadline ?? null)
+      return
+    }
+    this.finishFlow("failed", reason)
+  }
+
+  /** Side effects of a command that ended without success. */
+  commandFailed(command: Command, reason: string) {
+    if (command.instanceId === null) return
+    const instance = this.instances.find((i) => i.id === command.instanceId)
+    if (instance === undefined) return
+    if (command.type === "LAUNCH_INSTANCE" && instance.role === "LAUNCHING") {
+      const gone = this.setRole(instance, "TERMINATED", "launch failed, expired or cancelled")
+      this.flowTargetLost(gone, reason)
+    } else if (command.type === "PROMOTE_REPLICA_TO_PRIMARY") {
+      if (this.flowFor(instance) !== null) this.finishFlow("failed", reason)
+    }
+  }
+
+  closeCommand(command: Command, status: "failed" | "expired" | "superseded", result: CommandResult | null, reason: string) {
+    this.setCommand(command, status, { completedAt: this.now, leaseExpiresAt: null, result }, { reason })
+    this.commandFailed(command, reason)
+  }
+
+  /** Emergency replacement of the PRIMARY: promote what exists, else launch and promote on arrival. */
+  replacePrimary(deadline: number | null, launchPool: Pool.PoolId | null, lost: Instance | null) {
+    const flow = this.agent.flow?.kind === "emergency"
+      ? this.agent.flow
+      : this.openFlow("emergency", Priority.emergency, true)
+    this.setFlow({ promoteOnArrival: true })
+    const ready = this.replicas()[0]
+    if (ready !== undefined) {
+      const promoting = this.commands.some((c) =>
+        c.type === "PROMOTE_REPLICA_TO_PRIMARY" && c.instanceId === ready.id && isOpen(c)
+      )
+      if (!promoting) this.queuePromote(ready, Priority.emergency, deadline)
+      return
+    }
+    const launching = this.launching()[0]
+    if (launching !== undefined) {
+      this.setFlow({ targetInstanceId: launching.id })
+      return
+    }
+    const pool = launchPool ?? lost?.pool ?? this.instances[0]?.pool
+    if (pool === undefined) return this.finishFlow("failed", "no pool known to launch in")
+    this.emit("EmergencyLaunch", { step: "launch", pool })
+    this.launch(pool, "replica", Priority.emergency, this.agent.flow ?? flow, deadline)
+  }
+
+  /** Keeps one REPLICA while manual-replica is on and nothing else is going on. */
+  ensureManualReplica() {
+    const { config } = this.agent
+    if (!config.manualReplica || !config.enabled || this.agent.flow !== null || this.agent.notice !== null) return
+    const primary = this.primary()
+    if (primary === undefined || this.replicas().length > 0 || this.launching().length > 0) return
+    const saved = { agent: this.agent, instances: this.instances, commands: this.commands, events: this.events.length }
+    try {
+      const flow = this.openFlow("replica", Priority.maintenance, false)
+      this.launch(primary.pool, "replica", Priority.maintenance, flow, null)
+    } catch (e) {
+      if (!(e instanceof Reject)) throw e
+      // A limit stops the automatic replica; that is not a reason to reject the input.
+      this.agent = saved.agent
+      this.instances = saved.instances
+      this.commands = saved.commands
+      this.events.length = saved.events
+    }
+  }
+
+  /** Time-driven housekeeping: expiry, leases, notice deadlines. */
+  maintain() {
+    const maxDeliveries = this.ctx.maxDeliveries ?? DEFAULT_MAX_DELIVERIES
+    for (const c of [...this.commands]) {
+      const current = this.commands.find((x) => x.id === c.id)!
+      if (!isOpen(current)) continue
+      if (current.expiresAt !== null && current.expiresAt <= this.now) {
+        this.closeCommand(current, "expired", null, "expired before completion")
+      } else if (current.status === "delivered" && current.leaseExpiresAt !== null && current.leaseExpiresAt <= this.now) {
+        if (current.deliveries >= maxDeliveries) {
+          this.closeCommand(current, "failed", null, `no result after ${current.deliveries} deliveries`)
+        } else {
+          this.setCommand(current, "pending", { leaseExpiresAt: null }, { deliveries: current.deliveries })
+        }
+      }
+    }
+    const notice = this.agent.notice
+    if (notice !== null && notice.deadline < this.now) {
+      this.setAgent({ notice: null })
+      this.emit("NoticeCleared", { reason: "deadline passed", instanceId: notice.instanceId })
+    }
+  }
+
+  finish(): Transition {
+    const aggregate: AgentAggregate = {
+      agent: this.changed ? Agent.make({ ...this.agent, version: this.agent.version + 1 }) : this.agent,
+      instances: this.instances,
+      commands: this.commands
+    }
+    return { aggregate, events: this.events, changed: this.changed, delivered: this.delivered }
+  }
+}
+
+const mergeConfig = (current: AgentConfig, patch: AgentConfigPatch): AgentConfig => {
+  const merged = { ...current, ...patch }
+  if (merged.autoSwitch && merged.manualReplica) {
+    reject(new InvalidInput({ field: patch.autoSwitch ? "autoSwitch" : "manualReplica", reason: "autoSwitch and manualReplica cannot both be on" }))
+  }
+  try {
+    return AgentConfig.make(merged)
+  } catch (e) {
+    if (ParseResult.isParseError(e)) {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+      return reject(new InvalidInput({ field: String(issue?.path[0] ?? "config"), reason: issue?.message ?? "invalid" }))
+    }
+    throw e
+  }
+}
+
+const run = (draft: Draft, step: (d: Draft) => void): Either.Either<Transition, Rejection> => {
+  try {
+    step(draft)
+    return Either.right(draft.finish())
+  } catch (e) {
+    if (e instanceof Reject) return Either.left(e.error)
+    throw e
+  }
+}
+
+const apply = (d: Draft, input: Input): void => {
+  switch (input._tag) {
+    case "Register": {
+      const known = d.byCloudId(input.cloudInstanceId)
+      if (known !== undefined) {
+        if (known.role === "ZOMBIE" || known.role === "TERMINATED") {
+          reject(new InvalidTransition({ reason: `instance ${input.cloudInstanceId} is ${known.role} and can never become PRIMARY again` }))
+        }
+        return // re-registration of a running instance: nothing changes
+      }
+      const old = d.primary()
+      if (old !== undefined) d.demote(old)
+      d.addInstance({ role: "PRIMARY", pool: input.pool, cloudInstanceId: input.cloudInstanceId, roleHint: null, trigger: "registration" })
+      d.setAgent({ metadata: { ...d.agent.metadata, ...input.metadata } })
+      d.emit("AgentReregistered", { cloudInstanceId: input.cloudInstanceId, replaced: old?.cloudInstanceId ?? null })
+      if (d.agent.degraded) {
+        d.setAgent({ degraded: false })
+        d.emit("AgentRecovered", { cloudInstanceId: input.cloudInstanceId })
+      }
+      return
+    }
+    case "MarkOnline":
+    case "MarkOffline": {
+      const liveness = input._tag === "MarkOnline" ? "online" : "offline"
+      if (d.agent.liveness === liveness) return
+      d.setAgent({ liveness })
+      d.emit(liveness === "online" ? "AgentOnline" : "AgentOffline", {})
+      return
+    }
+    case "Deliver": {
+      d.maintain()
+      const ready = d.commands
+        .filter((c) => c.status === "pending" && c.notBefore <= d.now)
+        .sort(deliveryOrder)
+        .slice(0, Math.max(0, input.limit))
+      for (const c of ready) {
+        d.delivered.push(
+          d.setCommand(c, "delivered", {
+            deliveredAt: d.now,
+            leaseExpiresAt: d.now + input.leaseMillis,
+            deliveries: c.deliveries + 1
+          }, { deliveries: c.deliveries + 1 })
+        )
+      }
+      return
+    }
+    case "ReportResult": {
+      const command = d.command(input.commandId)
+      if (command.status === "succeeded" || command.status === "failed") return // duplicate report
+      const { result } = input
+      const closed = command.status === "expired" || command.status === "superseded"
+      if (closed) {
+        // Too late for the flow, but the agent did act: record what it did and keep the facts.
+        const next = Command.make({ ...command, result, completedAt: command.completedAt ?? d.now })
+        d.commands = d.commands.map((c) => (c.id === command.id ? next : c))
+        d.emit(result.success ? "CommandSucceeded" : "CommandFailed", {
+          commandId: command.id,
+          requestId: command.requestId,
+          type: command.type,
+          late: true
+        })
+      } else if (result.success) {
+        d.setCommand(command, "succeeded", { completedAt: d.now, leaseExpiresAt: null, result })
+      } else {
+        d.closeCommand(command, "failed", result, result.message ?? "reported failure")
+        return
+      }
+      if (!result.success) return
+      const instance = command.instanceId === null ? undefined : d.instances.find((i) => i.id === command.instanceId)
+      if (instance === undefined) return
+      switch (command.type) {
+        case "LAUNCH_INSTANCE": {
+          const cloudId = result.cloudInstanceId ?? instance.cloudInstanceId
+          if (cloudId === null) {
+            reject(new InvalidInput({ field: "cloudInstanceId", reason: "a successful launch must name the launched instance" }))
+          }
+          d.confirmLaunch(instance, cloudId!)
+          return
+        }
+        case "PROMOTE_REPLICA_TO_PRIMARY": {
+          if (instance.role === "REPLICA") d.applyPromotion(instance)
+          return
+        }
+        case "TERMINATE_INSTANCE": {
+          const current = d.instance(instance.id)
+          if (current.role === "ZOMBIE") d.setRole(current, "TERMINATED", "retention expired or terminated")
+          else if (current.role === "REPLICA") d.setRole(current, "TERMINATED", "replica removed or lost")
+          d.emit("InstanceTerminated", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId })
+          return
+        }
+        default:
+          return
+      }
+    }
+    case "ConfirmLaunch": {
+      const already = d.byCloudId(input.cloudInstanceId)
+      if (already !== undefined && already.role !== "LAUNCHING") return // duplicate confirmation
+      const instance = d.instances.find((i) =>
+        (input.commandId !== null && i.launchCommandId === input.commandId) ||
+        (input.tempInstanceId !== null && i.id === input.tempInstanceId)
+      )
+      if (instance === undefined) {
+        reject(new InstanceNotFound({ instanceId: input.tempInstanceId ?? input.commandId ?? input.cloudInstanceId }))
+      }
+      d.confirmLaunch(instance!, input.cloudInstanceId)
+      return
+    }
+    case "ConfirmTerminated": {
+      const instance = d.byCloudId(input.cloudInstanceId)
+      if (instance === undefined) return reject(new InstanceNotFound({ instanceId: input.cloudInstanceId }))
+      if (instance.role === "TERMINATED") return
+      const notice = d.agent.notice
+      if (instance.role === "PRIMARY") {
+        const gone = d.setRole(instance, "TERMINATED", "reclaimed by the cloud")
+        d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, reclaimed: true })
+        d.setAgent({ degraded: true })
+        d.emit("AgentDegraded", { lostInstanceId: gone.id })
+        d.replacePrimary(notice?.deadline ?? null, null, gone)
+        return
+      }
+      const trigger = instance.role === "ZOMBIE"
+        ? "retention expired or terminated"
+        : instance.role === "REPLICA"
+        ? "replica removed or lost"
+        : "launch failed, expired or cancelled"
+      const gone = d.setRole(instance, "TERMINATED", trigger)
+      d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId })
+      d.flowTargetLost(gone, "instance terminated")
+      return
+    }
+    case "RequestReplica": {
+      const primary = d.primary()
+      const pool = input.pool ?? primary?.pool
+      if (pool === undefined) return reject(new InvalidInput({ field: "pool", reason: "the agent has no PRIMARY to copy the pool from" }))
+      const flow = d.openFlow("replica", input.priority, false)
+      d.launch(pool, "replica", input.priority, flow, null)
+      return
+    }
+    case "RemoveReplica": {
+      const instance = d.instance(input.instanceId)
+      if (instance.role === "REPLICA") {
+        const gone = d.setRole(instance, "TERMINATED", "replica removed or lost")
+        d.queueTerminate(gone, 0)
+        d.flowTargetLost(gone, "replica removed")
+      } else if (instance.role === "LAUNCHING") {
+        const launch = d.commands.find((c) => c.id === instance.launchCommandId)
+        if (launch !== undefined && launch.status === "pending") {
+          d.closeCommand(launch, "superseded", null, "replica removed")
+        } else {
+          const gone = d.setRole(instance, "TERMINATED", "launch failed, expired or cancelled")
+          d.flowTargetLost(gone, "replica removed")
+        }
+      } else {
+        reject(new InvalidTransition({ reason: `instance ${instance.id} is ${instance.role}, not a replica` }))
+      }
+      return
+    }
+    case "Promote": {
+      const instance = d.instance(input.instanceId)
+      if (instance.role !== "REPLICA") {
+        reject(
+          new InvalidTransition({
+            reason: instance.role === "ZOMBIE" || instance.role === "TERMINATED"
+              ? `instance ${instance.id} is ${instance.role} and can never become PRIMARY again`
+              : instance.role === "LAUNCHING"
+              ? `instance ${instance.id} is still launching`
+              : `instance ${instance.id} is already PRIMARY`
+          })
+        )
+      }
+      d.openFlow("promotion", input.priority, false)
+      d.queuePromote(instance, input.priority, null)
+      return
+    }
+    case "Switch": {
+      if (!d.agent.config.enabled) reject(new InvalidTransition({ reason: `agent ${d.agent.id} is disabled` }))
+      if (d.agent.notice !== null) reject(new InvalidTransition({ reason: `agent ${d.agent.id} has an emergency in progress` }))
+      const primary = d.primary()
+      if (primary === undefined) return reject(new InvalidTransition({ reason: `agent ${d.agent.id} has no PRIMARY to switch from` }))
+      if (primary.pool === input.pool) reject(new InvalidInput({ field: "pool", reason: `the agent already runs in ${input.pool}` }))
+      const flow = d.openFlow("switch", input.priority, true)
+      d.launch(input.pool, "replica", input.priority, flow, null)
+      d.emit("FlowStarted", { flowId: flow.id, kind: "switch", trigger: input.trigger, from: primary.pool, to: input.pool })
+      return
+    }
+    case "UpdateConfig": {
+      const before = d.agent.config
+      const after = mergeConfig(before, input.patch)
+      const changedKeys = (Object.keys(after) as Array<keyof AgentConfig>).filter((k) => before[k] !== after[k])
+      if (changedKeys.length === 0) return
+      d.setAgent({ config: after, configVersion: d.agent.configVersion + 1 })
+      d.emit("ConfigChanged", { before, after, changed: changedKeys, configVersion: d.agent.configVersion })
+      for (const c of d.commands) {
+        if (c.type === "APPLY_CONFIG" && c.status === "pending") d.setCommand(c, "superseded", { completedAt: d.now }, { reason: "newer config" })
+      }
+      d.queue({
+        type: "APPLY_CONFIG",
+        priority: Priority.maintenance,
+        flowId: null,
+        instanceId: null,
+        params: {
+          config_version: d.agent.configVersion,
+          config_updates: {
+            auto_switching: after.autoSwitch,
+            auto_terminate: after.autoTerminate,
+            manual_replica: after.manualReplica,
+            emergency_only: !after.autoSwitch && !after.manualReplica
+          }
+        }
+      })
+      if (before.manualReplica && !after.manualReplica) {
+        if (d.agent.flow?.kind === "replica") d.supersedeFlow(d.agent.flow, "manual replica off")
+        for (const r of d.replicas()) d.queueTerminate(d.setRole(r, "TERMINATED", "replica removed or lost"), 0)
+      }
+      return
+    }
+    case "Notice": {
+      const instance = d.byCloudId(input.cloudInstanceId)
+      if (instance === undefined) return reject(new InstanceNotFound({ instanceId: input.cloudInstanceId }))
+      if (instance.role !== "PRIMARY") return // already replaced, or a replica: nothing to rescue
+      const current = d.agent.notice
+      if (
+        current !== null && current.instanceId === instance.id &&
+        (current.kind === input.kind || current.kind === "termination")
+      ) return // re-sent notice
+      const notice = Notice.make({ kind: input.kind, instanceId: instance.id, receivedAt: d.now, deadline: input.deadline })
+      d.setAgent({ notice })
+      d.emit("NoticeReceived", { kind: input.kind, instanceId: instance.id, cloudInstanceId: input.cloudInstanceId, deadline: input.deadline, pool: instance.pool })
+      if (input.kind === "termination") {
+        d.replacePrimary(input.deadline, input.launchPool, instance)
+      } else if (d.replicas().length === 0 && d.launching().length === 0) {
+        const flow = d.agent.flow?.kind === "emergency" ? d.agent.flow : d.openFlow("emergency", Priority.emergency, false)
+        const pool = input.launchPool ?? instance.pool
+        d.emit("EmergencyLaunch", { step: "launch", pool, kind: "rebalance" })
+        d.launch(pool, "replica", Priority.emergency, flow, input.deadline)
+      }
+      return
+    }
+    case "RetireZombie": {
+      const instance = d.instance(input.instanceId)
+      if (instance.role !== "ZOMBIE") reject(new InvalidTransition({ reason: `instance ${instance.id} is ${instance.role}, not a ZOMBIE` }))
+      d.queueTerminate(d.setRole(instance, "TERMINATED", "retention expired or terminated"), 0)
+      return
+    }
+    case "Maintain": {
+      d.maintain()
+      return
+    }
+  }
+}
+
+export const transition = (
+  aggregate: AgentAggregate,
+  input: Input,
+  context: TransitionContext
+): Either.Either<Transition, Rejection> =>
+  run(new Draft(aggregate, context), (d) => {
+    apply(d, input)
+    d.ensureManualReplica()
+  })
+
+export const register = (
+  args: {
+    readonly tenantId: TenantId
+    readonly logicalAgentId: string
+    readonly cloudInstanceId: string
+    readonly pool: Pool.PoolId
+    readonly metadata: Readonly<Record<string, unknown>>
+    readonly config?: AgentConfigPatch | undefined
+  },
+  context: TransitionContext
+): Either.Either<Transition, Rejection> => {
+  const agent = Agent.make({
+    id: AgentId.make(context.ids.next("agent")),
+    tenantId: args.tenantId,
+    logicalAgentId: args.logicalAgentId,
+    config: defaultConfig,
+    configVersion: 1,
+    liveness: "online",
+    lastHeartbeatAt: context.now,
+    notice: null,
+    degraded: false,
+    flow: null,
+    metadata: { ...args.metadata },
+    createdAt: context.now,
+    version: 0
+  })
+  return run(new Draft({ agent, instances: [], commands: [] }, context), (d) => {
+    if (args.config !== undefined) d.setAgent({ config: mergeConfig(defaultConfig, args.config) })
+    d.emit("AgentRegistered", { logicalAgentId: args.logicalAgentId, cloudInstanceId: args.cloudInstanceId, pool: args.pool })
+    d.addInstance({ role: "PRIMARY", pool: args.pool, cloudInstanceId: args.cloudInstanceId, roleHint: null, trigger: "registration" })
+    d.ensureManualReplica()
+  })
+}
+
+export const checkInvariants = (aggregate: AgentAggregate): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  const { agent, commands, instances } = aggregate
+  const primaries = instances.filter((i) => i.role === "PRIMARY").length
+  if (primaries > 1) problems.push(`agent ${agent.id} has ${primaries} PRIMARY instances`)
+  if (primaries === 0 && !agent.degraded) problems.push(`agent ${agent.id} has no PRIMARY and is not DEGRADED`)
+  if (primaries === 1 && agent.degraded) problems.push(`agent ${agent.id} is DEGRADED with a PRIMARY`)
+  if (agent.config.autoSwitch && agent.config.manualReplica) problems.push(`agent ${agent.id} has autoSwitch and manualReplica on`)
+  const requestIds = new Set<string>()
+  for (const c of commands) {
+    if (requestIds.has(c.requestId)) problems.push(`duplicate requestId ${c.requestId}`)
+    requestIds.add(c.requestId)
+  }
+  const cloudIds = new Set<string>()
+  for (const i of instances) {
+    if (i.cloudInstanceId === null) continue
+    if (cloudIds.has(i.cloudInstanceId)) problems.push(`cloud instance ${i.cloudInstanceId} recorded twice`)
+    cloudIds.add(i.cloudInstanceId)
+  }
+  const openFlows = new Set(commands.filter((c) => c.status === "pending" && c.flowId !== null).map((c) => c.flowId))
+  for (const flowId of openFlows) {
+    if (agent.flow?.id !== flowId) problems.push(`pending command of closed flow ${flowId}`)
+  }
+  return problems
+}
