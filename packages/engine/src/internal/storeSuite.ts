@@ -1,0 +1,422 @@
+import { assert, layer } from "@effect/vitest"
+import { Clock, Duration, Effect, Exit, type Layer, Option, TestClock } from "effect"
+import { Agent } from "../Agent.js"
+import { AgentStore } from "../AgentStore.js"
+import { Command, CommandResult } from "../Command.js"
+import { Actor, EventDraft } from "../DomainEvent.js"
+import * as Engine from "../Engine.js"
+import { EventLog } from "../EventLog.js"
+import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
+import { AgentId, type CommandId, InstanceId, type TenantId } from "../Ids.js"
+import { Instance } from "../Instance.js"
+import type * as MemoryStore from "../MemoryStore.js"
+import * as Pool from "../Pool.js"
+import type { AgentAggregate } from "../StateMachine.js"
+import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
+import { TenantStore } from "../TenantStore.js"
+
+/**
+ * Options of the suite.
+ *
+ * @since 0.1.0
+ */
+export interface SuiteOptions {
+  /** Per-test timeout (default 60 seconds: database adapters are slower). */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+const LEASE_SECONDS = 30
+const pool = Pool.make("t3.medium", "us-east-1a")
+const unique = () => globalThis.crypto.randomUUID().slice(0, 12)
+const hash = () => (globalThis.crypto.randomUUID() + globalThis.crypto.randomUUID()).replaceAll("-", "")
+const ok = (cloudInstanceId: string | null = null) =>
+  CommandResult.make({ success: true, message: null, cloudInstanceId, data: {} })
+
+const withEngine = Engine.layer({ leaseSeconds: LEASE_SECONDS })
+
+/** A fresh tenant and one registered agent, loaded back from the store. */
+const fixture = Effect.gen(function*() {
+  const engine = yield* Engine.Engine
+  const tenant = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+  const registered = yield* engine.register(tenant.id, {
+    logicalAgentId: `agent-${unique()}`,
+    cloudInstanceId: `i-${unique()}`,
+    pool,
+    metadata: { hostname: "suite" }
+  })
+  const store = yield* AgentStore
+  const aggregate = Option.getOrThrow(yield* store.load(registered.agent.id))
+  return { engine, store, tenant, agent: registered.agent, aggregate }
+})
+
+const event = (tenantId: TenantId, agentId: AgentId | null, data: Record<string, unknown>) =>
+  EventDraft.make({ tenantId, agentId, type: "ConfigChanged", at: 0, actor: Actor.make({ kind: "system", id: null }), data })
+
+const bump = (aggregate: AgentAggregate, patch: Partial<Agent> = {}): AgentAggregate => ({
+  ...aggregate,
+  agent: Agent.make({ ...aggregate.agent, ...patch, version: aggregate.agent.version + 1 })
+})
+
+const makeCommand = (aggregate: AgentAggregate, args: { priority: number; createdAt: number; seq: number }) => {
+  const id = `cmd-${unique()}` as CommandId
+  return Command.make({
+    id,
+    requestId: `req-${id}`,
+    tenantId: aggregate.agent.tenantId,
+    agentId: aggregate.agent.id,
+    type: "APPLY_CONFIG",
+    status: "pending",
+    priority: args.priority,
+    flowId: null,
+    instanceId: null,
+    params: { order: `${args.priority}/${args.createdAt}` },
+    createdAt: args.createdAt,
+    notBefore: args.createdAt,
+    expiresAt: null,
+    deliveredAt: null,
+    leaseExpiresAt: null,
+    deliveries: 0,
+    completedAt: null,
+    result: null,
+    seq: args.seq
+  })
+}
+
+const replicaOf = (aggregate: AgentAggregate, n: number) =>
+  Instance.make({
+    id: InstanceId.make(`inst-${unique()}`),
+    agentId: aggregate.agent.id,
+    cloudInstanceId: `i-r${n}-${unique()}`,
+    pool,
+    lifecycle: "spot",
+    role: "REPLICA",
+    roleHint: "replica",
+    launchCommandId: null,
+    launchRequestedAt: 0,
+    launchConfirmedAt: 0,
+    promotedAt: null,
+    demotedAt: null,
+    terminatedAt: null,
+    hourlyPrice: 0.0123,
+    createdAt: 0
+  })
+
+const eventsOf = (tenantId: TenantId) =>
+  Effect.flatMap(EventLog, (log) => log.read({ tenantId, afterId: 0, limit: 10_000 }))
+
+/**
+ * Registers the conformance tests for a store layer.
+ *
+ * @since 0.1.0
+ */
+export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryStore.Stores, E>, options: SuiteOptions = {}): void =>
+  layer(storeLayer, { timeout: options.timeout ?? Duration.seconds(60) })(`store conformance: ${name}`, (it) => {
+    it.effect("stores a new agent with its PRIMARY and finds it by every key", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, store, tenant } = yield* fixture
+        assert.strictEqual(aggregate.agent.logicalAgentId, agent.logicalAgentId)
+        assert.strictEqual(aggregate.agent.tenantId, tenant.id)
+        assert.deepStrictEqual(aggregate.agent.metadata, { hostname: "suite" })
+        assert.strictEqual(aggregate.instances.length, 1)
+        assert.strictEqual(aggregate.instances[0]!.role, "PRIMARY")
+        assert.strictEqual(aggregate.instances[0]!.pool, pool)
+        const byLogical = yield* store.findByLogicalId(tenant.id, agent.logicalAgentId)
+        assert.strictEqual(Option.getOrThrow(byLogical).agent.id, agent.id)
+        const byCloud = yield* store.findByCloudInstanceId(tenant.id, aggregate.instances[0]!.cloudInstanceId!)
+        assert.deepStrictEqual(byCloud, Option.some(agent.id))
+        const listed = yield* store.list(tenant.id)
+        assert.deepStrictEqual(listed.map((a) => a.id), [agent.id])
+        assert.strictEqual(yield* store.countAgents(tenant.id), 1)
+        assert.isTrue(Option.isNone(yield* store.load(AgentId.make(`agent-missing-${unique()}`))))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("round-trips instances and commands with every field", () =>
+      Effect.gen(function*() {
+        const { aggregate, store } = yield* fixture
+        const replica = replicaOf(aggregate, 1)
+        const command = makeCommand(aggregate, { priority: 75, createdAt: 5, seq: 1 })
+        const after = { ...bump(aggregate), instances: [...aggregate.instances, replica], commands: [command] }
+        yield* store.commit({ before: aggregate, after, events: [] })
+        const loaded = Option.getOrThrow(yield* store.load(aggregate.agent.id))
+        assert.deepStrictEqual(loaded.agent, after.agent)
+        assert.strictEqual(loaded.instances.length, 2)
+        assert.deepStrictEqual(loaded.instances.find((i) => i.id === replica.id), replica)
+        assert.deepStrictEqual(loaded.commands, [command])
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("rejects a stale write with VersionConflict and writes nothing", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, engine, store, tenant } = yield* fixture
+        yield* engine.updateConfig(tenant.id, agent.id, { autoTerminate: false })
+        const current = Option.getOrThrow(yield* store.load(agent.id))
+        const eventsBefore = (yield* eventsOf(tenant.id)).length
+        const stale = yield* Effect.flip(
+          store.commit({ before: aggregate, after: bump(aggregate, { metadata: { stale: true } }), events: [event(tenant.id, agent.id, {})] })
+        )
+        assert.strictEqual(stale._tag, "VersionConflict")
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.load(agent.id)), current)
+        assert.strictEqual((yield* eventsOf(tenant.id)).length, eventsBefore)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("creating the same logical agent twice fails with DuplicateKey", () =>
+      Effect.gen(function*() {
+        const { aggregate, store } = yield* fixture
+        const twin: AgentAggregate = {
+          agent: Agent.make({ ...aggregate.agent, id: AgentId.make(`agent-${unique()}`), version: 1 }),
+          instances: [],
+          commands: []
+        }
+        const error = yield* Effect.flip(store.commit({ before: null, after: twin, events: [] }))
+        assert.strictEqual(error._tag, "DuplicateKey")
+        assert.isTrue(Option.isNone(yield* store.load(twin.agent.id)))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("idempotent replay returns the first answer and changes nothing", () =>
+      Effect.gen(function*() {
+        const engine = yield* Engine.Engine
+        const tenant = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const args = { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool }
+        const first = yield* engine.register(tenant.id, args, { idempotencyKey: "register-1" })
+        yield* TestClock.adjust("1 second")
+        const again = yield* engine.register(tenant.id, args, { idempotencyKey: "register-1" })
+        assert.deepStrictEqual(again, first)
+        assert.isTrue(again.created)
+        // Concurrent twins with one key: one change, one answer.
+        const answers = yield* Effect.all(
+          Array.from({ length: 8 }, () => engine.requestReplica(tenant.id, first.agent.id, {}, { idempotencyKey: "replica-1" })),
+          { concurrency: "unbounded" }
+        )
+        for (const a of answers) assert.deepStrictEqual(a, answers[0])
+        const view = yield* engine.getAgent(tenant.id, first.agent.id)
+        assert.strictEqual(view.commands.filter((c) => c.type === "LAUNCH_INSTANCE").length, 1)
+        const reused = yield* Effect.flip(engine.updateConfig(tenant.id, first.agent.id, { autoTerminate: false }, { idempotencyKey: "replica-1" }))
+        assert.strictEqual(reused._tag, "IdempotencyKeyReused")
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("the idempotency store keeps the first record per tenant and key", () =>
+      Effect.gen(function*() {
+        const { tenant } = yield* fixture
+        const store = yield* IdempotencyStore
+        const record = IdempotencyRecord.make({ tenantId: tenant.id, key: "k-1", operation: "op", response: { a: [1, "x"] }, createdAt: 10 })
+        yield* store.put(record)
+        const second = yield* Effect.flip(store.put(IdempotencyRecord.make({ ...record, response: "other" })))
+        assert.strictEqual(second._tag, "DuplicateKey")
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.get(tenant.id, "k-1")), record)
+        assert.isTrue(Option.isNone(yield* store.get(tenant.id, "k-2")))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("appends events atomically with the change", () =>
+      Effect.gen(function*() {
+        const { aggregate, store, tenant } = yield* fixture
+        const log = yield* EventLog
+        const before = yield* eventsOf(tenant.id)
+        const written = yield* store.commit({
+          before: aggregate,
+          after: bump(aggregate, { metadata: { step: 1 } }),
+          events: [event(tenant.id, aggregate.agent.id, { n: 1 }), event(tenant.id, aggregate.agent.id, { n: 2 })]
+        })
+        assert.deepStrictEqual(written.map((e) => e.data), [{ n: 1 }, { n: 2 }])
+        assert.isTrue(written[0]!.id < written[1]!.id)
+        assert.isTrue(written[0]!.id > (before.at(-1)?.id ?? 0))
+        const tail = yield* log.read({ tenantId: tenant.id, afterId: before.at(-1)?.id ?? 0, limit: 10 })
+        assert.deepStrictEqual(tail, written)
+        assert.isTrue((yield* log.latestId) >= written[1]!.id)
+        // A commit that fails on its idempotency record writes neither the change nor the events.
+        const current = Option.getOrThrow(yield* store.load(aggregate.agent.id))
+        yield* Effect.flatMap(IdempotencyStore, (s) =>
+          s.put(IdempotencyRecord.make({ tenantId: tenant.id, key: "taken", operation: "op", response: null, createdAt: 0 })))
+        const failed = yield* Effect.flip(store.commit({
+          before: current,
+          after: bump(current, { metadata: { step: 2 } }),
+          events: [event(tenant.id, aggregate.agent.id, { n: 3 })],
+          idempotency: IdempotencyRecord.make({ tenantId: tenant.id, key: "taken", operation: "op", response: null, createdAt: 0 })
+        }))
+        assert.strictEqual(failed._tag, "DuplicateKey")
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.load(aggregate.agent.id)), current)
+        assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), written)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("reads the event log by tenant, agent and id", () =>
+      Effect.gen(function*() {
+        const a = yield* fixture
+        const b = yield* fixture
+        const log = yield* EventLog
+        const appended = yield* log.append([event(a.tenant.id, null, { x: 1 }), event(b.tenant.id, null, { x: 2 })])
+        assert.strictEqual(appended.length, 2)
+        const ofA = yield* eventsOf(a.tenant.id)
+        assert.isTrue(ofA.every((e) => e.tenantId === a.tenant.id))
+        assert.isTrue(ofA.some((e) => e.id === appended[0]!.id))
+        assert.isFalse(ofA.some((e) => e.id === appended[1]!.id))
+        const ids = ofA.map((e) => e.id)
+        assert.deepStrictEqual(ids, [...ids].sort((x, y) => x - y))
+        const page = yield* log.read({ tenantId: a.tenant.id, afterId: ids[0]!, limit: 2 })
+        assert.deepStrictEqual(page.map((e) => e.id), ids.slice(1, 3))
+        const ofAgent = yield* log.read({ tenantId: a.tenant.id, afterId: 0, limit: 100, agentId: a.agent.id })
+        assert.isTrue(ofAgent.length > 0 && ofAgent.every((e) => e.agentId === a.agent.id))
+        const all = yield* log.read({ tenantId: null, afterId: appended[0]!.id - 1, limit: 2 })
+        assert.deepStrictEqual(all.map((e) => e.id), appended.map((e) => e.id))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("delivers commands in priority order, then by age", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, engine, store, tenant } = yield* fixture
+        const commands = [
+          makeCommand(aggregate, { priority: 10, createdAt: 0, seq: 1 }),
+          makeCommand(aggregate, { priority: 100, createdAt: 3, seq: 2 }),
+          makeCommand(aggregate, { priority: 75, createdAt: 1, seq: 3 }),
+          makeCommand(aggregate, { priority: 100, createdAt: 2, seq: 4 }),
+          makeCommand(aggregate, { priority: 25, createdAt: 2, seq: 5 }),
+          makeCommand(aggregate, { priority: 75, createdAt: 1, seq: 6 })
+        ]
+        yield* store.commit({ before: aggregate, after: { ...bump(aggregate), commands }, events: [] })
+        yield* TestClock.adjust("10 seconds")
+        const first = yield* engine.pollCommands(tenant.id, agent.id, { limit: 4 })
+        const rest = yield* engine.pollCommands(tenant.id, agent.id, { limit: 10 })
+        assert.deepStrictEqual(
+          [...first, ...rest].map((c) => c.params.order),
+          ["100/2", "100/3", "75/1", "75/1", "25/2", "10/0"]
+        )
+        assert.deepStrictEqual([...first, ...rest].map((c) => c.id), [commands[3], commands[1], commands[2], commands[5], commands[4], commands[0]].map((c) => c!.id))
+        assert.isTrue([...first, ...rest].every((c) => c.status === "delivered" && c.deliveries === 1))
+        assert.deepStrictEqual(yield* engine.pollCommands(tenant.id, agent.id), [])
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("a lease that runs out sends the command back to pending", () =>
+      Effect.gen(function*() {
+        const { agent, engine, tenant } = yield* fixture
+        yield* engine.requestReplica(tenant.id, agent.id, {})
+        const [launch] = yield* engine.pollCommands(tenant.id, agent.id)
+        assert.strictEqual(launch!.type, "LAUNCH_INSTANCE")
+        yield* TestClock.adjust(Duration.seconds(LEASE_SECONDS - 1))
+        assert.deepStrictEqual(yield* engine.pollCommands(tenant.id, agent.id), [])
+        yield* TestClock.adjust("2 seconds")
+        const [again] = yield* engine.pollCommands(tenant.id, agent.id)
+        assert.strictEqual(again!.id, launch!.id)
+        assert.strictEqual(again!.requestId, launch!.requestId)
+        assert.strictEqual(again!.deliveries, 2)
+        const events = yield* eventsOf(tenant.id)
+        assert.isTrue(events.some((e) => e.type === "CommandRedelivered" && e.data.commandId === launch!.id))
+        // The result of the redelivered command is taken once.
+        yield* engine.reportResult(tenant.id, agent.id, { commandId: launch!.id, result: ok(`i-${unique()}`) })
+        const view = yield* engine.getAgent(tenant.id, agent.id)
+        assert.strictEqual(view.commands.find((c) => c.id === launch!.id)!.status, "succeeded")
+        assert.strictEqual(view.instances.filter((i) => i.role === "REPLICA").length, 1)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("heartbeats do not bump the version and never move back", () =>
+      Effect.gen(function*() {
+        const { aggregate, store } = yield* fixture
+        // The clock is shared by the tests of one layer: work relative to now.
+        const now = yield* Clock.currentTimeMillis
+        const id = aggregate.agent.id
+        const touched = yield* store.touchHeartbeat(id, now + 5_000)
+        assert.strictEqual(Option.getOrThrow(touched).tenantId, aggregate.agent.tenantId)
+        yield* store.touchHeartbeat(id, now + 3_000)
+        const loaded = Option.getOrThrow(yield* store.load(id))
+        assert.strictEqual(loaded.agent.lastHeartbeatAt, now + 5_000)
+        assert.strictEqual(loaded.agent.version, aggregate.agent.version)
+        // A commit based on an older read keeps the newer heartbeat.
+        yield* store.commit({ before: aggregate, after: bump(aggregate), events: [] })
+        assert.strictEqual(Option.getOrThrow(yield* store.load(id)).agent.lastHeartbeatAt, now + 5_000)
+        assert.isTrue(Option.isNone(yield* store.touchHeartbeat(AgentId.make(`agent-missing-${unique()}`), 1)))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("lists agents by liveness and heartbeat age, paged by id", () =>
+      Effect.gen(function*() {
+        const engine = yield* Engine.Engine
+        const store = yield* AgentStore
+        const tenant = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const start = yield* Clock.currentTimeMillis
+        const ids: Array<AgentId> = []
+        for (let n = 0; n < 4; n++) {
+          const r = yield* engine.register(tenant.id, { logicalAgentId: `agent-${n}`, cloudInstanceId: `i-${unique()}`, pool })
+          ids.push(r.agent.id)
+        }
+        yield* TestClock.adjust("1 minute")
+        yield* engine.heartbeat(tenant.id, ids[0]!)
+        yield* engine.markOffline(tenant.id, ids[1]!)
+        const sorted = [...ids].sort()
+        assert.deepStrictEqual((yield* store.list(tenant.id)).map((a) => a.id), sorted)
+        assert.deepStrictEqual((yield* store.list(tenant.id, { limit: 2 })).map((a) => a.id), sorted.slice(0, 2))
+        assert.deepStrictEqual((yield* store.list(tenant.id, { afterId: sorted[1]! })).map((a) => a.id), sorted.slice(2))
+        assert.deepStrictEqual((yield* store.list(tenant.id, { liveness: "offline" })).map((a) => a.id), [ids[1]])
+        const stale = (yield* store.list(tenant.id, { heartbeatBefore: start + 30_000 })).map((a) => a.id)
+        assert.deepStrictEqual([...stale].sort(), [ids[1]!, ids[2]!, ids[3]!].sort())
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("concurrent writers from one read: exactly one wins, one PRIMARY remains", () =>
+      Effect.gen(function*() {
+        const { aggregate, store } = yield* fixture
+        const replicas = Array.from({ length: 12 }, (_, n) => replicaOf(aggregate, n))
+        yield* store.commit({ before: aggregate, after: { ...bump(aggregate), instances: [...aggregate.instances, ...replicas] }, events: [] })
+        const base = Option.getOrThrow(yield* store.load(aggregate.agent.id))
+        const oldPrimary = base.instances.find((i) => i.role === "PRIMARY")!
+        const exits = yield* Effect.all(
+          replicas.map((replica) =>
+            Effect.exit(store.commit({
+              before: base,
+              after: {
+                ...bump(base),
+                instances: base.instances.map((i) =>
+                  i.id === replica.id
+                    ? Instance.make({ ...i, role: "PRIMARY", promotedAt: 1 })
+                    : i.id === oldPrimary.id
+                    ? Instance.make({ ...i, role: "ZOMBIE", demotedAt: 1 })
+                    : i
+                )
+              },
+              events: [event(base.agent.tenantId, base.agent.id, { promoted: replica.id })]
+            }))
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(exits.filter(Exit.isSuccess).length, 1)
+        const final = Option.getOrThrow(yield* store.load(aggregate.agent.id))
+        assert.strictEqual(final.instances.filter((i) => i.role === "PRIMARY").length, 1)
+        const promotedEvents = (yield* eventsOf(aggregate.agent.tenantId)).filter((e) => e.data.promoted !== undefined)
+        assert.strictEqual(promotedEvents.length, 1)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("stores tenants and finds them only by a known token hash", () =>
+      Effect.gen(function*() {
+        const tenants = yield* TenantStore
+        const id = `tenant-${unique()}` as TenantId
+        const tenant = Tenant.make({ id, name: `t-${unique()}`, limits: defaultLimits, dryRun: false, createdAt: 7 })
+        yield* tenants.create(tenant)
+        assert.deepStrictEqual(Option.getOrThrow(yield* tenants.get(id)), tenant)
+        const sameName = yield* Effect.flip(tenants.create(Tenant.make({ ...tenant, id: `tenant-${unique()}` as TenantId })))
+        assert.strictEqual(sameName._tag, "DuplicateKey")
+        const tokenHash = hash()
+        yield* tenants.addToken(TenantToken.make({ tenantId: id, tokenHash, label: "ci", createdAt: 7 }))
+        assert.deepStrictEqual(Option.getOrThrow(yield* tenants.findByTokenHash(tokenHash)), tenant)
+        assert.isTrue(Option.isNone(yield* tenants.findByTokenHash(hash())))
+        const dup = yield* Effect.flip(tenants.addToken(TenantToken.make({ tenantId: id, tokenHash, label: "again", createdAt: 8 })))
+        assert.strictEqual(dup._tag, "DuplicateKey")
+        const updated = Tenant.make({ ...tenant, dryRun: true })
+        yield* tenants.update(updated)
+        assert.isTrue(Option.getOrThrow(yield* tenants.get(id)).dryRun)
+        assert.isTrue((yield* tenants.list).some((t) => t.id === id))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("a full replica promotion survives the store unchanged", () =>
+      Effect.gen(function*() {
+        const { agent, engine, store, tenant } = yield* fixture
+        yield* engine.requestReplica(tenant.id, agent.id, {})
+        const [launch] = yield* engine.pollCommands(tenant.id, agent.id)
+        const cloudId = `i-${unique()}`
+        yield* engine.reportResult(tenant.id, agent.id, { commandId: launch!.id, result: ok(cloudId) })
+        const replica = (yield* engine.getAgent(tenant.id, agent.id)).instances.find((i) => i.cloudInstanceId === cloudId)!
+        yield* engine.promote(tenant.id, agent.id, replica.id)
+        const [promote] = yield* engine.pollCommands(tenant.id, agent.id)
+        const reported = yield* engine.reportResult(tenant.id, agent.id, { requestId: promote!.requestId, result: ok() })
+        assert.strictEqual(reported.status, "succeeded")
+        const final = Option.getOrThrow(yield* store.load(agent.id))
+        assert.deepStrictEqual(
+          final.instances.filter((i) => i.role === "PRIMARY").map((i) => i.cloudInstanceId),
+          [cloudId]
+        )
+        assert.strictEqual(final.agent.flow, null)
+        const types = (yield* eventsOf(tenant.id)).map((e) => e.type)
+        assert.includeMembers(types, ["AgentRegistered", "CommandQueued", "CommandDelivered", "CommandSucceeded", "RoleChanged", "FlowFinished"])
+      }).pipe(Effect.provide(withEngine)))
+  })
