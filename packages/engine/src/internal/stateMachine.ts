@@ -304,6 +304,10 @@ class Draft {
     const flow = this.agent.flow
     if (flow === null) return
     this.setAgent({ flow: null })
+    // Steps of the flow that were never handed out are moot once it ends.
+    for (const c of this.commands) {
+      if (c.flowId === flow.id && c.status === "pending") this.closeCommand(c, "superseded", null, `flow ${result}`)
+    }
     this.emit("FlowFinished", {
       flowId: flow.id,
       kind: flow.kind,
@@ -314,9 +318,6 @@ class Draft {
   }
 
   supersedeFlow(flow: Flow, by: string) {
-    for (const c of this.commands) {
-      if (c.flowId === flow.id && c.status === "pending") this.closeCommand(c, "superseded", null, `superseded by ${by}`)
-    }
     this.finishFlow("superseded", `superseded by ${by}`)
   }
 
