@@ -1,0 +1,31 @@
+import js from "@eslint/js"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/.tsbuild/**", "**/node_modules/**", "examples/dashboard/**", "docs/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts", "**/*.mts"],
+    rules: {
+      // Effect generators often yield without a visible `yield` in type positions.
+      "require-yield": "off",
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "no-console": "off"
+    }
+  },
+  {
+    // House rule (Effect): Effect tests assert with `assert` from @effect/vitest, never vitest's `expect`.
+    files: ["packages/*/test/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": ["error", { selector: "CallExpression[callee.name='expect']", message: "use assert from @effect/vitest" }]
+    }
+  },
+  {
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } }
+  }
+)
