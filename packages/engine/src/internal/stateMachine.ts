@@ -456,7 +456,10 @@ class Draft {
   flowTargetLost(instance: Instance, reason: string) {
     const flow = this.flowFor(instance)
     if (flow === null) return
-    if (flow.kind === "emergency" && instance.role === "TERMINATED" && instance.lifecycle === "spot") {
+    const notice = this.agent.notice
+    // Falling back only makes sense while there is still time (or the PRIMARY is already gone).
+    const stillUseful = notice !== null ? notice.deadline > this.now : this.agent.degraded
+    if (flow.kind === "emergency" && stillUseful && instance.role === "TERMINATED" && instance.lifecycle === "spot") {
       // Fallback chain step: spot capacity failed → on-demand in the same zone.
       const fallback = Pool.onDemandOf(instance.pool)
       this.emit("EmergencyLaunch", { step: "on-demand fallback", pool: fallback, reason })
