@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { AgentId, FlowId, InstanceId, TenantId } from "./Ids.js"
+import { PoolId } from "./Pool.js"
 
 const Percent = Schema.Number.pipe(Schema.between(0, 100))
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -99,7 +100,9 @@ export class Flow extends Schema.Class<Flow>("Flow")({
   /** The instance this flow brings up or promotes, once known. */
   targetInstanceId: Schema.NullOr(InstanceId),
   /** Promote the target as soon as it is running (switch and termination flows). */
-  promoteOnArrival: Schema.Boolean
+  promoteOnArrival: Schema.Boolean,
+  /** Emergency launches: the pools still to try, in order, if the current launch fails. */
+  fallbackPools: Schema.Array(PoolId)
 }) {}
 
 /** @since 0.1.0 @category models */

@@ -18,6 +18,7 @@ import type { AgentId, CommandId, IdGenerator, InstanceId, TenantId } from "./Id
 import { Instance } from "./Instance.js"
 import * as internal from "./internal/engine.js"
 import type { PoolId } from "./Pool.js"
+import type * as PoolLedger from "./PoolLedger.js"
 import type { Tenant } from "./Tenant.js"
 import type { TenantStore } from "./TenantStore.js"
 
@@ -38,6 +39,10 @@ export interface EngineOptions {
   readonly maxConflictRetries?: number | undefined
   /** Id generator (default: random UUIDs). */
   readonly ids?: IdGenerator | undefined
+  /** Pools interrupted more recently than this are not chosen for emergency launches (default 300 s). */
+  readonly quarantineSeconds?: number | undefined
+  /** A replica still launching this close to a termination deadline gets its PROMOTE anyway (default 20 s). */
+  readonly promoteMarginSeconds?: number | undefined
 }
 
 /**
@@ -182,6 +187,9 @@ export interface EngineService {
   /** Expires commands, returns leases that ran out, clears passed notice deadlines. */
   readonly maintain: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
   readonly markOffline: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
+
+  /** Per-pool boot times and interruption history, caught up with the event log. */
+  readonly poolLedger: Effect.Effect<PoolLedger.Ledger, EngineFailure>
 
   // -- events --
   readonly events: (

@@ -100,6 +100,7 @@ export const createEngine = (options: CreateEngineOptions = {}): EngineClient =>
     client[name] = (...args: Array<unknown>) => run((e) => (e[name] as (...a: Array<unknown>) => never)(...args))
   }
   client.listTenants = () => run((e) => e.listTenants)
+  client.poolLedger = () => run((e) => e.poolLedger)
   client.dispose = () => runtime.dispose()
   client[Symbol.asyncDispose] = () => runtime.dispose()
   return client as EngineClient

@@ -43,6 +43,11 @@ export interface TransitionContext {
   readonly limits?: TenantLimits | undefined
   /** Deliveries of one command before a lease that ran out fails it (default 5). */
   readonly maxDeliveries?: number | undefined
+  /**
+   * A replica still launching when a termination deadline is this close gets its PROMOTE
+   * queued anyway, so the agent promotes it the moment it runs (default 20 seconds).
+   */
+  readonly promoteMarginMillis?: number | undefined
 }
 
 /**
@@ -69,7 +74,12 @@ export type Input =
     readonly tempInstanceId: string | null
     readonly cloudInstanceId: string
   }
-  | { readonly _tag: "ConfirmTerminated"; readonly cloudInstanceId: string }
+  | {
+    readonly _tag: "ConfirmTerminated"
+    readonly cloudInstanceId: string
+    /** Where a replacement is launched if the PRIMARY is gone and no replica exists (best first). */
+    readonly launchPools?: ReadonlyArray<PoolId> | undefined
+  }
   | { readonly _tag: "RequestReplica"; readonly pool: PoolId | null; readonly priority: number }
   | { readonly _tag: "RemoveReplica"; readonly instanceId: InstanceId }
   | { readonly _tag: "Promote"; readonly instanceId: InstanceId; readonly priority: number }
@@ -85,8 +95,11 @@ export type Input =
     readonly kind: NoticeKind
     readonly cloudInstanceId: string
     readonly deadline: number
-    /** Where an emergency replica is launched if one is needed (chosen by the caller). */
-    readonly launchPool: PoolId | null
+    /**
+     * Where an emergency replica is launched if one is needed, best first (see
+     * `PoolLedger.emergencyChain`); a failed launch moves to the next. Empty: the instance's pool.
+     */
+    readonly launchPools: ReadonlyArray<PoolId>
   }
   | { readonly _tag: "RetireZombie"; readonly instanceId: InstanceId }
   | { readonly _tag: "Maintain" }

@@ -17,6 +17,8 @@ export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
 export * as EngineClient from "./EngineClient.js"
 /** @since 0.1.0 */
+export * as EngineMetrics from "./EngineMetrics.js"
+/** @since 0.1.0 */
 export * as EngineError from "./EngineError.js"
 /** @since 0.1.0 */
 export * as EventLog from "./EventLog.js"
@@ -30,6 +32,8 @@ export * as Instance from "./Instance.js"
 export * as MemoryStore from "./MemoryStore.js"
 /** @since 0.1.0 */
 export * as Pool from "./Pool.js"
+/** @since 0.1.0 */
+export * as PoolLedger from "./PoolLedger.js"
 /** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
 /** @since 0.1.0 */

@@ -199,13 +199,13 @@ describe("StateMachine", () => {
   it("a termination notice promotes a ready replica at emergency priority, expiring at the deadline", () => {
     const m = setup()
     m.replica("i-r1")
-    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPool: null })
+    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPools: [] })
     const [promote] = m.deliver()
     assert.strictEqual(promote!.type, "PROMOTE_REPLICA_TO_PRIMARY")
     assert.strictEqual(promote!.priority, 100)
     assert.strictEqual(promote!.expiresAt, 121_000)
     // Re-sent notices change nothing.
-    assert.isFalse(m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPool: null }).changed)
+    assert.isFalse(m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPools: [] }).changed)
     m.apply({ _tag: "ReportResult", commandId: promote!.id as CommandId, result: m.ok() })
     assert.strictEqual(m.role("i-r1"), "PRIMARY")
     assert.isNull(m.state.agent.notice)
@@ -213,8 +213,10 @@ describe("StateMachine", () => {
 
   it("without a replica a termination notice launches one and promotes it on arrival; spot failure falls back to on-demand", () => {
     const m = setup()
-    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPool: null })
+    const chain = [poolB, Pool.make("t3.medium", "us-east-1a", "on-demand")]
+    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 121_000, launchPools: chain })
     const [spot] = m.deliver()
+    assert.strictEqual(spot!.params.target_pool, "spot:t3.medium.us-east-1b")
     assert.strictEqual(spot!.type, "LAUNCH_INSTANCE")
     assert.strictEqual(spot!.priority, 100)
     m.apply({ _tag: "ReportResult", commandId: spot!.id as CommandId, result: m.fail })
@@ -240,7 +242,7 @@ describe("StateMachine", () => {
 
   it("commands expire; leases run out, are redelivered a bounded number of times, then fail", () => {
     const m = setup()
-    m.apply({ _tag: "Notice", kind: "rebalance", cloudInstanceId: "i-primary", deadline: 60_000, launchPool: null })
+    m.apply({ _tag: "Notice", kind: "rebalance", cloudInstanceId: "i-primary", deadline: 60_000, launchPools: [] })
     const launch = m.open()[0]!
     assert.strictEqual(launch.expiresAt, 60_000)
     m.tick(60_000)
@@ -265,7 +267,7 @@ describe("StateMachine", () => {
     const r = m.replica("i-r1")
     const launch = m.state.commands.find((c) => c.instanceId === r.id)!
     assert.isFalse(m.apply({ _tag: "ReportResult", commandId: launch.id as CommandId, result: m.ok("i-r1") }).changed)
-    m.apply({ _tag: "Notice", kind: "rebalance", cloudInstanceId: "i-primary", deadline: 5_000, launchPool: null })
+    m.apply({ _tag: "Notice", kind: "rebalance", cloudInstanceId: "i-primary", deadline: 5_000, launchPools: [] })
     assert.strictEqual(m.open().length, 0) // a replica exists: nothing to launch
     m.apply({ _tag: "RemoveReplica", instanceId: r.id as InstanceId })
     m.apply({ _tag: "UpdateConfig", patch: { enabled: false } })
@@ -274,7 +276,7 @@ describe("StateMachine", () => {
 
   it("a launch that succeeds after its command expired is recorded and terminated, never promoted", () => {
     const m = setup()
-    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 30_000, launchPool: null })
+    m.apply({ _tag: "Notice", kind: "termination", cloudInstanceId: "i-primary", deadline: 30_000, launchPools: [] })
     const [launch] = m.deliver()
     m.tick(30_000)
     m.apply({ _tag: "Maintain" })

@@ -1,4 +1,4 @@
-import { Clock, Effect, Either, Metric, Option, Schema } from "effect"
+import { Clock, Effect, Either, Metric, Option, Ref, Schema } from "effect"
 import type { AgentConfigPatch } from "../Agent.js"
 import { AgentStore, type Commit } from "../AgentStore.js"
 import { Command } from "../Command.js"
@@ -14,17 +14,16 @@ import {
   TenantNotFound,
   VersionConflict
 } from "../EngineError.js"
+import * as EngineMetrics from "../EngineMetrics.js"
 import { EventLog } from "../EventLog.js"
 import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
 import { type AgentId, randomIds, TenantId } from "../Ids.js"
+import type { PoolId } from "../Pool.js"
+import * as PoolLedger from "../PoolLedger.js"
 import * as StateMachine from "../StateMachine.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
 
-/** Counts optimistic-locking conflicts (DESIGN.md §10). */
-export const optimisticConflicts = Metric.counter("spotfleet_optimistic_conflicts_total", {
-  description: "Writes that lost an optimistic-locking race and were retried from a fresh read"
-})
 
 const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId })
 const userActor = Actor.make({ kind: "user", id: null })
@@ -94,7 +93,7 @@ export const make = (options: EngineOptions = {}) =>
 
     const retryConflicts = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(
-        Effect.tapError((e) => e._tag === "VersionConflict" ? Metric.increment(optimisticConflicts) : Effect.void),
+        Effect.tapError((e) => e._tag === "VersionConflict" ? Metric.increment(EngineMetrics.optimisticConflicts) : Effect.void),
         Effect.retry({ times: maxRetries, while: (e) => e._tag === "VersionConflict" })
       )
 
@@ -124,14 +123,16 @@ export const make = (options: EngineOptions = {}) =>
             ids,
             actor: args.actor,
             limits: tenant.limits,
-            maxDeliveries: options.maxDeliveries
+            maxDeliveries: options.maxDeliveries,
+            promoteMarginMillis: options.promoteMarginSeconds === undefined ? undefined : options.promoteMarginSeconds * 1000
           })
           if (Either.isLeft(result)) return yield* Effect.fail(result.left)
           const transition = result.right
           const answer = args.answer(transition)
           const idem = record(answer, now)
           if (transition.changed) {
-            yield* agents.commit({ before, after: transition.aggregate, events: transition.events, idempotency: idem })
+            const written = yield* agents.commit({ before, after: transition.aggregate, events: transition.events, idempotency: idem })
+            yield* EngineMetrics.recordEvents(written)
           } else if (idem !== undefined) {
             yield* idempotency.put(idem)
           }
@@ -139,6 +140,23 @@ export const make = (options: EngineOptions = {}) =>
         })))
 
     const viewAnswer = (t: StateMachine.Transition) => viewOf(t.aggregate)
+
+    // The pool ledger is a fold over the event log, caught up on demand; one catch-up at a time.
+    const ledgerRef = yield* Ref.make(PoolLedger.empty)
+    const ledgerLock = yield* Effect.makeSemaphore(1)
+    const poolLedger = ledgerLock.withPermits(1)(Effect.gen(function*() {
+      let ledger = yield* Ref.get(ledgerRef)
+      while (true) {
+        const page = yield* eventLog.read({ tenantId: null, afterId: ledger.lastEventId, limit: 1000 })
+        if (page.length === 0) break
+        ledger = PoolLedger.fold(ledger, page)
+      }
+      yield* Ref.set(ledgerRef, ledger)
+      return ledger
+    }))
+    const emergencyChain = (pool: PoolId, now: number) =>
+      Effect.map(poolLedger, (ledger) =>
+        PoolLedger.emergencyChain(ledger, { interrupted: pool, now, quarantineMillis: options.quarantineSeconds === undefined ? undefined : options.quarantineSeconds * 1000 }))
 
     const register: EngineService["register"] = (tenantId, args, callOptions = {}) =>
       idempotent(tenantId, callOptions.idempotencyKey, "register", RegisterResult, (record) =>
@@ -187,6 +205,7 @@ export const make = (options: EngineOptions = {}) =>
           }
           if (commit !== null) {
             yield* agents.commit(commit).pipe(
+              Effect.tap(EngineMetrics.recordEvents),
               // Two first registrations raced: retry, which now finds the winner's agent.
               Effect.catchIf(
                 (e): e is DuplicateKey => e._tag === "DuplicateKey" && e.entity === "agent",
@@ -207,6 +226,7 @@ export const make = (options: EngineOptions = {}) =>
         if (Option.isNone(touched) || touched.value.tenantId !== tenantId) {
           return yield* Effect.fail(new AgentNotFound({ agentId }))
         }
+        yield* Metric.increment(EngineMetrics.heartbeatsReceived)
         let view: StateMachine.AgentAggregate
         if (touched.value.liveness === "offline") {
           view = yield* execute({
@@ -332,21 +352,33 @@ export const make = (options: EngineOptions = {}) =>
           }
         }, agentActor(agentId))(tenantId, agentId, callOptions),
       confirmTerminated: (tenantId, agentId, args, callOptions) =>
-        simple("confirm-terminated", () => ({ _tag: "ConfirmTerminated", cloudInstanceId: args.cloudInstanceId }), agentActor(agentId))(
+        simple("confirm-terminated", (aggregate) =>
+          Effect.gen(function*() {
+            const instance = aggregate.instances.find((i) => i.cloudInstanceId === args.cloudInstanceId)
+            // Only the loss of the PRIMARY needs a replacement pool.
+            const launchPools = instance?.role === "PRIMARY"
+              ? yield* emergencyChain(instance.pool, yield* Clock.currentTimeMillis)
+              : []
+            return { _tag: "ConfirmTerminated" as const, cloudInstanceId: args.cloudInstanceId, launchPools }
+          }), agentActor(agentId))(
           tenantId,
           agentId,
           callOptions
         ),
       notice: (tenantId, agentId, args, callOptions) =>
-        simple("notice", () =>
-          Effect.map(Clock.currentTimeMillis, (now) => ({
-            _tag: "Notice" as const,
-            kind: args.kind,
-            cloudInstanceId: args.cloudInstanceId,
-            // The cloud gives about two minutes for a termination; a rebalance is best effort.
-            deadline: args.deadline ?? now + (args.kind === "termination" ? 120_000 : 600_000),
-            launchPool: null
-          })), agentActor(agentId))(tenantId, agentId, callOptions),
+        simple("notice", (aggregate) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const instance = aggregate.instances.find((i) => i.cloudInstanceId === args.cloudInstanceId)
+            return {
+              _tag: "Notice" as const,
+              kind: args.kind,
+              cloudInstanceId: args.cloudInstanceId,
+              // The cloud gives about two minutes for a termination; a rebalance is best effort.
+              deadline: args.deadline ?? now + (args.kind === "termination" ? 120_000 : 600_000),
+              launchPools: instance === undefined ? [] : yield* emergencyChain(instance.pool, now)
+            }
+          }), agentActor(agentId))(tenantId, agentId, callOptions),
 
       getAgent: (tenantId, agentId) => Effect.map(loadOwned(tenantId, agentId), viewOf),
       listAgents: (tenantId) => agents.list(tenantId),
@@ -375,7 +407,8 @@ export const make = (options: EngineOptions = {}) =>
       maintain: (tenantId, agentId) => simple("maintain", () => ({ _tag: "Maintain" }), systemActor)(tenantId, agentId),
       markOffline: (tenantId, agentId) => simple("mark-offline", () => ({ _tag: "MarkOffline" }), systemActor)(tenantId, agentId),
 
-      events: (tenantId, { afterId, agentId, limit }) => eventLog.read({ tenantId, afterId, limit: limit ?? 100, agentId })
+      events: (tenantId, { afterId, agentId, limit }) => eventLog.read({ tenantId, afterId, limit: limit ?? 100, agentId }),
+      poolLedger
     }
     return service
   })

@@ -289,7 +289,8 @@ class Draft {
       priority,
       startedAt: this.now,
       targetInstanceId: null,
-      promoteOnArrival
+      promoteOnArrival,
+      fallbackPools: []
     })
     this.setAgent({ flow })
     this.emit("FlowStarted", { flowId: flow.id, kind, priority })
@@ -358,7 +359,18 @@ class Draft {
     return instance
   }
 
+  /** Emergency commands expire at a termination deadline still ahead; past it, or for a lost PRIMARY, never. */
+  emergencyExpiry(): number | null {
+    const notice = this.agent.notice
+    return notice !== null && notice.deadline > this.now ? notice.deadline : null
+  }
+
+  promoting(instance: Instance): boolean {
+    return this.commands.some((c) => c.type === "PROMOTE_REPLICA_TO_PRIMARY" && c.instanceId === instance.id && isOpen(c))
+  }
+
   queuePromote(replica: Instance, priority: number, expiresAt: number | null) {
+    if (this.promoting(replica)) return
     const primary = this.primary()
     this.queue({
       type: "PROMOTE_REPLICA_TO_PRIMARY",
@@ -368,7 +380,9 @@ class Draft {
       expiresAt,
       params: {
         replica_instance_id: replica.cloudInstanceId,
-        old_primary_id: primary?.cloudInstanceId ?? null
+        old_primary_id: primary?.cloudInstanceId ?? null,
+        // Set when the replica is still launching (promotion queued at deadline − margin).
+        ...(replica.cloudInstanceId === null ? { temp_instance_id: replica.id } : {})
       }
     })
     this.setFlow({ targetInstanceId: replica.id })
@@ -446,7 +460,7 @@ class Draft {
     const flow = this.flowFor(next)
     if (flow === null) return
     if (flow.promoteOnArrival) {
-      this.queuePromote(next, flow.priority, this.agent.notice?.kind === "termination" ? this.agent.notice.deadline : null)
+      this.queuePromote(next, flow.priority, flow.kind === "emergency" ? this.emergencyExpiry() : null)
     } else {
       this.finishFlow("succeeded")
     }
@@ -459,12 +473,15 @@ class Draft {
     const notice = this.agent.notice
     // Falling back only makes sense while there is still time (or the PRIMARY is already gone).
     const stillUseful = notice !== null ? notice.deadline > this.now : this.agent.degraded
-    if (flow.kind === "emergency" && stillUseful && instance.role === "TERMINATED" && instance.lifecycle === "spot") {
-      // Fallback chain step: spot capacity failed → on-demand in the same zone.
-      const fallback = Pool.onDemandOf(instance.pool)
-      this.emit("EmergencyLaunch", { step: "on-demand fallback", pool: fallback, reason })
-      this.launch(fallback, "replica", flow.priority, flow, this.agent.notice?.deadline ?? null)
-      return
+    if (flow.kind === "emergency" && stillUseful && instance.role === "TERMINATED") {
+      const [next, ...rest] = flow.fallbackPools
+      if (next !== undefined) {
+        this.setFlow({ fallbackPools: rest })
+        this.emit("EmergencyLaunch", { step: "fallback", pool: next, failedPool: instance.pool, reason, remaining: rest.length })
+        this.launch(next, "replica", flow.priority, this.agent.flow, this.emergencyExpiry())
+        return
+      }
+      this.emit("EmergencyLaunch", { step: "exhausted", failedPool: instance.pool, reason })
     }
     this.finishFlow("failed", reason)
   }
@@ -487,18 +504,30 @@ class Draft {
     this.commandFailed(command, reason)
   }
 
-  /** Emergency replacement of the PRIMARY: promote what exists, else launch and promote on arrival. */
-  replacePrimary(deadline: number | null, launchPool: Pool.PoolId | null, lost: Instance | null) {
+  /** Opens (or joins) the emergency flow. */
+  emergencyFlow(promoteOnArrival: boolean): Flow {
     const flow = this.agent.flow?.kind === "emergency"
       ? this.agent.flow
-      : this.openFlow("emergency", Priority.emergency, true)
-    this.setFlow({ promoteOnArrival: true })
+      : this.openFlow("emergency", Priority.emergency, promoteOnArrival)
+    if (promoteOnArrival && !flow.promoteOnArrival) this.setFlow({ promoteOnArrival: true })
+    return this.agent.flow!
+  }
+
+  /** Launches an emergency replica in the first pool of the chain, keeping the rest as fallbacks. */
+  emergencyLaunch(chain: ReadonlyArray<Pool.PoolId>, fallbackPool: Pool.PoolId | undefined, kind: string) {
+    const [first, ...rest] = chain.length > 0 ? chain : fallbackPool === undefined ? [] : [fallbackPool]
+    if (first === undefined) return this.finishFlow("failed", "no pool known to launch in")
+    this.setFlow({ fallbackPools: rest })
+    this.emit("EmergencyLaunch", { step: "launch", pool: first, kind, fallbacks: rest })
+    this.launch(first, "replica", Priority.emergency, this.agent.flow, this.emergencyExpiry())
+  }
+
+  /** Emergency replacement of the PRIMARY: promote what exists, else launch and promote on arrival. */
+  replacePrimary(chain: ReadonlyArray<Pool.PoolId>, lost: Instance | null, kind: string) {
+    this.emergencyFlow(true)
     const ready = this.replicas()[0]
     if (ready !== undefined) {
-      const promoting = this.commands.some((c) =>
-        c.type === "PROMOTE_REPLICA_TO_PRIMARY" && c.instanceId === ready.id && isOpen(c)
-      )
-      if (!promoting) this.queuePromote(ready, Priority.emergency, deadline)
+      this.queuePromote(ready, Priority.emergency, this.emergencyExpiry())
       return
     }
     const launching = this.launching()[0]
@@ -506,10 +535,7 @@ class Draft {
       this.setFlow({ targetInstanceId: launching.id })
       return
     }
-    const pool = launchPool ?? lost?.pool ?? this.instances[0]?.pool
-    if (pool === undefined) return this.finishFlow("failed", "no pool known to launch in")
-    this.emit("EmergencyLaunch", { step: "launch", pool })
-    this.launch(pool, "replica", Priority.emergency, this.agent.flow ?? flow, deadline)
+    this.emergencyLaunch(chain, lost?.pool ?? this.instances[0]?.pool, kind)
   }
 
   /** Keeps one REPLICA while manual-replica is on and nothing else is going on. */
@@ -552,6 +578,21 @@ class Draft {
     if (notice !== null && notice.deadline < this.now) {
       this.setAgent({ notice: null })
       this.emit("NoticeCleared", { reason: "deadline passed", instanceId: notice.instanceId })
+    }
+    // A replica still launching close to the deadline: hand out its PROMOTE now so the agent
+    // promotes it the moment it runs instead of waiting for another poll round-trip.
+    const flow = this.agent.flow
+    const margin = this.ctx.promoteMarginMillis ?? 20_000
+    if (
+      notice !== null && notice.kind === "termination" && notice.deadline >= this.now &&
+      flow !== null && flow.kind === "emergency" && flow.targetInstanceId !== null &&
+      this.now >= notice.deadline - margin
+    ) {
+      const target = this.instances.find((i) => i.id === flow.targetInstanceId)
+      if (target !== undefined && target.role === "LAUNCHING" && !this.promoting(target)) {
+        this.emit("EmergencyPromotion", { step: "queued before arrival", instanceId: target.id, secondsToDeadline: (notice.deadline - this.now) / 1000 })
+        this.queuePromote(target, Priority.emergency, null)
+      }
     }
   }
 
@@ -632,7 +673,7 @@ const apply = (d: Draft, input: Input): void => {
             deliveredAt: d.now,
             leaseExpiresAt: d.now + input.leaseMillis,
             deliveries: c.deliveries + 1
-          }, { deliveries: c.deliveries + 1 })
+          }, { deliveries: c.deliveries + 1, waitedSeconds: (d.now - Math.max(c.createdAt, c.notBefore)) / 1000 })
         )
       }
       return
@@ -671,14 +712,20 @@ const apply = (d: Draft, input: Input): void => {
           return
         }
         case "PROMOTE_REPLICA_TO_PRIMARY": {
-          if (instance.role === "REPLICA") d.applyPromotion(instance)
+          let target = instance
+          if (target.role === "LAUNCHING" && result.cloudInstanceId !== null) {
+            // Promoted before its launch was confirmed (deadline − margin): it runs now.
+            d.confirmLaunch(target, result.cloudInstanceId)
+            target = d.instance(target.id)
+          }
+          if (target.role === "REPLICA") d.applyPromotion(target)
           return
         }
         case "TERMINATE_INSTANCE": {
           const current = d.instance(instance.id)
           if (current.role === "ZOMBIE") d.setRole(current, "TERMINATED", "retention expired or terminated")
           else if (current.role === "REPLICA") d.setRole(current, "TERMINATED", "replica removed or lost")
-          d.emit("InstanceTerminated", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId })
+          d.emit("InstanceTerminated", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId, pool: current.pool, reclaimed: false })
           return
         }
         default:
@@ -705,10 +752,10 @@ const apply = (d: Draft, input: Input): void => {
       const notice = d.agent.notice
       if (instance.role === "PRIMARY") {
         const gone = d.setRole(instance, "TERMINATED", "reclaimed by the cloud")
-        d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, reclaimed: true })
+        d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: true })
         d.setAgent({ degraded: true })
-        d.emit("AgentDegraded", { lostInstanceId: gone.id })
-        d.replacePrimary(notice?.deadline ?? null, null, gone)
+        d.emit("AgentDegraded", { lostInstanceId: gone.id, hadNotice: notice !== null })
+        d.replacePrimary(input.launchPools ?? [], gone, "reclaimed")
         return
       }
       const trigger = instance.role === "ZOMBIE"
@@ -717,7 +764,8 @@ const apply = (d: Draft, input: Input): void => {
         ? "replica removed or lost"
         : "launch failed, expired or cancelled"
       const gone = d.setRole(instance, "TERMINATED", trigger)
-      d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId })
+      // A running replica or zombie the cloud took counts as an interruption of its pool.
+      d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: instance.role !== "LAUNCHING" })
       d.flowTargetLost(gone, "instance terminated")
       return
     }
@@ -820,12 +868,10 @@ const apply = (d: Draft, input: Input): void => {
       d.setAgent({ notice })
       d.emit("NoticeReceived", { kind: input.kind, instanceId: instance.id, cloudInstanceId: input.cloudInstanceId, deadline: input.deadline, pool: instance.pool })
       if (input.kind === "termination") {
-        d.replacePrimary(input.deadline, input.launchPool, instance)
+        d.replacePrimary(input.launchPools, instance, "termination")
       } else if (d.replicas().length === 0 && d.launching().length === 0) {
-        const flow = d.agent.flow?.kind === "emergency" ? d.agent.flow : d.openFlow("emergency", Priority.emergency, false)
-        const pool = input.launchPool ?? instance.pool
-        d.emit("EmergencyLaunch", { step: "launch", pool, kind: "rebalance" })
-        d.launch(pool, "replica", Priority.emergency, flow, input.deadline)
+        d.emergencyFlow(false)
+        d.emergencyLaunch(input.launchPools, instance.pool, "rebalance")
       }
       return
     }
