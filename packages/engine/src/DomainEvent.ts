@@ -39,7 +39,9 @@ export const EventType = Schema.Literal(
   "EmergencyPromotion",
   "EmergencyLaunch",
   "TenantCreated",
-  "PriceReported"
+  "PriceReported",
+  /** An agent reported the timings of a switch it carried out (downtime as it saw it). */
+  "SwitchReported"
 )
 /** @since 0.1.0 @category models */
 export type EventType = typeof EventType.Type
