@@ -38,6 +38,7 @@ export const EventType = Schema.Literal(
   "NoticeCleared",
   "EmergencyPromotion",
   "EmergencyLaunch",
+  "SwitchReported",
   "TenantCreated",
   "PriceReported",
   /** An agent reported the timings of a switch it carried out (downtime as it saw it). */

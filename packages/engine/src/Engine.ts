@@ -19,6 +19,7 @@ import { Instance } from "./Instance.js"
 import * as internal from "./internal/engine.js"
 import type { PoolId } from "./Pool.js"
 import type * as PoolLedger from "./PoolLedger.js"
+import type * as SwitchHistory from "./SwitchHistory.js"
 import type { Tenant } from "./Tenant.js"
 import type { TenantStore } from "./TenantStore.js"
 
@@ -188,6 +189,22 @@ export interface EngineService {
   readonly maintain: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
   readonly markOffline: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
 
+  /** Switch records of a tenant (manual, ML and emergency), oldest first. */
+  readonly switches: (
+    tenantId: TenantId,
+    filter?: { readonly agentId?: AgentId | undefined; readonly since?: number | undefined }
+  ) => Effect.Effect<ReadonlyArray<SwitchHistory.SwitchRecord>, EngineFailure>
+  /** Cancels a switch in progress, as long as its PROMOTE has not been handed out. */
+  readonly cancelSwitch: (tenantId: TenantId, agentId: AgentId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
+  /**
+   * The agent's account of a switch (downtime as it measured it). `requestId` names the PROMOTE
+   * command; without it the report is about the agent's latest switch.
+   */
+  readonly reportSwitch: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: { readonly requestId?: string | undefined; readonly downtimeSeconds: number; readonly details?: Readonly<Record<string, unknown>> | undefined }
+  ) => Effect.Effect<{ readonly flowId: string }, EngineFailure>
   /** Per-pool boot times and interruption history, caught up with the event log. */
   readonly poolLedger: Effect.Effect<PoolLedger.Ledger, EngineFailure>
 

@@ -88,7 +88,10 @@ export type Input =
     readonly pool: PoolId
     readonly priority: number
     readonly trigger: "manual" | "ml"
+    /** The ML decision that caused an automatic switch. */
+    readonly decisionId?: string | null | undefined
   }
+  | { readonly _tag: "CancelSwitch" }
   | { readonly _tag: "UpdateConfig"; readonly patch: AgentConfigPatch }
   | {
     readonly _tag: "Notice"

@@ -37,6 +37,8 @@ export * as PoolLedger from "./PoolLedger.js"
 /** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
 /** @since 0.1.0 */
+export * as SwitchHistory from "./SwitchHistory.js"
+/** @since 0.1.0 */
 export * as Tenant from "./Tenant.js"
 /** @since 0.1.0 */
 export * as TenantStore from "./TenantStore.js"

@@ -2,7 +2,7 @@ import { Clock, Effect, Either, Metric, Option, Ref, Schema } from "effect"
 import type { AgentConfigPatch } from "../Agent.js"
 import { AgentStore, type Commit } from "../AgentStore.js"
 import { Command } from "../Command.js"
-import { Actor, EventDraft } from "../DomainEvent.js"
+import { Actor, type DomainEvent, EventDraft } from "../DomainEvent.js"
 import type { AgentView as AgentViewType, EngineFailure, EngineOptions, EngineService } from "../Engine.js"
 import { AgentView, HeartbeatResult, RegisterResult } from "../Engine.js"
 import {
@@ -21,6 +21,7 @@ import { type AgentId, randomIds, TenantId } from "../Ids.js"
 import type { PoolId } from "../Pool.js"
 import * as PoolLedger from "../PoolLedger.js"
 import * as StateMachine from "../StateMachine.js"
+import * as SwitchHistory from "../SwitchHistory.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
 
@@ -141,19 +142,27 @@ export const make = (options: EngineOptions = {}) =>
 
     const viewAnswer = (t: StateMachine.Transition) => viewOf(t.aggregate)
 
-    // The pool ledger is a fold over the event log, caught up on demand; one catch-up at a time.
-    const ledgerRef = yield* Ref.make(PoolLedger.empty)
-    const ledgerLock = yield* Effect.makeSemaphore(1)
-    const poolLedger = ledgerLock.withPermits(1)(Effect.gen(function*() {
-      let ledger = yield* Ref.get(ledgerRef)
-      while (true) {
-        const page = yield* eventLog.read({ tenantId: null, afterId: ledger.lastEventId, limit: 1000 })
-        if (page.length === 0) break
-        ledger = PoolLedger.fold(ledger, page)
-      }
-      yield* Ref.set(ledgerRef, ledger)
-      return ledger
-    }))
+    /**
+     * A read model folded over the whole event log and caught up on demand (one catch-up at a
+     * time). Every process folds the same log, so every process answers the same.
+     */
+    const readModel = <S extends { readonly lastEventId: number }>(empty: S, fold: (s: S, events: ReadonlyArray<DomainEvent>) => S) =>
+      Effect.gen(function*() {
+        const ref = yield* Ref.make(empty)
+        const lock = yield* Effect.makeSemaphore(1)
+        return lock.withPermits(1)(Effect.gen(function*() {
+          let state = yield* Ref.get(ref)
+          while (true) {
+            const page = yield* eventLog.read({ tenantId: null, afterId: state.lastEventId, limit: 1000 })
+            if (page.length === 0) break
+            state = fold(state, page)
+          }
+          yield* Ref.set(ref, state)
+          return state
+        }))
+      })
+    const poolLedger = yield* readModel(PoolLedger.empty, PoolLedger.fold)
+    const switchHistory = yield* readModel(SwitchHistory.empty, SwitchHistory.fold)
     const emergencyChain = (pool: PoolId, now: number) =>
       Effect.map(poolLedger, (ledger) =>
         PoolLedger.emergencyChain(ledger, { interrupted: pool, now, quarantineMillis: options.quarantineSeconds === undefined ? undefined : options.quarantineSeconds * 1000 }))
@@ -408,7 +417,37 @@ export const make = (options: EngineOptions = {}) =>
       markOffline: (tenantId, agentId) => simple("mark-offline", () => ({ _tag: "MarkOffline" }), systemActor)(tenantId, agentId),
 
       events: (tenantId, { afterId, agentId, limit }) => eventLog.read({ tenantId, afterId, limit: limit ?? 100, agentId }),
-      poolLedger
+      poolLedger,
+      switches: (tenantId, filter = {}) =>
+        Effect.map(switchHistory, (h) =>
+          [...h.switches.values()].filter((r) =>
+            r.tenantId === tenantId && (filter.agentId === undefined || r.agentId === filter.agentId) &&
+            (filter.since === undefined || r.initiatedAt >= filter.since)
+          ).sort((a, b) => a.initiatedAt - b.initiatedAt)),
+      cancelSwitch: (tenantId, agentId, callOptions) =>
+        simple("cancel-switch", () => ({ _tag: "CancelSwitch" }), userActor)(tenantId, agentId, callOptions),
+      reportSwitch: (tenantId, agentId, args) =>
+        Effect.gen(function*() {
+          const aggregate = yield* loadOwned(tenantId, agentId)
+          const promote = args.requestId === undefined
+            ? undefined
+            : aggregate.commands.find((c) => c.requestId === args.requestId || c.id === args.requestId)
+          // Without a command reference the report is about the agent's latest switch.
+          const flowId = promote?.flowId ??
+            (yield* Effect.map(switchHistory, (h) =>
+              [...h.switches.values()].filter((r) => r.agentId === agentId).sort((a, b) => b.initiatedAt - a.initiatedAt)[0]?.flowId ?? null))
+          if (flowId === null) return yield* Effect.fail(new InvalidInput({ field: "request_id", reason: "no switch of this agent to report on" }))
+          const now = yield* Clock.currentTimeMillis
+          yield* eventLog.append([EventDraft.make({
+            tenantId,
+            agentId,
+            type: "SwitchReported",
+            at: now,
+            actor: agentActor(agentId),
+            data: { flowId, downtimeSeconds: args.downtimeSeconds, details: args.details ?? {} }
+          })])
+          return { flowId }
+        })
     }
     return service
   })

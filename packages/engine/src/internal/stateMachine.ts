@@ -260,7 +260,7 @@ class Draft {
       ? "CommandRedelivered"
       : null
     if (type !== null) {
-      this.emit(type, { commandId: command.id, requestId: command.requestId, type: command.type, ...data })
+      this.emit(type, { commandId: command.id, requestId: command.requestId, type: command.type, flowId: command.flowId, ...data })
     }
     this.changed = true
     return next
@@ -268,7 +268,7 @@ class Draft {
 
   // -- flows ----------------------------------------------------------------------------------
 
-  openFlow(kind: FlowKind, priority: number, promoteOnArrival: boolean): Flow {
+  openFlow(kind: FlowKind, priority: number, promoteOnArrival: boolean, data: Record<string, unknown> = {}): Flow {
     const open = this.agent.flow
     if (open !== null) {
       if (priority <= open.priority) {
@@ -293,7 +293,7 @@ class Draft {
       fallbackPools: []
     })
     this.setAgent({ flow })
-    this.emit("FlowStarted", { flowId: flow.id, kind, priority })
+    this.emit("FlowStarted", { flowId: flow.id, kind, priority, ...data })
     return flow
   }
 
@@ -314,6 +314,7 @@ class Draft {
       kind: flow.kind,
       result,
       reason,
+      targetInstanceId: flow.targetInstanceId,
       durationMillis: this.now - flow.startedAt
     })
   }
@@ -451,13 +452,14 @@ class Draft {
       return
     }
     const next = this.setRole(instance, "REPLICA", "launch confirmed", { cloudInstanceId, launchConfirmedAt: this.now })
+    const flow = this.flowFor(next)
     this.emit("InstanceLaunched", {
       instanceId: next.id,
       cloudInstanceId,
       pool: next.pool,
+      flowId: flow?.id ?? null,
       bootSeconds: instance.launchRequestedAt === null ? null : (this.now - instance.launchRequestedAt) / 1000
     })
-    const flow = this.flowFor(next)
     if (flow === null) return
     if (flow.promoteOnArrival) {
       this.queuePromote(next, flow.priority, flow.kind === "emergency" ? this.emergencyExpiry() : null)
@@ -506,9 +508,14 @@ class Draft {
 
   /** Opens (or joins) the emergency flow. */
   emergencyFlow(promoteOnArrival: boolean): Flow {
+    const primary = this.primary()
     const flow = this.agent.flow?.kind === "emergency"
       ? this.agent.flow
-      : this.openFlow("emergency", Priority.emergency, promoteOnArrival)
+      : this.openFlow("emergency", Priority.emergency, promoteOnArrival, {
+        trigger: "emergency",
+        from: primary?.pool ?? null,
+        fromInstanceId: primary?.id ?? null
+      })
     if (promoteOnArrival && !flow.promoteOnArrival) this.setFlow({ promoteOnArrival: true })
     return this.agent.flow!
   }
@@ -809,7 +816,13 @@ const apply = (d: Draft, input: Input): void => {
           })
         )
       }
-      d.openFlow("promotion", input.priority, false)
+      const primary = d.primary()
+      d.openFlow("promotion", input.priority, false, {
+        trigger: "manual",
+        from: primary?.pool ?? null,
+        fromInstanceId: primary?.id ?? null,
+        to: instance.pool
+      })
       d.queuePromote(instance, input.priority, null)
       return
     }
@@ -819,9 +832,34 @@ const apply = (d: Draft, input: Input): void => {
       const primary = d.primary()
       if (primary === undefined) return reject(new InvalidTransition({ reason: `agent ${d.agent.id} has no PRIMARY to switch from` }))
       if (primary.pool === input.pool) reject(new InvalidInput({ field: "pool", reason: `the agent already runs in ${input.pool}` }))
-      const flow = d.openFlow("switch", input.priority, true)
+      const flow = d.openFlow("switch", input.priority, true, {
+        trigger: input.trigger,
+        from: primary.pool,
+        to: input.pool,
+        fromInstanceId: primary.id,
+        decisionId: input.decisionId ?? null
+      })
       d.launch(input.pool, "replica", input.priority, flow, null)
-      d.emit("FlowStarted", { flowId: flow.id, kind: "switch", trigger: input.trigger, from: primary.pool, to: input.pool })
+      return
+    }
+    case "CancelSwitch": {
+      const flow = d.agent.flow
+      if (flow === null || flow.kind !== "switch") {
+        return reject(new InvalidTransition({ reason: `agent ${d.agent.id} has no switch in progress` }))
+      }
+      const promoteHandedOut = d.commands.some((c) =>
+        c.flowId === flow.id && c.type === "PROMOTE_REPLICA_TO_PRIMARY" && c.status !== "pending" && c.status !== "superseded"
+      )
+      if (promoteHandedOut) reject(new InvalidTransition({ reason: "the switch is already promoting and can no longer be cancelled" }))
+      d.finishFlow("superseded", "cancelled")
+      // Read the target after the flow ended: superseding a pending launch already retired it.
+      const target = flow.targetInstanceId === null ? undefined : d.instances.find((i) => i.id === flow.targetInstanceId)
+      if (target?.role === "REPLICA") {
+        d.queueTerminate(d.setRole(target, "TERMINATED", "replica removed or lost"), 0)
+      } else if (target?.role === "LAUNCHING") {
+        // Its launch may already be running at the agent: when it reports, it is terminated.
+        d.setRole(target, "TERMINATED", "launch failed, expired or cancelled")
+      }
       return
     }
     case "UpdateConfig": {
