@@ -1,0 +1,424 @@
+/**
+ * The server side of {@link Api.Api}: handlers over the `Engine`, authentication, the request
+ * guard (body size limit → 413, malformed JSON → 400 naming `body`, every failure rendered as
+ * `{error:{code,message,details}}` without stack traces), SSE and metrics.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiBuilder, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  Command,
+  DomainEvent,
+  Engine,
+  EngineError,
+  EventLog,
+  IdempotencyStore,
+  type Ids,
+  Pool
+} from "@spotfleet/engine"
+import { Clock, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Api, Principal, type PrincipalService, ReportAccepted } from "./Api.js"
+import * as ApiError from "./ApiError.js"
+import * as Auth from "./Auth.js"
+import * as Events from "./Events.js"
+import * as HttpConfigModule from "./HttpConfig.js"
+import { HttpConfig } from "./HttpConfig.js"
+import * as errors from "./internal/errors.js"
+import * as Metrics from "./Metrics.js"
+
+const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
+  Effect.mapError(effect, errors.fromEngine)
+
+/** The idempotency key: `X-Request-ID`, else the body's `request_id`. */
+const keyOf = (
+  headers: { readonly "x-request-id"?: string | undefined },
+  payload?: { readonly request_id?: string | undefined }
+): string | undefined => headers["x-request-id"] ?? payload?.request_id
+
+const forbidden = (message: string) => new ApiError.Forbidden({ code: "Forbidden", message })
+
+/** An agent token may act only for its own agent. */
+const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Effect.Effect<void, ApiError.ApiError> =>
+  principal.agentId === null || principal.agentId === agentId
+    ? Effect.void
+    : Effect.fail(forbidden("this agent token belongs to another agent"))
+
+/** Dashboard and registration routes need the tenant's own token. */
+const tenantOnly = (principal: PrincipalService): Effect.Effect<void, ApiError.ApiError> =>
+  principal.agentId === null ? Effect.void : Effect.fail(forbidden("an agent token cannot call this route"))
+
+const millis = (d: DateTime.Utc | undefined) => (d === undefined ? undefined : DateTime.toEpochMillis(d))
+
+const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const log = yield* EventLog.EventLog
+    const idempotency = yield* IdempotencyStore.IdempotencyStore
+    const config = yield* HttpConfig
+
+    /** Reports are events only (no aggregate change): idempotency is kept here. */
+    const report = (
+      principal: PrincipalService,
+      agentId: Ids.AgentId,
+      operation: string,
+      key: string | undefined,
+      drafts: (view: Engine.AgentView, now: number) => ReadonlyArray<DomainEvent.EventDraft>
+    ) =>
+      Effect.gen(function*() {
+        const view = yield* engineCall(engine.getAgent(principal.tenantId, agentId))
+        if (key !== undefined) {
+          const found = yield* engineCall(idempotency.get(principal.tenantId, key))
+          if (Option.isSome(found)) {
+            if (found.value.operation !== operation) {
+              return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
+            }
+            return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
+          }
+        }
+        const now = yield* Clock.currentTimeMillis
+        const written = yield* engineCall(log.append(drafts(view, now)))
+        const answer = ReportAccepted.make({ accepted: written.length, eventIds: written.map((e) => e.id) })
+        if (key !== undefined) {
+          yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
+            tenantId: principal.tenantId,
+            key,
+            operation,
+            response: Schema.encodeSync(ReportAccepted)(answer),
+            createdAt: now
+          }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
+        }
+        return answer
+      })
+
+    const agentActor = (agentId: string) => DomainEvent.Actor.make({ kind: "agent", id: agentId })
+
+    return handlers
+      .handle("register", ({ headers, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* tenantOnly(principal)
+          const result = yield* engineCall(engine.register(principal.tenantId, {
+            logicalAgentId: payload.logicalAgentId,
+            cloudInstanceId: payload.instanceId,
+            pool: payload.pool,
+            metadata: payload.metadata,
+            config: payload.config
+          }, { idempotencyKey: keyOf(headers, payload) }))
+          const base = { agentId: result.agent.id, created: result.created, agent: result.agent, instance: result.instance }
+          return Option.match(config.agentTokenSecret, {
+            onNone: () => base,
+            onSome: (secret) => ({ ...base, agentToken: Auth.agentToken(secret, principal.tenantId, result.agent.id) })
+          })
+        }))
+      .handle("heartbeat", ({ path }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.heartbeat(principal.tenantId, path.agentId))
+        }))
+      .handle("pendingCommands", ({ path }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          const commands = yield* engineCall(engine.pollCommands(principal.tenantId, path.agentId))
+          return { commands }
+        }))
+      .handle("commandExecuted", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.reportResult(principal.tenantId, path.agentId, {
+            commandId: path.commandId,
+            result: Command.CommandResult.make({
+              success: payload.success,
+              message: payload.message ?? null,
+              cloudInstanceId: payload.instanceId ?? null,
+              data: payload.data ?? {}
+            })
+          }, { idempotencyKey: keyOf(headers, payload) }))
+        }))
+      .handle("rebalanceNotice", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.notice(principal.tenantId, path.agentId, {
+            kind: "rebalance",
+            cloudInstanceId: payload.instanceId,
+            deadline: millis(payload.deadline)
+          }, { idempotencyKey: keyOf(headers, payload) }))
+        }))
+      .handle("terminationNotice", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.notice(principal.tenantId, path.agentId, {
+            kind: "termination",
+            cloudInstanceId: payload.instanceId,
+            deadline: millis(payload.terminationTime)
+          }, { idempotencyKey: keyOf(headers, payload) }))
+        }))
+      .handle("pricingReport", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* report(principal, path.agentId, "pricing-report", keyOf(headers, payload), (view, now) => {
+            const reporter = payload.instanceId === undefined
+              ? undefined
+              : view.instances.find((i) => i.cloudInstanceId === payload.instanceId)
+            return payload.prices.map((p) =>
+              DomainEvent.EventDraft.make({
+                tenantId: principal.tenantId,
+                agentId: path.agentId,
+                type: "PriceReported",
+                at: now,
+                actor: agentActor(path.agentId),
+                data: {
+                  pool: p.pool,
+                  lifecycle: Pool.lifecycleOf(p.pool),
+                  price: p.price,
+                  observedAt: millis(p.observedAt) ?? now,
+                  source: "agent",
+                  reporterInstanceId: payload.instanceId ?? null,
+                  reporterRole: reporter?.role ?? null
+                }
+              })
+            )
+          })
+        }))
+      .handle("switchReport", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* report(principal, path.agentId, "switch-report", keyOf(headers, payload), (_, now) => [
+            DomainEvent.EventDraft.make({
+              tenantId: principal.tenantId,
+              agentId: path.agentId,
+              type: "SwitchReported",
+              at: now,
+              actor: agentActor(path.agentId),
+              data: {
+                fromInstanceId: payload.fromInstanceId,
+                toInstanceId: payload.toInstanceId,
+                fromPool: payload.fromPool ?? null,
+                toPool: payload.toPool ?? null,
+                downtimeSeconds: payload.downtimeSeconds ?? null,
+                startedAt: millis(payload.startedAt) ?? null,
+                completedAt: millis(payload.completedAt) ?? null
+              }
+            })
+          ])
+        }))
+      .handle("instanceLaunched", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.confirmLaunch(principal.tenantId, path.agentId, {
+            cloudInstanceId: payload.instanceId,
+            commandId: payload.commandId,
+            requestId: payload.commandRequestId,
+            tempInstanceId: payload.tempInstanceId
+          }, { idempotencyKey: keyOf(headers, payload) }))
+        }))
+      .handle("instanceTerminated", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          return yield* engineCall(engine.confirmTerminated(principal.tenantId, path.agentId, {
+            cloudInstanceId: payload.instanceId
+          }, { idempotencyKey: keyOf(headers, payload) }))
+        }))
+      .handle("getConfig", ({ path }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          yield* forAgent(principal, path.agentId)
+          const view = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
+          return { agentId: view.agent.id, config: view.agent.config, configVersion: view.agent.configVersion }
+        }))
+  }))
+
+const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    return handlers
+      .handle("createTenant", ({ payload }) =>
+        Effect.gen(function*() {
+          const token = Auth.generateToken()
+          const tenant = yield* engineCall(engine.createTenant({ name: payload.name, tokenHash: Auth.hashToken(token) }))
+          return { id: tenant.id, name: tenant.name, token }
+        }))
+      .handle("listTenants", () => Effect.map(engineCall(engine.listTenants), (tenants) => ({ tenants })))
+      .handle("createToken", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const token = Auth.generateToken()
+          yield* engineCall(engine.addTenantToken(path.tenantId, Auth.hashToken(token), payload.label))
+          return { tenantId: path.tenantId, label: payload.label, token }
+        }))
+  }))
+
+const DashboardLive = HttpApiBuilder.group(Api, "dashboard", (handlers) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const tenant = Effect.tap(Principal, tenantOnly)
+    return handlers
+      .handle("currentTenant", () => Effect.flatMap(tenant, (p) => engineCall(engine.getTenant(p.tenantId))))
+      .handle("listAgents", () =>
+        Effect.flatMap(tenant, (p) => Effect.map(engineCall(engine.listAgents(p.tenantId)), (agents) => ({ agents }))))
+      .handle("getAgent", ({ path }) => Effect.flatMap(tenant, (p) => engineCall(engine.getAgent(p.tenantId, path.agentId))))
+      .handle("updateConfig", ({ headers, path, payload }) =>
+        Effect.flatMap(tenant, (p) => {
+          const { request_id, ...patch } = payload
+          return engineCall(engine.updateConfig(p.tenantId, path.agentId, patch, { idempotencyKey: headers["x-request-id"] ?? request_id }))
+        }))
+      .handle("listInstances", ({ path }) =>
+        Effect.flatMap(tenant, (p) =>
+          Effect.map(engineCall(engine.getAgent(p.tenantId, path.agentId)), (view) => ({ instances: view.instances }))))
+      .handle("listCommands", ({ path }) =>
+        Effect.flatMap(tenant, (p) =>
+          Effect.map(engineCall(engine.getAgent(p.tenantId, path.agentId)), (view) => ({ commands: view.commands }))))
+      .handle("requestReplica", ({ headers, path, payload }) =>
+        Effect.flatMap(tenant, (p) =>
+          engineCall(engine.requestReplica(p.tenantId, path.agentId, { pool: payload.pool }, { idempotencyKey: keyOf(headers, payload) }))))
+      .handle("removeReplica", ({ headers, path }) =>
+        Effect.flatMap(tenant, (p) =>
+          engineCall(engine.removeReplica(p.tenantId, path.agentId, path.instanceId, { idempotencyKey: keyOf(headers) }))))
+      .handle("promote", ({ headers, path, payload }) =>
+        Effect.flatMap(tenant, (p) =>
+          engineCall(engine.promote(p.tenantId, path.agentId, path.instanceId, { idempotencyKey: keyOf(headers, payload) }))))
+      .handle("switchPool", ({ headers, path, payload }) =>
+        Effect.flatMap(tenant, (p) =>
+          engineCall(engine.switchPool(p.tenantId, path.agentId, { pool: payload.pool, trigger: "manual" }, {
+            idempotencyKey: keyOf(headers, payload)
+          }))))
+      .handle("listEvents", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const p = yield* tenant
+          if (urlParams.agentId !== undefined) yield* engineCall(engine.getAgent(p.tenantId, urlParams.agentId))
+          const after = urlParams.after ?? 0
+          const events = yield* engineCall(engine.events(p.tenantId, { afterId: after, limit: urlParams.limit ?? 100, agentId: urlParams.agentId }))
+          return { events, lastId: events.length === 0 ? after : events[events.length - 1]!.id }
+        }))
+  }))
+
+const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<EventLog.EventLog | HttpConfig | Events.SseShutdown>()
+    return handlers.handle("stream", ({ headers, urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* Principal
+        const after = headers["last-event-id"] ?? urlParams.after
+        return yield* Effect.provide(
+          Events.response(principal.tenantId, after, { agentId: principal.agentId ?? undefined }),
+          context
+        )
+      }))
+  }))
+
+const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog.EventLog
+    const metrics = yield* Metrics.Metrics
+    return handlers
+      .handle("health", () => Effect.succeed({ status: "ok" as const }))
+      .handle("ready", () =>
+        log.latestId.pipe(
+          Effect.timeout("2 seconds"),
+          Effect.as({ status: "ready" as const }),
+          Effect.mapError(() => new ApiError.ServiceUnavailable({ code: "NotReady", message: "the store does not answer" }))
+        ))
+      .handle("metrics", () => metrics.render)
+  }))
+
+const hasBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE"
+
+const errorResponse = (e: ApiError.ApiError) =>
+  HttpServerResponse.unsafeJson(ApiError.bodyOf(e), { status: ApiError.statusOf(e) })
+
+/**
+ * Wraps the API: rejects oversized bodies (413) and malformed JSON (400, field `body`) before
+ * any handler runs, and renders every failure as `{error:{code,message,details}}`.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<never, R> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (hasBody(request.method)) {
+      const tooLarge = new ApiError.PayloadTooLarge({
+        code: "PayloadTooLarge",
+        message: `the request body is larger than ${maxBodyBytes} bytes`,
+        details: { field: "body", maxBytes: maxBodyBytes }
+      })
+      const length = request.headers["content-length"]
+      if (length !== undefined && Number(length) > maxBodyBytes) return errorResponse(tooLarge)
+      const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+      if (contentType.includes("json")) {
+        const text = yield* Effect.either(HttpServerRequest.withMaxBodySize(request.text, Option.some(maxBodyBytes)))
+        if (text._tag === "Left") {
+          return errorResponse(
+            length === undefined ? tooLarge : ApiError.badField("body", "the request body could not be read", "MalformedBody")
+          )
+        }
+        if (Buffer.byteLength(text.right) > maxBodyBytes) return errorResponse(tooLarge)
+        if (text.right.trim() !== "") {
+          try {
+            JSON.parse(text.right)
+          } catch (e) {
+            return errorResponse(ApiError.badField("body", `malformed JSON (${e instanceof Error ? e.message : "parse error"})`, "MalformedJson"))
+          }
+        }
+      }
+    }
+    return yield* app
+  }).pipe(
+    Effect.catchAllCause((cause) =>
+      Option.match(errors.fromCause(cause), {
+        onNone: () => Effect.failCause(cause) as Effect.Effect<never>,
+        onSome: (e) =>
+          e._tag === "InternalError"
+            ? Effect.as(Effect.logError("unexpected failure", cause), errorResponse(e))
+            : Effect.succeed(errorResponse(e))
+      })
+    )
+  )
+
+const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))
+
+/**
+ * Everything the API needs besides the store ports and the engine: auth, metrics, SSE shutdown.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics,
+  never,
+  Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig
+> = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
+  Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
+  Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
+)
+
+/**
+ * Serves the API on the `HttpServer` in context (e.g. `NodeHttpServer.layer`), with the given
+ * settings. Needs the engine and the store ports below it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const serve = (
+  options?: import("./HttpConfig.js").HttpOptions
+): Layer.Layer<
+  Events.SseShutdown | Metrics.Metrics,
+  never,
+  | import("@effect/platform/HttpServer").HttpServer
+  | import("@effect/platform/HttpRouter").HttpRouter.DefaultServices
+  | Engine.Engine
+  | EventLog.EventLog
+  | IdempotencyStore.IdempotencyStore
+> =>
+  HttpApiBuilder.serve().pipe(
+    Layer.provideMerge(layer),
+    Layer.provide(Layer.succeed(HttpConfig, HttpConfigModule.make(options)))
+  )

@@ -1,0 +1,91 @@
+/**
+ * Settings of the HTTP adapter: the admin token, the body size limit, per-agent tokens, SSE
+ * timings.
+ *
+ * @since 0.1.0
+ */
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+
+/**
+ * Options as given by the host.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HttpOptions {
+  /** The operator's token for `/api/admin/*`. Without one every admin call is refused (401). */
+  readonly adminToken?: Redacted.Redacted<string> | undefined
+  /** Largest accepted request body in bytes (default 1 MiB); larger bodies get 413. */
+  readonly maxBodyBytes?: number | undefined
+  /** Secret for per-agent tokens issued at registration (HMAC); without it none are issued. */
+  readonly agentTokenSecret?: Redacted.Redacted<string> | undefined
+  /** How often an SSE stream looks for new events in the event log (default 250 ms). */
+  readonly ssePollMillis?: number | undefined
+  /** Interval of SSE keep-alive comments (default 15 s). */
+  readonly sseKeepAliveMillis?: number | undefined
+}
+
+/**
+ * Resolved settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HttpSettings {
+  readonly adminToken: Option.Option<Redacted.Redacted<string>>
+  readonly maxBodyBytes: number
+  readonly agentTokenSecret: Option.Option<Redacted.Redacted<string>>
+  readonly ssePollMillis: number
+  readonly sseKeepAliveMillis: number
+}
+
+/**
+ * The settings tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class HttpConfig extends Context.Tag("@spotfleet/adapter-http/HttpConfig")<HttpConfig, HttpSettings>() {}
+
+/**
+ * Resolves options with their defaults.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: HttpOptions = {}): HttpSettings => ({
+  adminToken: Option.fromNullable(options.adminToken).pipe(Option.filter((t) => Redacted.value(t).length > 0)),
+  maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+  agentTokenSecret: Option.fromNullable(options.agentTokenSecret).pipe(Option.filter((t) => Redacted.value(t).length > 0)),
+  ssePollMillis: options.ssePollMillis ?? 250,
+  sseKeepAliveMillis: options.sseKeepAliveMillis ?? 15_000
+})
+
+/**
+ * The settings as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: HttpOptions = {}): Layer.Layer<HttpConfig> => Layer.succeed(HttpConfig, make(options))
+
+/**
+ * The settings from configuration: `SPOTFLEET_ADMIN_TOKEN`, `SPOTFLEET_MAX_BODY_BYTES`,
+ * `SPOTFLEET_AGENT_TOKEN_SECRET`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<HttpConfig, import("effect/ConfigError").ConfigError> = Layer.effect(
+  HttpConfig,
+  Effect.gen(function*() {
+    const adminToken = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
+    const maxBodyBytes = yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES"))
+    const agentTokenSecret = yield* Config.option(Config.redacted("SPOTFLEET_AGENT_TOKEN_SECRET"))
+    return make({
+      adminToken: Option.getOrUndefined(adminToken),
+      maxBodyBytes: Option.getOrUndefined(maxBodyBytes),
+      agentTokenSecret: Option.getOrUndefined(agentTokenSecret)
+    })
+  })
+)

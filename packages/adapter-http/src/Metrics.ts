@@ -1,0 +1,97 @@
+/**
+ * Prometheus metrics of DESIGN.md §10 that exist so far, rendered from Effect's metric registry
+ * (`Metric.snapshot`) in the text exposition format.
+ *
+ * - Counters and histograms the engine records as it commits (`spotfleet_heartbeats_received_total`,
+ *   `spotfleet_commands_total{type,status}`, `spotfleet_optimistic_conflicts_total`, emergency
+ *   metrics): whatever is in the registry is rendered; the core names are always present (0 until
+ *   the first increment), each with `# HELP` and `# TYPE`.
+ * - `spotfleet_agents{status}`, `spotfleet_instances{role}`, `spotfleet_zombies`: gauges read from
+ *   the store at scrape time (cached for a few seconds).
+ *
+ * @since 0.1.0
+ */
+import { Engine, Instance } from "@spotfleet/engine"
+import { Context, Duration, Effect, Layer, Metric, Option } from "effect"
+import * as Prometheus from "./internal/prometheus.js"
+
+/** @since 0.1.0 @category metrics */
+export const agentsGauge = Metric.gauge("spotfleet_agents", { description: "Agents by status (online, offline, degraded)" })
+
+/** @since 0.1.0 @category metrics */
+export const instancesGauge = Metric.gauge("spotfleet_instances", { description: "Instances by role" })
+
+/** @since 0.1.0 @category metrics */
+export const zombiesGauge = Metric.gauge("spotfleet_zombies", { description: "Demoted instances kept running (ZOMBIE)" })
+
+const declared: ReadonlyArray<Prometheus.Declared> = [
+  { name: "spotfleet_heartbeats_received_total", type: "counter", help: "Heartbeats accepted from agents" },
+  { name: "spotfleet_commands_total", type: "counter", help: "Command status changes, by command type and the status reached" },
+  {
+    name: "spotfleet_optimistic_conflicts_total",
+    type: "counter",
+    help: "Writes that lost an optimistic-locking race and were retried from a fresh read"
+  },
+  { name: "spotfleet_zombies", type: "gauge", help: "Demoted instances kept running (ZOMBIE)" }
+]
+
+/**
+ * Renders every metric for `/metrics`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricsService {
+  readonly render: Effect.Effect<string>
+}
+
+/**
+ * The metrics tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Metrics extends Context.Tag("@spotfleet/adapter-http/Metrics")<Metrics, MetricsService>() {}
+
+/**
+ * Renders a snapshot of the global metric registry (plus the declared spotfleet metrics at 0).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderSnapshot: Effect.Effect<string> = Effect.map(Metric.snapshot, (pairs) => Prometheus.render(pairs, declared))
+
+/**
+ * The metrics layer: reads the store for the gauges on scrape (at most every 5 s) and renders the
+ * registry.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Metrics, never, Engine.Engine> = Layer.effect(
+  Metrics,
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const gauges = Effect.gen(function*() {
+      const agentCounts: Record<string, number> = { online: 0, offline: 0, degraded: 0 }
+      const roleCounts: Record<string, number> = Object.fromEntries(Instance.Role.literals.map((r) => [r, 0]))
+      const tenants = yield* engine.listTenants
+      for (const tenant of tenants) {
+        const agents = yield* engine.listAgents(tenant.id)
+        for (const agent of agents) {
+          const status = agent.degraded ? "degraded" : agent.liveness
+          agentCounts[status] = (agentCounts[status] ?? 0) + 1
+          const view = yield* Effect.option(engine.getAgent(tenant.id, agent.id))
+          if (Option.isSome(view)) {
+            for (const instance of view.value.instances) roleCounts[instance.role] = (roleCounts[instance.role] ?? 0) + 1
+          }
+        }
+      }
+      for (const [status, n] of Object.entries(agentCounts)) yield* Metric.set(Metric.tagged(agentsGauge, "status", status), n)
+      for (const [role, n] of Object.entries(roleCounts)) yield* Metric.set(Metric.tagged(instancesGauge, "role", role), n)
+      yield* Metric.set(zombiesGauge, roleCounts["ZOMBIE"] ?? 0)
+    }).pipe(Effect.catchAllCause(() => Effect.void))
+    const cachedGauges = yield* Effect.cachedWithTTL(gauges, Duration.seconds(5))
+    return Metrics.of({ render: Effect.zipRight(cachedGauges, renderSnapshot) })
+  })
+)

@@ -1,0 +1,27 @@
+/**
+ * @spotfleet/adapter-http: the spotfleet engine over HTTP (agent API v1, admin and dashboard API,
+ * SSE, Prometheus metrics, OpenAPI, typed client, web handler).
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Api from "./Api.js"
+/** @since 0.1.0 */
+export * as ApiError from "./ApiError.js"
+/** @since 0.1.0 */
+export * as ApiLive from "./ApiLive.js"
+/** @since 0.1.0 */
+export * as Auth from "./Auth.js"
+/** @since 0.1.0 */
+export * as Client from "./Client.js"
+/** @since 0.1.0 */
+export * as Events from "./Events.js"
+/** @since 0.1.0 */
+export * as HttpConfig from "./HttpConfig.js"
+/** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
+export * as OpenApiSpec from "./OpenApiSpec.js"
+/** @since 0.1.0 */
+export * as WebHandler from "./WebHandler.js"
