@@ -11,6 +11,8 @@ export * as AgentStore from "./AgentStore.js"
 /** @since 0.1.0 */
 export * as Command from "./Command.js"
 /** @since 0.1.0 */
+export * as DecisionModel from "./DecisionModel.js"
+/** @since 0.1.0 */
 export * as DomainEvent from "./DomainEvent.js"
 /** @since 0.1.0 */
 export * as Engine from "./Engine.js"
@@ -22,6 +24,8 @@ export * as EngineMetrics from "./EngineMetrics.js"
 export * as EngineError from "./EngineError.js"
 /** @since 0.1.0 */
 export * as EventLog from "./EventLog.js"
+/** @since 0.1.0 */
+export * as GuardRails from "./GuardRails.js"
 /** @since 0.1.0 */
 export * as IdempotencyStore from "./IdempotencyStore.js"
 /** @since 0.1.0 */

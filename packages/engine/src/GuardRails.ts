@@ -1,0 +1,89 @@
+/**
+ * Guard rails of automatic switches (DESIGN.md §5): every SWITCH decision is checked against
+ * each guard, and acts only when all pass. Each verdict is logged with the decision.
+ *
+ * @since 0.1.0
+ */
+import type { AgentConfig } from "./Agent.js"
+import type { Decision } from "./DecisionModel.js"
+
+/** @since 0.1.0 @category models */
+export type GuardName =
+  | "confidence"
+  | "savings"
+  | "risk"
+  | "dailyCap"
+  | "weeklyCap"
+  | "minPoolDuration"
+  | "enabled"
+  | "noNotice"
+  | "noFlowInProgress"
+
+/**
+ * One guard's verdict.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Verdict {
+  readonly guard: GuardName
+  readonly passed: boolean
+  readonly detail: string
+}
+
+/**
+ * What the guards look at besides the decision.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GuardContext {
+  readonly config: AgentConfig
+  /** Minimum model confidence (default 0.70; a model in the registry may set its own). */
+  readonly confidenceThreshold?: number | undefined
+  readonly switchesLastDay: number
+  readonly switchesLastWeek: number
+  readonly hoursInPool: number
+  readonly noticeInProgress: boolean
+  readonly flowInProgress: boolean
+}
+
+/** @since 0.1.0 @category constants */
+export const DEFAULT_CONFIDENCE_THRESHOLD = 0.7
+
+const verdict = (guard: GuardName, passed: boolean, detail: string): Verdict => ({ guard, passed, detail })
+
+/**
+ * Checks a decision against every guard. Only SWITCH decisions are guarded; anything else gets no
+ * verdicts (it does nothing).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const evaluate = (decision: Decision, ctx: GuardContext): ReadonlyArray<Verdict> => {
+  if (decision.action !== "SWITCH") return []
+  const c = ctx.config
+  const threshold = ctx.confidenceThreshold ?? DEFAULT_CONFIDENCE_THRESHOLD
+  const savings = decision.expectedSavingsPercent
+  const risk = decision.risk
+  return [
+    verdict("confidence", decision.confidence >= threshold, `confidence ${decision.confidence.toFixed(2)} vs threshold ${threshold}`),
+    verdict("savings", savings !== null && savings >= c.minSavingsPercent, `savings ${savings?.toFixed(1) ?? "unknown"}% vs minimum ${c.minSavingsPercent}%`),
+    verdict("risk", risk !== null && risk <= c.riskThreshold, `risk ${risk?.toFixed(2) ?? "unknown"} vs threshold ${c.riskThreshold}`),
+    verdict("dailyCap", ctx.switchesLastDay < c.maxSwitchesPerDay, `${ctx.switchesLastDay} switches in 24 h, cap ${c.maxSwitchesPerDay}`),
+    verdict("weeklyCap", ctx.switchesLastWeek < c.maxSwitchesPerWeek, `${ctx.switchesLastWeek} switches in 7 days, cap ${c.maxSwitchesPerWeek}`),
+    verdict("minPoolDuration", ctx.hoursInPool >= c.minPoolDurationHours, `${ctx.hoursInPool.toFixed(2)} h in the current pool, minimum ${c.minPoolDurationHours} h`),
+    verdict("enabled", c.enabled, c.enabled ? "agent enabled" : "agent disabled"),
+    verdict("noNotice", !ctx.noticeInProgress, ctx.noticeInProgress ? "an interruption notice is in progress" : "no notice"),
+    verdict("noFlowInProgress", !ctx.flowInProgress, ctx.flowInProgress ? "another role change is in progress" : "nothing in progress")
+  ]
+}
+
+/**
+ * Whether a decision may act: it is a SWITCH and every guard passed.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const allows = (decision: Decision, verdicts: ReadonlyArray<Verdict>): boolean =>
+  decision.action === "SWITCH" && verdicts.length > 0 && verdicts.every((v) => v.passed)
