@@ -38,11 +38,10 @@ export const EventType = Schema.Literal(
   "NoticeCleared",
   "EmergencyPromotion",
   "EmergencyLaunch",
+  /** An agent reported the timings of a switch it carried out (downtime as it saw it). */
   "SwitchReported",
   "TenantCreated",
-  "PriceReported",
-  /** An agent reported the timings of a switch it carried out (downtime as it saw it). */
-  "SwitchReported"
+  "PriceReported"
 )
 /** @since 0.1.0 @category models */
 export type EventType = typeof EventType.Type
