@@ -11,6 +11,10 @@ export * as AgentStore from "./AgentStore.js"
 /** @since 0.1.0 */
 export * as Command from "./Command.js"
 /** @since 0.1.0 */
+export * as Consolidation from "./Consolidation.js"
+/** @since 0.1.0 */
+export * as ConsolidationJob from "./ConsolidationJob.js"
+/** @since 0.1.0 */
 export * as DecisionModel from "./DecisionModel.js"
 /** @since 0.1.0 */
 export * as DomainEvent from "./DomainEvent.js"
@@ -38,6 +42,16 @@ export * as MemoryStore from "./MemoryStore.js"
 export * as Pool from "./Pool.js"
 /** @since 0.1.0 */
 export * as PoolLedger from "./PoolLedger.js"
+/** @since 0.1.0 */
+export * as PriceHistorySource from "./PriceHistorySource.js"
+/** @since 0.1.0 */
+export * as PriceService from "./PriceService.js"
+/** @since 0.1.0 */
+export * as PriceStore from "./PriceStore.js"
+/** @since 0.1.0 */
+export * as Pricing from "./Pricing.js"
+/** @since 0.1.0 */
+export * as Savings from "./Savings.js"
 /** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
 /** @since 0.1.0 */
