@@ -10,6 +10,7 @@ import type { AgentStore } from "./AgentStore.js"
 import type { EventLog } from "./EventLog.js"
 import type { IdempotencyStore } from "./IdempotencyStore.js"
 import * as internal from "./internal/memoryStore.js"
+import type { PriceStore } from "./PriceStore.js"
 import type { TenantStore } from "./TenantStore.js"
 
 /**
@@ -18,7 +19,7 @@ import type { TenantStore } from "./TenantStore.js"
  * @since 0.1.0
  * @category models
  */
-export type Stores = AgentStore | EventLog | IdempotencyStore | TenantStore
+export type Stores = AgentStore | EventLog | IdempotencyStore | TenantStore | PriceStore
 
 /**
  * Builds a fresh, empty store.

@@ -7,9 +7,11 @@ import { DuplicateKey, VersionConflict } from "../EngineError.js"
 import { EventLog, type EventLogService } from "../EventLog.js"
 import { type IdempotencyRecord, IdempotencyStore, type IdempotencyStoreService } from "../IdempotencyStore.js"
 import type { AgentId, TenantId } from "../Ids.js"
+import { PriceStore } from "../PriceStore.js"
 import type { AgentAggregate } from "../StateMachine.js"
 import type { Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore, type TenantStoreService } from "../TenantStore.js"
+import { makeMemory as makePriceStore } from "./priceStore.js"
 
 /**
  * All state lives in plain maps mutated inside `Effect.sync` blocks. A fiber cannot be
@@ -182,4 +184,5 @@ export const make = Effect.sync(() => {
     .pipe(Context.add(EventLog, eventLog))
     .pipe(Context.add(IdempotencyStore, idempotencyStore))
     .pipe(Context.add(TenantStore, tenantStore))
+    .pipe(Context.add(PriceStore, makePriceStore()))
 })

@@ -1,0 +1,186 @@
+/**
+ * Port: where the consolidation job backfills prices from when no agent reported them, plus
+ * a pure parser for AWS `DescribeSpotPriceHistory` exports (CSV as written by the console or
+ * by `aws ec2 describe-spot-price-history --output text`-to-CSV scripts, and the CLI's JSON).
+ *
+ * The parser only takes strings: reading files belongs to the host (the example server).
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, type Either, Layer, Schema } from "effect"
+import type { HistoryRecord } from "./Consolidation.js"
+import * as internal from "./internal/priceHistorySource.js"
+import type { PoolId } from "./Pool.js"
+import { SnapshotDraft } from "./Pricing.js"
+
+/**
+ * A price history could not be read or parsed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PriceHistoryError extends Schema.TaggedError<PriceHistoryError>()("PriceHistoryError", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `price history: ${this.reason}`
+  }
+}
+
+/**
+ * One parsed row of a spot price history export.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HistoryRow {
+  readonly pool: PoolId
+  readonly instanceType: string
+  readonly availabilityZone: string
+  readonly productDescription: string
+  readonly price: number
+  readonly observedAt: number
+}
+
+/**
+ * Options of the parsers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ParseOptions {
+  /** Keep rows of this product only (default `Linux/UNIX`; null keeps every product). */
+  readonly productDescription?: string | null | undefined
+}
+
+/**
+ * The price history source port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PriceHistorySourceService {
+  /** The pools this source knows. */
+  readonly pools: Effect.Effect<ReadonlyArray<PoolId>, PriceHistoryError>
+  /**
+   * The records of a pool with `observedAt` in `[from, to)`, plus the last record before
+   * `from` (the price in effect at `from`), ordered by time.
+   */
+  readonly history: (pool: PoolId, from: number, to: number) => Effect.Effect<ReadonlyArray<HistoryRecord>, PriceHistoryError>
+}
+
+/**
+ * The price history source tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PriceHistorySource extends Context.Tag("@spotfleet/engine/PriceHistorySource")<
+  PriceHistorySource,
+  PriceHistorySourceService
+>() {}
+
+/**
+ * Parses an AWS spot price history CSV export (header `Timestamp,InstanceType,
+ * ProductDescription,SpotPrice,AvailabilityZone`, columns in any order).
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseCsv: (text: string, options?: ParseOptions) => Either.Either<Array<HistoryRow>, PriceHistoryError> =
+  internal.parseCsv
+
+/**
+ * Parses the JSON of `aws ec2 describe-spot-price-history` (`{"SpotPriceHistory": [...]}` or
+ * a bare array of its items).
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseJson: (text: string, options?: ParseOptions) => Either.Either<Array<HistoryRow>, PriceHistoryError> =
+  internal.parseJson
+
+/**
+ * Parses CSV or JSON, whichever the text is.
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parse: (text: string, options?: ParseOptions) => Either.Either<Array<HistoryRow>, PriceHistoryError> =
+  internal.parse
+
+/**
+ * Parses an AWS timestamp (`2023-12-30 21:17:02+00:00`, `2023-12-30T21:17:02.000Z`) to epoch
+ * milliseconds; null when it is not one.
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseTimestamp: (text: string) => number | null = internal.parseTimestamp
+
+/**
+ * Parsed rows as backfill snapshots for the snapshot tier.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toSnapshotDrafts = (rows: ReadonlyArray<HistoryRow>, receivedAt: number): Array<SnapshotDraft> =>
+  rows.map((r) =>
+    new SnapshotDraft({
+      tenantId: null,
+      pool: r.pool,
+      price: r.price,
+      observedAt: r.observedAt,
+      reporterAgentId: null,
+      reporterRole: null,
+      source: "backfill",
+      receivedAt
+    }, true)
+  )
+
+/**
+ * An in-memory source over parsed rows.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (rows: ReadonlyArray<HistoryRow>): PriceHistorySourceService => {
+  const byPool = internal.index(rows)
+  const pools = [...byPool.keys()].sort()
+  return {
+    pools: Effect.succeed(pools),
+    history: (pool, from, to) => Effect.sync(() => internal.window(byPool.get(pool) ?? [], from, to))
+  }
+}
+
+/**
+ * A layer of the in-memory source over parsed rows.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (rows: ReadonlyArray<HistoryRow>): Layer.Layer<PriceHistorySource> =>
+  Layer.succeed(PriceHistorySource, makeMemory(rows))
+
+/**
+ * A layer of the in-memory source over export texts (CSV or JSON), parsed once at build time.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerText = (
+  texts: ReadonlyArray<string>,
+  options?: ParseOptions
+): Layer.Layer<PriceHistorySource, PriceHistoryError> =>
+  Layer.effect(
+    PriceHistorySource,
+    Effect.map(Effect.all(texts.map((t) => Effect.suspend(() => internal.parse(t, options)))), (parts) => makeMemory(parts.flat()))
+  )
+
+/**
+ * A source that knows nothing (no backfill).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEmpty: Layer.Layer<PriceHistorySource> = Layer.succeed(PriceHistorySource, makeMemory([]))

@@ -1,0 +1,166 @@
+import { Either } from "effect"
+import type { HistoryRecord } from "../Consolidation.js"
+import * as Pool from "../Pool.js"
+import type { PoolId } from "../Pool.js"
+import type { HistoryRow, ParseOptions } from "../PriceHistorySource.js"
+import { PriceHistoryError } from "../PriceHistorySource.js"
+
+const timestampPattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/
+
+/** ISO-8601-ish timestamps as AWS writes them; a missing zone means UTC. */
+export const parseTimestamp = (text: string): number | null => {
+  const m = timestampPattern.exec(text.trim())
+  if (m === null) return null
+  const [, y, mo, d, h, mi, s, frac, zone] = m
+  const millis = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000)
+  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis)
+  if (zone !== undefined && zone !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1
+    const digits = zone.slice(1).replace(":", "")
+    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0")
+    t -= sign * offset * 60_000
+  }
+  return Number.isFinite(t) ? t : null
+}
+
+const splitCsvLine = (line: string): Array<string> => {
+  const out: Array<string> = []
+  let cur = ""
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (quoted) {
+      if (c === "\"" && line[i + 1] === "\"") {
+        cur += "\""
+        i++
+      } else if (c === "\"") quoted = false
+      else cur += c
+    } else if (c === "\"") quoted = true
+    else if (c === ",") {
+      out.push(cur)
+      cur = ""
+    } else cur += c
+  }
+  out.push(cur)
+  return out.map((f) => f.trim())
+}
+
+interface RawRow {
+  readonly timestamp: unknown
+  readonly instanceType: unknown
+  readonly productDescription: unknown
+  readonly spotPrice: unknown
+  readonly availabilityZone: unknown
+}
+
+const toRow = (raw: RawRow, where: string, options: ParseOptions): Either.Either<HistoryRow | null, PriceHistoryError> => {
+  const fail = (reason: string) => Either.left(new PriceHistoryError({ reason: `${where}: ${reason}` }))
+  const str = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
+  const product = str(raw.productDescription)
+  const wanted = options.productDescription === undefined ? "Linux/UNIX" : options.productDescription
+  if (wanted !== null && product !== wanted) return Either.right(null)
+  const observedAt = parseTimestamp(str(raw.timestamp))
+  if (observedAt === null) return fail(`bad Timestamp ${JSON.stringify(raw.timestamp)}`)
+  const price = Number(str(raw.spotPrice))
+  if (!(Number.isFinite(price) && price > 0)) return fail(`bad SpotPrice ${JSON.stringify(raw.spotPrice)}`)
+  const instanceType = str(raw.instanceType)
+  const az = str(raw.availabilityZone)
+  const parts = Pool.parse(`${instanceType}.${az}`)
+  if (Either.isLeft(parts)) return fail(`bad InstanceType/AvailabilityZone ${instanceType} ${az}`)
+  return Either.right({ pool: Pool.make(instanceType, az), instanceType, availabilityZone: az, productDescription: product, price, observedAt })
+}
+
+const columns = ["timestamp", "instancetype", "productdescription", "spotprice", "availabilityzone"] as const
+
+export const parseCsv = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+  const lines = text.split(/\r?\n/)
+  let h = 0
+  while (h < lines.length && lines[h]!.trim() === "") h++
+  if (h === lines.length) return Either.right([])
+  const header = splitCsvLine(lines[h]!).map((c) => c.toLowerCase())
+  const index = columns.map((c) => header.indexOf(c))
+  const missing = columns.filter((_, i) => index[i]! < 0)
+  if (missing.length > 0) {
+    return Either.left(new PriceHistoryError({ reason: `line ${h + 1}: missing column(s) ${missing.join(", ")}` }))
+  }
+  const out: Array<HistoryRow> = []
+  for (let l = h + 1; l < lines.length; l++) {
+    const line = lines[l]!
+    if (line.trim() === "") continue
+    const f = splitCsvLine(line)
+    const row = toRow({
+      timestamp: f[index[0]!],
+      instanceType: f[index[1]!],
+      productDescription: f[index[2]!],
+      spotPrice: f[index[3]!],
+      availabilityZone: f[index[4]!]
+    }, `line ${l + 1}`, options)
+    if (Either.isLeft(row)) return Either.left(row.left)
+    if (row.right !== null) out.push(row.right)
+  }
+  return Either.right(out)
+}
+
+export const parseJson = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (e) {
+    return Either.left(new PriceHistoryError({ reason: `not JSON: ${e instanceof Error ? e.message : String(e)}` }))
+  }
+  const items = Array.isArray(doc)
+    ? doc
+    : typeof doc === "object" && doc !== null && Array.isArray((doc as { SpotPriceHistory?: unknown }).SpotPriceHistory)
+    ? (doc as { SpotPriceHistory: Array<unknown> }).SpotPriceHistory
+    : null
+  if (items === null) return Either.left(new PriceHistoryError({ reason: "expected {\"SpotPriceHistory\": [...]} or an array" }))
+  const out: Array<HistoryRow> = []
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as Record<string, unknown> | null
+    if (typeof it !== "object" || it === null) {
+      return Either.left(new PriceHistoryError({ reason: `SpotPriceHistory[${i}]: not an object` }))
+    }
+    const row = toRow({
+      timestamp: it.Timestamp,
+      instanceType: it.InstanceType,
+      productDescription: it.ProductDescription,
+      spotPrice: it.SpotPrice,
+      availabilityZone: it.AvailabilityZone
+    }, `SpotPriceHistory[${i}]`, options)
+    if (Either.isLeft(row)) return Either.left(row.left)
+    if (row.right !== null) out.push(row.right)
+  }
+  return Either.right(out)
+}
+
+export const parse = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+  const trimmed = text.trimStart()
+  return trimmed.startsWith("{") || trimmed.startsWith("[") ? parseJson(text, options) : parseCsv(text, options)
+}
+
+/** Records per pool, sorted by time (ties keep input order). */
+export const index = (rows: ReadonlyArray<HistoryRow>): Map<PoolId, Array<HistoryRecord>> => {
+  const byPool = new Map<PoolId, Array<HistoryRecord>>()
+  for (const r of rows) {
+    let list = byPool.get(r.pool)
+    if (list === undefined) byPool.set(r.pool, list = [])
+    list.push({ observedAt: r.observedAt, price: r.price })
+  }
+  for (const list of byPool.values()) list.sort((a, b) => a.observedAt - b.observedAt)
+  return byPool
+}
+
+/** Records in `[from, to)` plus the last one before `from` (the price in effect at `from`). */
+export const window = (records: ReadonlyArray<HistoryRecord>, from: number, to: number): Array<HistoryRecord> => {
+  let lo = 0
+  let hi = records.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (records[mid]!.observedAt < from) lo = mid + 1
+    else hi = mid
+  }
+  const out: Array<HistoryRecord> = []
+  if (lo > 0) out.push(records[lo - 1]!)
+  for (let i = lo; i < records.length && records[i]!.observedAt < to; i++) out.push(records[i]!)
+  return out
+}

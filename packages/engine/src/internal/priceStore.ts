@@ -1,0 +1,120 @@
+import { Effect, Equal } from "effect"
+import type { PoolId } from "../Pool.js"
+import type { PriceStoreService, UpsertResult } from "../PriceStore.js"
+import {
+  type CanonicalPrice,
+  type ConsolidatedPrice,
+  type ConsolidationRun,
+  type OnDemandPrice,
+  PriceSnapshot
+} from "../Pricing.js"
+
+interface Keyed {
+  readonly pool: PoolId
+  readonly slotStart: number
+  readonly confidence: number
+}
+
+const upsertInto = <A extends Keyed>(
+  tier: Map<PoolId, Map<number, A>>,
+  points: ReadonlyArray<A>,
+  same: (a: A, b: A) => boolean
+): UpsertResult => {
+  let inserted = 0, updated = 0, unchanged = 0, kept = 0
+  for (const p of points) {
+    let slots = tier.get(p.pool)
+    if (slots === undefined) tier.set(p.pool, slots = new Map())
+    const existing = slots.get(p.slotStart)
+    if (existing === undefined) {
+      slots.set(p.slotStart, p)
+      inserted++
+    } else if (p.confidence < existing.confidence) kept++
+    else if (same(existing, p)) unchanged++
+    else {
+      slots.set(p.slotStart, p)
+      updated++
+    }
+  }
+  return { inserted, updated, unchanged, kept }
+}
+
+const readTier = <A extends Keyed>(tier: Map<PoolId, Map<number, A>>, pool: PoolId, from: number, to: number): Array<A> => {
+  const out: Array<A> = []
+  for (const p of tier.get(pool)?.values() ?? []) if (p.slotStart >= from && p.slotStart < to) out.push(p)
+  return out.sort((a, b) => a.slotStart - b.slotStart)
+}
+
+export const makeMemory = (): PriceStoreService => {
+  const snapshots: Array<PriceSnapshot> = []
+  const consolidated = new Map<PoolId, Map<number, ConsolidatedPrice>>()
+  const canonical = new Map<PoolId, Map<number, CanonicalPrice>>()
+  const onDemand = new Map<string, OnDemandPrice>()
+  const runs = new Map<string, ConsolidationRun>()
+
+  return {
+    appendSnapshots: (drafts) =>
+      Effect.sync(() => {
+        for (const d of drafts) snapshots.push(new PriceSnapshot({ ...d, id: snapshots.length + 1, duplicate: false }, true))
+        return drafts.length
+      }),
+    snapshots: ({ afterId, from, limit, pools, source, to }) =>
+      Effect.sync(() => {
+        const wanted = pools === undefined ? null : new Set(pools)
+        const out: Array<PriceSnapshot> = []
+        for (let i = Math.max(0, afterId ?? 0); i < snapshots.length; i++) {
+          if (limit !== undefined && out.length >= limit) break
+          const s = snapshots[i]!
+          if (s.observedAt < from || s.observedAt >= to) continue
+          if (source !== undefined && s.source !== source) continue
+          if (wanted !== null && !wanted.has(s.pool)) continue
+          out.push(s)
+        }
+        return out
+      }),
+    snapshotPools: ({ from, source, to }) =>
+      Effect.sync(() => {
+        const pools = new Set<PoolId>()
+        const wanted = source ?? "agent"
+        for (const s of snapshots) if (s.source === wanted && s.observedAt >= from && s.observedAt < to) pools.add(s.pool)
+        return [...pools].sort()
+      }),
+    flagDuplicates: (ids) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const id of ids) {
+          const s = snapshots[id - 1]
+          if (s === undefined || s.duplicate) continue
+          snapshots[id - 1] = new PriceSnapshot({ ...s, duplicate: true }, true)
+          n++
+        }
+        return n
+      }),
+    upsertConsolidated: (points) =>
+      Effect.sync(() =>
+        upsertInto(consolidated, points, (a, b) =>
+          a.price === b.price && a.source === b.source && a.confidence === b.confidence && a.snapshotsMerged === b.snapshotsMerged)
+      ),
+    consolidated: ({ from, pool, to }) => Effect.sync(() => readTier(consolidated, pool, from, to)),
+    upsertCanonical: (points) =>
+      Effect.sync(() =>
+        upsertInto(canonical, points, (a, b) =>
+          a.price === b.price && a.source === b.source && a.confidence === b.confidence && Equal.equals(a.features, b.features))
+      ),
+    canonical: ({ from, pool, to }) => Effect.sync(() => readTier(canonical, pool, from, to)),
+    putOnDemandPrices: (prices) =>
+      Effect.sync(() => {
+        for (const p of prices) onDemand.set(`${p.instanceType}\u0000${p.region}`, p)
+      }),
+    onDemandPrices: Effect.sync(() =>
+      [...onDemand.values()].sort((a, b) =>
+        a.instanceType < b.instanceType ? -1 : a.instanceType > b.instanceType ? 1 : a.region < b.region ? -1 : a.region > b.region ? 1 : 0
+      )
+    ),
+    recordRun: (run) => Effect.sync(() => void runs.set(run.id, run)),
+    runs: (options = {}) =>
+      Effect.sync(() => {
+        const all = [...runs.values()].sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : -1))
+        return options.limit === undefined ? all : all.slice(0, options.limit)
+      })
+  }
+}
