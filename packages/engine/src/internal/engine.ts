@@ -231,6 +231,8 @@ export const make = (options: EngineOptions = {}) =>
     const heartbeat: EngineService["heartbeat"] = (tenantId, agentId) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
+        // Ownership first: another tenant's agent is answered 404 before anything is written.
+        const owned = yield* loadOwned(tenantId, agentId)
         const touched = yield* agents.touchHeartbeat(agentId, now)
         if (Option.isNone(touched) || touched.value.tenantId !== tenantId) {
           return yield* Effect.fail(new AgentNotFound({ agentId }))
@@ -248,7 +250,7 @@ export const make = (options: EngineOptions = {}) =>
             answer: viewAnswer
           })
         } else {
-          view = yield* loadOwned(tenantId, agentId)
+          view = owned
         }
         return HeartbeatResult.make({
           agentId,
