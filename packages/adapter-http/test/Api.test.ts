@@ -1,9 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { call, client, createTenant, memoryServer } from "./utils.js"
 
-describe("agent API v1 over HTTP (in-memory store)", () => {
-  it.layer(memoryServer, { timeout: "30 seconds" })((it) => {
+layer(memoryServer, { timeout: "30 seconds", excludeTestServices: true })("agent API v1 over HTTP (in-memory store)", (it) => {
     it.effect("register → heartbeat → poll → report result with the typed client", () =>
       Effect.gen(function*() {
         const tenant = yield* createTenant(`t-${crypto.randomUUID()}`)
@@ -74,5 +73,4 @@ describe("agent API v1 over HTTP (in-memory store)", () => {
         const ready = yield* call("GET", "/ready")
         assert.deepStrictEqual(ready.body, { status: "ready" })
       }))
-  })
 })
