@@ -9,8 +9,17 @@ import { EventLog } from "../EventLog.js"
 import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
 import { AgentId, type CommandId, InstanceId, type TenantId } from "../Ids.js"
 import { Instance } from "../Instance.js"
-import type * as MemoryStore from "../MemoryStore.js"
 import * as Pool from "../Pool.js"
+import { PriceStore } from "../PriceStore.js"
+import {
+  CanonicalPrice,
+  ConsolidatedPrice,
+  ConsolidationRun,
+  OnDemandPrice,
+  PriceFeatures,
+  type PriceSnapshot,
+  SnapshotDraft
+} from "../Pricing.js"
 import type { AgentAggregate } from "../StateMachine.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
@@ -109,7 +118,11 @@ const eventsOf = (tenantId: TenantId) =>
  *
  * @since 0.1.0
  */
-export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryStore.Stores, E>, options: SuiteOptions = {}): void =>
+export const suite = <E>(
+  name: string,
+  storeLayer: Layer.Layer<AgentStore | EventLog | IdempotencyStore | TenantStore, E>,
+  options: SuiteOptions = {}
+): void =>
   layer(storeLayer, { timeout: options.timeout ?? Duration.seconds(60) })(`store conformance: ${name}`, (it) => {
     it.effect("stores a new agent with its PRIMARY and finds it by every key", () =>
       Effect.gen(function*() {
@@ -419,4 +432,197 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryStore.Store
         const types = (yield* eventsOf(tenant.id)).map((e) => e.type)
         assert.includeMembers(types, ["AgentRegistered", "CommandQueued", "CommandDelivered", "CommandSucceeded", "RoleChanged", "FlowFinished"])
       }).pipe(Effect.provide(withEngine)))
+  })
+
+const freshPool = () => Pool.make(`px${unique().replaceAll("-", "")}.large`, "us-east-1a")
+const SLOT = 5 * 60 * 1000
+
+const draft = (pool: Pool.PoolId, observedAt: number, price: number, source: "agent" | "backfill" = "agent") =>
+  SnapshotDraft.make({
+    tenantId: null,
+    pool,
+    price,
+    observedAt,
+    reporterAgentId: null,
+    reporterRole: source === "agent" ? "PRIMARY" : null,
+    source,
+    receivedAt: observedAt + 1
+  })
+
+const point = (
+  pool: Pool.PoolId,
+  slot: number,
+  price: number,
+  source: "agent" | "interpolated" | "backfilled",
+  runId = "run-a",
+  snapshotsMerged = source === "agent" ? 1 : 0
+) =>
+  ConsolidatedPrice.make({
+    pool,
+    slotStart: slot * SLOT,
+    price,
+    source,
+    confidence: source === "agent" ? 1 : source === "backfilled" ? 0.9 : 0.8,
+    runId,
+    snapshotsMerged
+  })
+
+const canonicalPoint = (pool: Pool.PoolId, slot: number, price: number, runId: string, rollingMean = price) =>
+  CanonicalPrice.make({
+    pool,
+    slotStart: slot * SLOT,
+    price,
+    source: "agent",
+    confidence: 1,
+    runId,
+    features: PriceFeatures.make({ rollingMean, volatility: 0.001, spreadToOnDemand: 0.6, notices: 1, interruptions: 0 })
+  })
+
+const runEntry = (id: string, startedAt: number, status: "running" | "succeeded" | "failed") =>
+  ConsolidationRun.make({
+    id,
+    windowStart: startedAt - 12 * 3600_000,
+    windowEnd: startedAt,
+    fillPolicy: "step",
+    status,
+    startedAt,
+    finishedAt: status === "running" ? null : startedAt + 1500,
+    durationMillis: status === "running" ? null : 1500,
+    pools: 3,
+    snapshots: 100,
+    duplicates: 5,
+    agentPoints: 90,
+    filled: 4,
+    backfilled: 2,
+    written: 96,
+    canonical: 92,
+    error: status === "failed" ? "boom" : null
+  })
+
+const ids = (xs: ReadonlyArray<PriceSnapshot>) => xs.map((s) => s.id)
+
+/**
+ * Registers the conformance tests of the `PriceStore` port (the price tiers, the run ledger
+ * and on-demand prices). Every test uses fresh pools and run ids, so the store may be shared.
+ *
+ * @since 0.1.0
+ */
+export const priceSuite = <E>(name: string, storeLayer: Layer.Layer<PriceStore, E>, options: SuiteOptions = {}): void =>
+  layer(storeLayer, { timeout: options.timeout ?? Duration.seconds(60) })(`price store conformance: ${name}`, (it) => {
+    it.effect("appends snapshots in bulk and reads them back by pool, window and source, in append order", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const [p1, p2] = [freshPool(), freshPool()]
+        const t = 1_000 * SLOT
+        const appended = yield* store.appendSnapshots([
+          draft(p1, t + 3, 0.2),
+          draft(p2, t + 1, 0.3),
+          draft(p1, t + 1, 0.21),
+          draft(p1, t + SLOT, 0.22, "backfill"),
+          draft(p1, t + 2 * SLOT, 0.23)
+        ])
+        assert.strictEqual(appended, 5)
+        const all = yield* store.snapshots({ pools: [p1], from: t, to: t + 2 * SLOT })
+        assert.deepStrictEqual(all.map((s) => [s.price, s.source, s.duplicate]), [[0.2, "agent", false], [0.21, "agent", false], [0.22, "backfill", false]])
+        assert.isTrue(all[0]!.id < all[1]!.id && all[1]!.id < all[2]!.id)
+        assert.deepStrictEqual(all[0]!.reporterRole, "PRIMARY")
+        assert.strictEqual(all[0]!.receivedAt, t + 4)
+        const agentOnly = yield* store.snapshots({ pools: [p1, p2], from: t, to: t + 3 * SLOT, source: "agent" })
+        assert.deepStrictEqual(agentOnly.map((s) => s.price), [0.2, 0.3, 0.21, 0.23])
+        const page = yield* store.snapshots({ pools: [p1, p2], from: t, to: t + 3 * SLOT, afterId: agentOnly[0]!.id, limit: 2 })
+        assert.deepStrictEqual(page.map((s) => s.price), [0.3, 0.21])
+        const pools = yield* store.snapshotPools({ from: t, to: t + 3 * SLOT })
+        assert.includeMembers([...pools], [p1, p2])
+        const backfillPools = yield* store.snapshotPools({ from: t, to: t + 3 * SLOT, source: "backfill" })
+        assert.include([...backfillPools], p1)
+        assert.notInclude([...backfillPools], p2)
+      }))
+
+    it.effect("flags duplicates without deleting them; flagging twice is counted once", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const pool = freshPool()
+        yield* store.appendSnapshots([draft(pool, 10, 0.1), draft(pool, 20, 0.2), draft(pool, 30, 0.3)])
+        const rows = yield* store.snapshots({ pools: [pool], from: 0, to: SLOT })
+        assert.strictEqual(yield* store.flagDuplicates([rows[0]!.id, rows[2]!.id]), 2)
+        assert.strictEqual(yield* store.flagDuplicates([rows[0]!.id]), 0)
+        const after = yield* store.snapshots({ pools: [pool], from: 0, to: SLOT })
+        assert.deepStrictEqual(ids(after), ids(rows))
+        assert.deepStrictEqual(after.map((s) => s.duplicate), [true, false, true])
+        assert.deepStrictEqual(after.map((s) => s.price), [0.1, 0.2, 0.3])
+      }))
+
+    it.effect("upserts consolidated points idempotently and never lowers confidence", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const pool = freshPool()
+        const first = yield* store.upsertConsolidated([point(pool, 1, 0.1, "agent"), point(pool, 2, 0.1, "interpolated"), point(pool, 3, 0.3, "backfilled")])
+        assert.deepStrictEqual(first, { inserted: 3, updated: 0, unchanged: 0, kept: 0 })
+        // the same points from another run: nothing changes, run id included
+        const again = yield* store.upsertConsolidated([point(pool, 1, 0.1, "agent", "run-b"), point(pool, 2, 0.1, "interpolated", "run-b")])
+        assert.deepStrictEqual(again, { inserted: 0, updated: 0, unchanged: 2, kept: 0 })
+        // a fill never overwrites a real point; interpolated never replaces backfilled
+        const lower = yield* store.upsertConsolidated([point(pool, 1, 0.5, "interpolated", "run-c"), point(pool, 3, 0.5, "interpolated", "run-c")])
+        assert.deepStrictEqual(lower, { inserted: 0, updated: 0, unchanged: 0, kept: 2 })
+        // a late real point replaces a filled one; a changed real point replaces the old one
+        const higher = yield* store.upsertConsolidated([point(pool, 2, 0.15, "agent", "run-d", 2), point(pool, 1, 0.11, "agent", "run-d")])
+        assert.deepStrictEqual(higher, { inserted: 0, updated: 2, unchanged: 0, kept: 0 })
+        const stored = yield* store.consolidated({ pool, from: 0, to: 10 * SLOT })
+        assert.deepStrictEqual(stored.map((p) => [p.slotStart / SLOT, p.price, p.source, p.confidence, p.runId, p.snapshotsMerged]), [
+          [1, 0.11, "agent", 1, "run-d", 1],
+          [2, 0.15, "agent", 1, "run-d", 2],
+          [3, 0.3, "backfilled", 0.9, "run-a", 0]
+        ])
+        const window = yield* store.consolidated({ pool, from: 2 * SLOT, to: 3 * SLOT })
+        assert.deepStrictEqual(window.map((p) => p.slotStart / SLOT), [2])
+      }))
+
+    it.effect("upserts canonical points idempotently, features included", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const pool = freshPool()
+        assert.deepStrictEqual(yield* store.upsertCanonical([canonicalPoint(pool, 1, 0.1, "a"), canonicalPoint(pool, 2, 0.2, "a")]), {
+          inserted: 2,
+          updated: 0,
+          unchanged: 0,
+          kept: 0
+        })
+        assert.deepStrictEqual(yield* store.upsertCanonical([canonicalPoint(pool, 1, 0.1, "b"), canonicalPoint(pool, 2, 0.2, "b", 0.19)]), {
+          inserted: 0,
+          updated: 1,
+          unchanged: 1,
+          kept: 0
+        })
+        const stored = yield* store.canonical({ pool, from: 0, to: 10 * SLOT })
+        assert.deepStrictEqual(stored.map((p) => [p.slotStart / SLOT, p.runId, p.features.rollingMean]), [[1, "a", 0.1], [2, "b", 0.19]])
+        assert.deepStrictEqual(stored[0]!.features, PriceFeatures.make({ rollingMean: 0.1, volatility: 0.001, spreadToOnDemand: 0.6, notices: 1, interruptions: 0 }))
+      }))
+
+    it.effect("keeps one on-demand price per instance type and region", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const type = `px${unique().replaceAll("-", "")}.large`
+        yield* store.putOnDemandPrices([
+          OnDemandPrice.make({ instanceType: type, region: "us-east-1", price: 0.3, observedAt: 1 }),
+          OnDemandPrice.make({ instanceType: type, region: "eu-west-1", price: 0.34, observedAt: 1 })
+        ])
+        yield* store.putOnDemandPrices([OnDemandPrice.make({ instanceType: type, region: "us-east-1", price: 0.31, observedAt: 2 })])
+        const mine = (yield* store.onDemandPrices).filter((p) => p.instanceType === type)
+        assert.deepStrictEqual(mine.map((p) => [p.region, p.price, p.observedAt]), [["eu-west-1", 0.34, 1], ["us-east-1", 0.31, 2]])
+      }))
+
+    it.effect("records runs by id and lists the newest first", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const id = unique()
+        const far = 4_000_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000
+        yield* store.recordRun(runEntry(`${id}-1`, far, "running"))
+        yield* store.recordRun(runEntry(`${id}-2`, far + 10, "failed"))
+        yield* store.recordRun(runEntry(`${id}-1`, far, "succeeded"))
+        const runs = (yield* store.runs({ limit: 1000 })).filter((r) => r.id.startsWith(id))
+        assert.deepStrictEqual(runs.map((r) => [r.id, r.status]), [[`${id}-2`, "failed"], [`${id}-1`, "succeeded"]])
+        assert.deepStrictEqual(runs[1], runEntry(`${id}-1`, far, "succeeded"))
+        assert.strictEqual(runs[0]!.error, "boom")
+        assert.strictEqual((yield* store.runs({ limit: 1 })).length, 1)
+      }))
   })
