@@ -1,0 +1,19 @@
+/**
+ * @spotfleet/adapter-mysql: the store ports of `@spotfleet/engine` on MySQL 8 / MariaDB 10.6+.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The schema as migrations in code, in their own `spotfleet_migrations` table.
+ *
+ * @since 0.1.0
+ */
+export * as MysqlMigrations from "./MysqlMigrations.js"
+
+/**
+ * The store ports (AgentStore, EventLog, IdempotencyStore, TenantStore) on MySQL.
+ *
+ * @since 0.1.0
+ */
+export * as MysqlStore from "./MysqlStore.js"

@@ -1,0 +1,433 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { Statement } from "@effect/sql/Statement"
+import {
+  type Agent,
+  AgentStore,
+  type Command,
+  type DomainEvent,
+  EngineError,
+  EventLog,
+  IdempotencyStore,
+  PriceStore,
+  type Instance,
+  type StateMachine,
+  TenantStore
+} from "@spotfleet/engine"
+import { Context, Effect, Option, Schedule } from "effect"
+import * as Errors from "./errors.js"
+import * as PriceStoreSql from "./priceStore.js"
+import * as Rows from "./rows.js"
+
+type Row = Record<string, unknown>
+
+/** Options of the store. */
+export interface Options {
+  /** Retries of a transaction that hit a deadlock or a lock wait timeout (default 5). */
+  readonly lockRetries?: number | undefined
+}
+
+interface ResultHeader {
+  readonly affectedRows: number
+  readonly insertId: number
+}
+
+const header = (raw: unknown): ResultHeader => {
+  const r = raw as Partial<ResultHeader> | null
+  return { affectedRows: Number(r?.affectedRows ?? 0), insertId: Number(r?.insertId ?? 0) }
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
+const insertSql = (tableName: string, columns: ReadonlyArray<string>, rows: number) =>
+  `INSERT INTO ${tableName} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${placeholders(columns.length)})`).join(", ")}`
+const updateSet = (columns: ReadonlyArray<string>) => columns.map((c) => `${c} = ?`).join(", ")
+
+/** LIMIT is inlined (prepared-statement LIMIT parameters are rejected by some MySQL 8 versions). */
+const limitClause = (limit: number | undefined) =>
+  limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(limit)))}`
+
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    // Our SQL names its columns itself: never let a host client's name transforms touch it.
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const lockRetries = options.lockRetries ?? 5
+
+    const step = yield* sql.unsafe<{ step: number }>("SELECT @@auto_increment_increment AS step").pipe(
+      Effect.map((rows) => Number(rows[0]?.step ?? 1) || 1),
+      Effect.mapError(Errors.toStoreError("connect"))
+    )
+
+    const query = (text: string, params: ReadonlyArray<unknown> = []): Statement<Row> => sql.unsafe<Row>(text, params)
+    const exec = (text: string, params: ReadonlyArray<unknown> = []): Effect.Effect<ResultHeader, SqlError> =>
+      Effect.map(sql.unsafe(text, params).raw, header)
+
+    /** Deadlocks and lock wait timeouts roll the work back: run it again a few times. */
+    const withLockRetries = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.retry(effect, {
+        times: lockRetries,
+        schedule: Schedule.jittered(Schedule.exponential("5 millis")),
+        while: (e) =>
+          typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError" &&
+          Errors.isRetryable(e as unknown as SqlError)
+      })
+
+    /** Retries lock failures, then maps what is left of the driver's errors to StoreError. */
+    const run = <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) =>
+      withLockRetries(effect).pipe(
+        Effect.catchIf(
+          (e): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError",
+          (e) => Effect.fail(Errors.toStoreError(operation)(e))
+        )
+      ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
+
+    const decodeAll = <A>(rows: ReadonlyArray<Row>, f: (r: Row) => Effect.Effect<A, EngineError.StoreError>) =>
+      Effect.forEach(rows, f)
+
+    // ---------------------------------------------------------------- agents
+
+    const loadIn = (agentId: string) =>
+      Effect.gen(function*() {
+        const agentRows = yield* query(`SELECT ${Rows.agentColumns} FROM agents WHERE id = ?`, [agentId])
+        if (agentRows.length === 0) return Option.none<StateMachine.AgentAggregate>()
+        const instanceRows = yield* query(
+          `SELECT ${Rows.instanceColumns} FROM instances WHERE agent_id = ? ORDER BY created_at, id`,
+          [agentId]
+        )
+        const commandRows = yield* query(`SELECT ${Rows.commandColumns} FROM commands WHERE agent_id = ? ORDER BY seq, id`, [agentId])
+        const agent = yield* Rows.decodeAgent(agentRows[0]!)
+        const instances = yield* decodeAll(instanceRows, Rows.decodeInstance)
+        const commands = yield* decodeAll(commandRows, Rows.decodeCommand)
+        return Option.some<StateMachine.AgentAggregate>({ agent, instances, commands })
+      })
+
+    /** One consistent snapshot of the three tables. */
+    const load = (agentId: string) => run("load", sql.withTransaction(loadIn(agentId)))
+
+    const findByLogicalId: AgentStore.AgentStoreService["findByLogicalId"] = (tenantId, logicalAgentId) =>
+      run(
+        "findByLogicalId",
+        sql.withTransaction(Effect.gen(function*() {
+          const rows = yield* query("SELECT id FROM agents WHERE tenant_id = ? AND logical_agent_id = ?", [tenantId, logicalAgentId])
+          return rows.length === 0 ? Option.none() : yield* loadIn(String(rows[0]!.id))
+        }))
+      )
+
+    const findByCloudInstanceId: AgentStore.AgentStoreService["findByCloudInstanceId"] = (tenantId, cloudInstanceId) =>
+      run(
+        "findByCloudInstanceId",
+        Effect.map(
+          query("SELECT agent_id FROM instances WHERE tenant_id = ? AND cloud_instance_id = ?", [tenantId, cloudInstanceId]),
+          (rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.agent_id as Agent.Agent["id"])
+        )
+      )
+
+    const list: AgentStore.AgentStoreService["list"] = (tenantId, listOptions = {}) => {
+      const where: Array<string> = []
+      const params: Array<unknown> = []
+      if (tenantId !== null) {
+        where.push("tenant_id = ?")
+        params.push(tenantId)
+      }
+      if (listOptions.liveness !== undefined) {
+        where.push("liveness = ?")
+        params.push(listOptions.liveness)
+      }
+      if (listOptions.heartbeatBefore !== undefined) {
+        where.push("COALESCE(last_heartbeat_at, 0) < ?")
+        params.push(listOptions.heartbeatBefore)
+      }
+      if (listOptions.afterId !== undefined) {
+        where.push("id > ?")
+        params.push(listOptions.afterId)
+      }
+      const text = `SELECT ${Rows.agentColumns} FROM agents${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY id${
+        limitClause(listOptions.limit)
+      }`
+      return run("list", Effect.flatMap(query(text, params), (rows) => decodeAll(rows, Rows.decodeAgent)))
+    }
+
+    const countAgents: AgentStore.AgentStoreService["countAgents"] = (tenantId) =>
+      run("countAgents", Effect.map(query("SELECT COUNT(*) AS n FROM agents WHERE tenant_id = ?", [tenantId]), (rows) => Number(rows[0]?.n ?? 0)))
+
+    /** Inserts events and returns them with their ids (one statement; ids are consecutive per statement). */
+    const insertEvents = (drafts: ReadonlyArray<DomainEvent.EventDraft>) =>
+      drafts.length === 0
+        ? Effect.succeed<ReadonlyArray<DomainEvent.DomainEvent>>([])
+        : Effect.map(
+          exec(insertSql("events", Rows.eventWriteColumns, drafts.length), drafts.flatMap(Rows.eventValues)),
+          (h) => drafts.map((d, n) => Rows.eventOf(d, h.insertId + n * step))
+        )
+
+    const duplicate = (entity: string, key: string) => Effect.fail(new EngineError.DuplicateKey({ entity, key }))
+
+    const insertIdempotency = (record: IdempotencyStore.IdempotencyRecord) =>
+      exec(
+        "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)",
+        [record.tenantId, record.key, record.operation, Rows.toJsonValue(record.response), record.createdAt]
+      ).pipe(
+        Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("idempotency key", record.key)),
+        Effect.asVoid
+      )
+
+    const writeInstance = (
+      agent: Agent.Agent,
+      instance: Instance.Instance,
+      existing: boolean,
+      expectedVersion: number
+    ) => {
+      const values = Rows.instanceValues(instance, agent.tenantId)
+      const statement = existing
+        ? exec(`UPDATE instances SET ${updateSet(Rows.instanceWriteColumns)} WHERE id = ? AND agent_id = ?`, [
+          ...values,
+          instance.id,
+          agent.id
+        ])
+        : exec(insertSql("instances", ["id", ...Rows.instanceWriteColumns], 1), [instance.id, ...values])
+      return statement.pipe(
+        Effect.catchIf(
+          (e) => Errors.duplicateKeyName(e) !== null,
+          (e): Effect.Effect<never, EngineError.VersionConflict | EngineError.DuplicateKey> => {
+            const keyName = Errors.duplicateKeyName(e)
+            // A second PRIMARY: a concurrent promotion won. The database is the last line of defence.
+            if (keyName === "uq_instances_one_primary") {
+              return Effect.fail(new EngineError.VersionConflict({ agentId: agent.id, expectedVersion }))
+            }
+            if (keyName === "uq_instances_cloud") return duplicate("instance", instance.cloudInstanceId ?? instance.id)
+            return duplicate("instance", instance.id)
+          }
+        )
+      )
+    }
+
+    const writeCommand = (command: Command.Command, existing: boolean) => {
+      const values = Rows.commandValues(command)
+      const statement = existing
+        ? exec(`UPDATE commands SET ${updateSet(Rows.commandWriteColumns)} WHERE id = ?`, [...values, command.id])
+        : exec(insertSql("commands", ["id", ...Rows.commandWriteColumns], 1), [command.id, ...values])
+      return statement.pipe(
+        Effect.catchIf(
+          (e) => Errors.duplicateKeyName(e) !== null,
+          (e) => duplicate("command", Errors.duplicateKeyName(e) === "uq_commands_request" ? command.requestId : command.id)
+        )
+      )
+    }
+
+    const agentColumnsForUpdate = Rows.agentWriteColumns.filter((c) => c !== "created_at" && c !== "tenant_id")
+
+    const commitIn = ({ after, before, events, idempotency }: AgentStore.Commit) =>
+      Effect.gen(function*() {
+        const agent = after.agent
+        if (before === null) {
+          // last_heartbeat_at is set apart from the other columns (see below).
+          yield* exec(insertSql("agents", ["id", ...Rows.agentWriteColumns, "last_heartbeat_at"], 1), [
+            agent.id,
+            ...Rows.agentValues(agent),
+            agent.lastHeartbeatAt
+          ]).pipe(
+            Effect.catchIf(
+              (e) => Errors.duplicateKeyName(e) !== null,
+              (e) => duplicate("agent", Errors.duplicateKeyName(e) === "PRIMARY" ? agent.id : agent.logicalAgentId)
+            )
+          )
+        } else {
+          const all = Rows.agentValues(agent)
+          const values = Rows.agentWriteColumns.flatMap((c, n) => (c === "created_at" || c === "tenant_id" ? [] : [all[n]]))
+          // Heartbeats are written apart from commits (touchHeartbeat): never move the time back.
+          const updated = yield* exec(
+            `UPDATE agents SET ${updateSet(agentColumnsForUpdate)}, ` +
+              "last_heartbeat_at = CASE WHEN last_heartbeat_at IS NULL THEN ? WHEN ? IS NULL THEN last_heartbeat_at " +
+              "ELSE GREATEST(last_heartbeat_at, ?) END " +
+              "WHERE id = ? AND version = ?",
+            [
+              ...values,
+              agent.lastHeartbeatAt,
+              agent.lastHeartbeatAt,
+              agent.lastHeartbeatAt,
+              agent.id,
+              before.agent.version
+            ]
+          )
+          if (updated.affectedRows === 0) {
+            return yield* Effect.fail(new EngineError.VersionConflict({ agentId: agent.id, expectedVersion: before.agent.version }))
+          }
+        }
+        // Only what changed (by reference). Demotions first, promotions last, so the
+        // one-PRIMARY index never sees two PRIMARYs half-way through a legal swap.
+        const beforeInstances = new Set(before?.instances ?? [])
+        const knownInstances = new Set((before?.instances ?? []).map((i) => i.id))
+        const changedInstances = after.instances
+          .filter((i) => !beforeInstances.has(i))
+          .sort((a, b) => (a.role === "PRIMARY" ? 1 : 0) - (b.role === "PRIMARY" ? 1 : 0))
+        for (const instance of changedInstances) yield* writeInstance(agent, instance, knownInstances.has(instance.id), before?.agent.version ?? 0)
+        const beforeCommands = new Set(before?.commands ?? [])
+        const knownCommands = new Set((before?.commands ?? []).map((c) => c.id))
+        for (const command of after.commands) {
+          if (!beforeCommands.has(command)) yield* writeCommand(command, knownCommands.has(command.id))
+        }
+        const written = yield* insertEvents(events)
+        if (idempotency !== undefined) yield* insertIdempotency(idempotency)
+        return written
+      })
+
+    const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
+
+    const touchHeartbeat: AgentStore.AgentStoreService["touchHeartbeat"] = (agentId, at) =>
+      run(
+        "touchHeartbeat",
+        Effect.gen(function*() {
+          const rows = yield* query("SELECT tenant_id, liveness, last_heartbeat_at FROM agents WHERE id = ?", [agentId])
+          const row = rows[0]
+          if (row === undefined) return Option.none()
+          const previous = row.last_heartbeat_at === null ? null : Number(row.last_heartbeat_at)
+          if (previous === null || at > previous) {
+            // One statement, no version: a heartbeat is not a state change and must not conflict.
+            yield* exec(
+              "UPDATE agents SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, ?), ?) WHERE id = ?",
+              [at, at, agentId]
+            )
+          }
+          return Option.some<AgentStore.HeartbeatTouch>({
+            tenantId: row.tenant_id as Agent.Agent["tenantId"],
+            liveness: row.liveness as Agent.Liveness,
+            previousHeartbeatAt: previous
+          })
+        })
+      )
+
+    const agentStore: AgentStore.AgentStoreService = {
+      load,
+      findByLogicalId,
+      findByCloudInstanceId,
+      list,
+      countAgents,
+      commit,
+      touchHeartbeat
+    }
+
+    // ---------------------------------------------------------------- event log
+
+    const eventLog: EventLog.EventLogService = {
+      read: ({ afterId, agentId, limit, tenantId }) => {
+        const where = ["id > ?"]
+        const params: Array<unknown> = [afterId]
+        if (tenantId !== null) {
+          where.push("tenant_id = ?")
+          params.push(tenantId)
+        }
+        if (agentId !== undefined) {
+          where.push("agent_id = ?")
+          params.push(agentId)
+        }
+        return run(
+          "readEvents",
+          Effect.flatMap(
+            query(`SELECT ${Rows.eventColumns} FROM events WHERE ${where.join(" AND ")} ORDER BY id${limitClause(limit)}`, params),
+            (rows) => decodeAll(rows, Rows.decodeEvent)
+          )
+        )
+      },
+      append: (drafts) => run("appendEvents", insertEvents(drafts)),
+      latestId: run("latestEventId", Effect.map(query("SELECT COALESCE(MAX(id), 0) AS id FROM events"), (rows) => Number(rows[0]?.id ?? 0)))
+    }
+
+    // ---------------------------------------------------------------- idempotency
+
+    const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
+      get: (tenantId, key) =>
+        run(
+          "getIdempotency",
+          Effect.flatMap(
+            query(
+              "SELECT tenant_id, idem_key, operation, CAST(response AS CHAR) AS response, created_at FROM idempotency " +
+                "WHERE tenant_id = ? AND idem_key = ?",
+              [tenantId, key]
+            ),
+            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(rows[0]!), Option.some))
+          )
+        ),
+      put: (record) => run("putIdempotency", insertIdempotency(record)),
+      purgeBefore: (time) =>
+        run("purgeIdempotency", Effect.map(exec("DELETE FROM idempotency WHERE created_at < ?", [time]), (h) => h.affectedRows))
+    }
+
+    // ---------------------------------------------------------------- tenants
+
+    const tenantStore: TenantStore.TenantStoreService = {
+      create: (tenant) =>
+        run(
+          "createTenant",
+          exec(`INSERT INTO tenants (${Rows.tenantColumns}) VALUES (?, ?, ?, ?, ?, ?)`, [
+            tenant.id,
+            tenant.name,
+            tenant.limits.maxAgents,
+            tenant.limits.maxInstances,
+            tenant.dryRun,
+            tenant.createdAt
+          ]).pipe(
+            Effect.catchIf(
+              (e) => Errors.duplicateKeyName(e) !== null,
+              (e) => duplicate("tenant", Errors.duplicateKeyName(e) === "uq_tenants_name" ? tenant.name : tenant.id)
+            ),
+            Effect.asVoid
+          )
+        ),
+      get: (tenantId) =>
+        run(
+          "getTenant",
+          Effect.flatMap(
+            query(`SELECT ${Rows.tenantColumns} FROM tenants WHERE id = ?`, [tenantId]),
+            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeTenant(rows[0]!), Option.some))
+          )
+        ),
+      list: run(
+        "listTenants",
+        Effect.flatMap(query(`SELECT ${Rows.tenantColumns} FROM tenants ORDER BY created_at, id`), (rows) => decodeAll(rows, Rows.decodeTenant))
+      ),
+      update: (tenant) =>
+        run(
+          "updateTenant",
+          exec("UPDATE tenants SET name = ?, max_agents = ?, max_instances = ?, dry_run = ? WHERE id = ?", [
+            tenant.name,
+            tenant.limits.maxAgents,
+            tenant.limits.maxInstances,
+            tenant.dryRun,
+            tenant.id
+          ]).pipe(
+            // The port has no DuplicateKey here: a rename onto another tenant's name is a store failure.
+            Effect.asVoid
+          )
+        ),
+      addToken: (token) =>
+        run(
+          "addToken",
+          exec("INSERT INTO tenant_tokens (token_hash, tenant_id, label, created_at) VALUES (?, ?, ?, ?)", [
+            token.tokenHash,
+            token.tenantId,
+            token.label,
+            token.createdAt
+          ]).pipe(
+            Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("token", "(hidden)")),
+            Effect.asVoid
+          )
+        ),
+      findByTokenHash: (tokenHash) =>
+        run(
+          "findByTokenHash",
+          Effect.flatMap(
+            query(
+              `SELECT ${Rows.tenantColumns.split(", ").map((c) => `t.${c}`).join(", ")} FROM tenant_tokens k ` +
+                "JOIN tenants t ON t.id = k.tenant_id WHERE k.token_hash = ?",
+              [tokenHash]
+            ),
+            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeTenant(rows[0]!), Option.some))
+          )
+        )
+    }
+
+    return Context.make(AgentStore.AgentStore, agentStore).pipe(
+      Context.add(EventLog.EventLog, eventLog),
+      Context.add(IdempotencyStore.IdempotencyStore, idempotencyStore),
+      Context.add(TenantStore.TenantStore, tenantStore),
+      Context.add(PriceStore.PriceStore, PriceStoreSql.make(sql, run))
+    )
+  })

@@ -1,0 +1,310 @@
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { type EngineError, type Pool, PriceStore, Pricing } from "@spotfleet/engine"
+import { Effect, Equal, Schema } from "effect"
+import * as Rows from "./rows.js"
+
+type Row = Record<string, unknown>
+
+const CHUNK = 500
+const chunks = <A>(as: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < as.length; i += CHUNK) out.push(as.slice(i, i + CHUNK))
+  return out
+}
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
+const tuples = (rows: number, columns: number) => Array.from({ length: rows }, () => `(${placeholders(columns)})`).join(", ")
+const limitClause = (limit: number | undefined) => (limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.floor(limit))}`)
+const num = (v: unknown) => Number(v)
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v))
+
+const decoder = <A, I>(schema: Schema.Schema<A, I>, what: string) => Rows.decoderOf(schema, what)
+const decodeSnapshot = decoder(Pricing.PriceSnapshot, "price snapshot")
+const decodeConsolidated = decoder(Pricing.ConsolidatedPrice, "consolidated price")
+const decodeCanonical = decoder(Pricing.CanonicalPrice, "canonical price")
+const decodeOnDemand = decoder(Pricing.OnDemandPrice, "on-demand price")
+const decodeRun = decoder(Pricing.ConsolidationRun, "consolidation run")
+const encodeFeatures = Schema.encodeSync(Pricing.PriceFeatures)
+
+const snapshotOf = (r: Row) =>
+  decodeSnapshot({
+    id: num(r.id),
+    tenantId: r.tenant_id,
+    pool: r.pool,
+    price: num(r.price),
+    observedAt: num(r.observed_at),
+    reporterAgentId: r.reporter_agent_id,
+    reporterRole: r.reporter_role,
+    source: r.source,
+    receivedAt: num(r.received_at),
+    duplicate: r.duplicate === 1 || r.duplicate === true
+  })
+const consolidatedOf = (r: Row) =>
+  decodeConsolidated({
+    pool: r.pool,
+    slotStart: num(r.slot_start),
+    price: num(r.price),
+    source: r.source,
+    confidence: num(r.confidence),
+    runId: r.run_id,
+    snapshotsMerged: num(r.snapshots_merged)
+  })
+const canonicalOf = (r: Row) =>
+  decodeCanonical({
+    pool: r.pool,
+    slotStart: num(r.slot_start),
+    price: num(r.price),
+    source: r.source,
+    confidence: num(r.confidence),
+    runId: r.run_id,
+    features: JSON.parse(String(r.features))
+  })
+const runOf = (r: Row) =>
+  decodeRun({
+    id: r.id,
+    windowStart: num(r.window_start),
+    windowEnd: num(r.window_end),
+    fillPolicy: r.fill_policy,
+    status: r.status,
+    startedAt: num(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    durationMillis: numOrNull(r.duration_millis),
+    pools: num(r.pool_count),
+    snapshots: num(r.snapshot_count),
+    duplicates: num(r.duplicate_count),
+    agentPoints: num(r.agent_points),
+    filled: num(r.filled_points),
+    backfilled: num(r.backfilled_points),
+    written: num(r.written_points),
+    canonical: num(r.canonical_points),
+    error: r.error
+  })
+
+interface Tier<A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }> {
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+  readonly select: string
+  readonly decode: (r: Row) => Effect.Effect<A, EngineError.StoreError>
+  readonly values: (a: A) => ReadonlyArray<unknown>
+  readonly same: (a: A, b: A) => boolean
+}
+
+const consolidatedTier: Tier<Pricing.ConsolidatedPrice> = {
+  table: "consolidated_prices",
+  columns: ["pool", "slot_start", "price", "source", "confidence", "run_id", "snapshots_merged"],
+  select: "pool, slot_start, price, source, confidence, run_id, snapshots_merged",
+  decode: consolidatedOf,
+  values: (p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, p.snapshotsMerged],
+  same: (a, b) => a.price === b.price && a.source === b.source && a.confidence === b.confidence && a.snapshotsMerged === b.snapshotsMerged
+}
+
+const canonicalTier: Tier<Pricing.CanonicalPrice> = {
+  table: "canonical_prices",
+  columns: ["pool", "slot_start", "price", "source", "confidence", "run_id", "features"],
+  select: "pool, slot_start, price, source, confidence, run_id, CAST(features AS CHAR) AS features",
+  decode: canonicalOf,
+  values: (p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, JSON.stringify(encodeFeatures(p.features))],
+  same: (a, b) => a.price === b.price && a.source === b.source && a.confidence === b.confidence && Equal.equals(a.features, b.features)
+}
+
+export const make = (
+  sql: SqlClient.SqlClient,
+  run: <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) => Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
+): PriceStore.PriceStoreService => {
+  const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
+  const exec = (text: string, params: ReadonlyArray<unknown> = []) =>
+    Effect.map(sql.unsafe(text, params).raw, (r) => Number((r as { affectedRows?: number } | null)?.affectedRows ?? 0))
+
+  const upsert = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }>(
+    tier: Tier<A>,
+    points: ReadonlyArray<A>
+  ) =>
+    sql.withTransaction(Effect.gen(function*() {
+      let inserted = 0, updated = 0, unchanged = 0, kept = 0
+      for (const batch of chunks(points)) {
+        // The last point per key wins within a batch, as in the reference store.
+        const existing = new Map<string, A>()
+        const rows = yield* query(
+          `SELECT ${tier.select} FROM ${tier.table} WHERE (pool, slot_start) IN (${tuples(batch.length, 2)}) FOR UPDATE`,
+          batch.flatMap((p) => [p.pool, p.slotStart])
+        )
+        for (const r of rows) {
+          const p = yield* tier.decode(r)
+          existing.set(`${p.pool}\u0000${p.slotStart}`, p)
+        }
+        const inserts: Array<A> = []
+        for (const p of batch) {
+          const key = `${p.pool}\u0000${p.slotStart}`
+          const stored = existing.get(key)
+          if (stored === undefined) {
+            const pending = inserts.findIndex((q) => q.pool === p.pool && q.slotStart === p.slotStart)
+            if (pending >= 0) inserts[pending] = p
+            else inserts.push(p)
+            inserted++
+            continue
+          }
+          if (p.confidence < stored.confidence) kept++
+          else if (tier.same(stored, p)) unchanged++
+          else {
+            const [, , ...rest] = tier.values(p)
+            yield* exec(
+              `UPDATE ${tier.table} SET ${tier.columns.slice(2).map((c) => `${c} = ?`).join(", ")} WHERE pool = ? AND slot_start = ?`,
+              [...rest, p.pool, p.slotStart]
+            )
+            existing.set(key, p)
+            updated++
+          }
+        }
+        if (inserts.length > 0) {
+          yield* exec(
+            `INSERT INTO ${tier.table} (${tier.columns.join(", ")}) VALUES ${tuples(inserts.length, tier.columns.length)}`,
+            inserts.flatMap(tier.values)
+          )
+        }
+      }
+      return { inserted, updated, unchanged, kept }
+    }))
+
+  const readTier = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }>(
+    tier: Tier<A>,
+    { from, pool, to }: PriceStore.PointQuery
+  ) =>
+    Effect.flatMap(
+      query(`SELECT ${tier.select} FROM ${tier.table} WHERE pool = ? AND slot_start >= ? AND slot_start < ? ORDER BY slot_start`, [
+        pool,
+        from,
+        to
+      ]),
+      (rows) => Effect.forEach(rows, tier.decode)
+    )
+
+  const snapshotColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
+
+  return {
+    appendSnapshots: (drafts) =>
+      run(
+        "appendSnapshots",
+        Effect.as(
+          Effect.forEach(chunks(drafts), (batch) =>
+            exec(
+              `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
+              batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
+            ), { discard: true }),
+          drafts.length
+        )
+      ),
+    snapshots: ({ afterId, from, limit, pools, source, to }) => {
+      if (pools !== undefined && pools.length === 0) return Effect.succeed([])
+      const where = ["observed_at >= ?", "observed_at < ?"]
+      const params: Array<unknown> = [from, to]
+      if (source !== undefined) {
+        where.push("source = ?")
+        params.push(source)
+      }
+      if (pools !== undefined) {
+        where.push(`pool IN (${placeholders(pools.length)})`)
+        params.push(...pools)
+      }
+      if (afterId !== undefined) {
+        where.push("id > ?")
+        params.push(afterId)
+      }
+      return run(
+        "readSnapshots",
+        Effect.flatMap(
+          query(
+            "SELECT id, tenant_id, pool, price, observed_at, reporter_agent_id, reporter_role, source, received_at, duplicate " +
+              `FROM price_snapshots WHERE ${where.join(" AND ")} ORDER BY id${limitClause(limit)}`,
+            params
+          ),
+          (rows) => Effect.forEach(rows, snapshotOf)
+        )
+      )
+    },
+    snapshotPools: ({ from, source, to }) =>
+      run(
+        "snapshotPools",
+        Effect.map(
+          query("SELECT DISTINCT pool FROM price_snapshots WHERE source = ? AND observed_at >= ? AND observed_at < ? ORDER BY pool", [
+            source ?? "agent",
+            from,
+            to
+          ]),
+          (rows) => rows.map((r) => r.pool as Pool.PoolId)
+        )
+      ),
+    flagDuplicates: (ids) =>
+      run(
+        "flagDuplicates",
+        Effect.map(
+          Effect.forEach(chunks([...new Set(ids)]), (batch) =>
+            exec(`UPDATE price_snapshots SET duplicate = TRUE WHERE duplicate = FALSE AND id IN (${placeholders(batch.length)})`, batch)),
+          (counts) => counts.reduce((a, b) => a + b, 0)
+        )
+      ),
+    upsertConsolidated: (points) => run("upsertConsolidated", upsert(consolidatedTier, points)),
+    consolidated: (q) => run("readConsolidated", readTier(consolidatedTier, q)),
+    upsertCanonical: (points) => run("upsertCanonical", upsert(canonicalTier, points)),
+    canonical: (q) => run("readCanonical", readTier(canonicalTier, q)),
+    putOnDemandPrices: (prices) =>
+      run(
+        "putOnDemandPrices",
+        Effect.forEach(
+          chunks(prices),
+          (batch) =>
+            // REPLACE: insert or replace by (instance_type, region); the table has no other keys.
+            exec(
+              `REPLACE INTO on_demand_prices (instance_type, region, price, observed_at) VALUES ${tuples(batch.length, 4)}`,
+              batch.flatMap((p) => [p.instanceType, p.region, p.price, p.observedAt])
+            ),
+          { discard: true }
+        )
+      ),
+    onDemandPrices: run(
+      "readOnDemandPrices",
+      Effect.flatMap(
+        query("SELECT instance_type, region, price, observed_at FROM on_demand_prices ORDER BY instance_type, region"),
+        (rows) =>
+          Effect.forEach(rows, (r) =>
+            decodeOnDemand({ instanceType: r.instance_type, region: r.region, price: num(r.price), observedAt: num(r.observed_at) }))
+      )
+    ),
+    recordRun: (r) =>
+      run(
+        "recordRun",
+        Effect.asVoid(exec(
+          "REPLACE INTO consolidation_runs (id, window_start, window_end, fill_policy, status, started_at, finished_at, " +
+            "duration_millis, pool_count, snapshot_count, duplicate_count, agent_points, filled_points, backfilled_points, " +
+            `written_points, canonical_points, error) VALUES (${placeholders(17)})`,
+          [
+            r.id,
+            r.windowStart,
+            r.windowEnd,
+            r.fillPolicy,
+            r.status,
+            r.startedAt,
+            r.finishedAt,
+            r.durationMillis,
+            r.pools,
+            r.snapshots,
+            r.duplicates,
+            r.agentPoints,
+            r.filled,
+            r.backfilled,
+            r.written,
+            r.canonical,
+            r.error
+          ]
+        ))
+      ),
+    runs: (options = {}) =>
+      run(
+        "readRuns",
+        Effect.flatMap(
+          query(`SELECT * FROM consolidation_runs ORDER BY started_at DESC, id DESC${limitClause(options.limit)}`),
+          (rows) => Effect.forEach(rows, runOf)
+        )
+      )
+  }
+}
+

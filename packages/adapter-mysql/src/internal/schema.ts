@@ -1,0 +1,376 @@
+/**
+ * The schema of the MySQL adapter as plain SQL statements, one list per migration. It is the
+ * single source of truth: the migrator runs these statements, and the compatibility test reads
+ * them to check they stay inside what MySQL 8, MariaDB 10.6+ and MySQL-compatible distributed
+ * databases all accept.
+ *
+ * Conventions:
+ * - timestamps are epoch milliseconds in BIGINT columns (the engine's domain uses ms numbers);
+ * - ids are VARCHAR(128) with a binary collation (ids compare exactly, as in the engine);
+ * - no foreign keys, triggers or stored procedures (Vitess and TiDB lack or restrict them); the
+ *   aggregate boundaries are kept by the adapter's transactions instead;
+ * - every statement is re-runnable (`CREATE TABLE IF NOT EXISTS`), so a migration interrupted
+ *   half-way can simply run again.
+ */
+
+const table = (name: string, body: string): string =>
+  `CREATE TABLE IF NOT EXISTS ${name} (\n${body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
+
+/** Migration 1: the tables behind the engine's store ports. */
+const core: ReadonlyArray<string> = [
+  table(
+    "tenants",
+    `  id VARCHAR(128) NOT NULL,
+  name VARCHAR(128) NOT NULL,
+  max_agents INT NOT NULL,
+  max_instances INT NOT NULL,
+  dry_run BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_tenants_name (name),
+  CONSTRAINT ck_tenants_limits CHECK (max_agents > 0 AND max_instances > 0)`
+  ),
+  table(
+    "tenant_tokens",
+    `  token_hash VARCHAR(255) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  label VARCHAR(255) NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (token_hash),
+  KEY ix_tenant_tokens_tenant (tenant_id)`
+  ),
+  table(
+    "agents",
+    `  id VARCHAR(128) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  logical_agent_id VARCHAR(255) NOT NULL,
+  auto_switch BOOLEAN NOT NULL,
+  manual_replica BOOLEAN NOT NULL,
+  auto_terminate BOOLEAN NOT NULL,
+  terminate_wait_seconds INT NOT NULL,
+  enabled BOOLEAN NOT NULL,
+  min_savings_percent DOUBLE NOT NULL,
+  risk_threshold DOUBLE NOT NULL,
+  max_switches_per_day INT NOT NULL,
+  max_switches_per_week INT NOT NULL,
+  min_pool_duration_hours DOUBLE NOT NULL,
+  config_version INT NOT NULL,
+  liveness VARCHAR(16) NOT NULL,
+  last_heartbeat_at BIGINT NULL,
+  notice JSON NULL,
+  degraded BOOLEAN NOT NULL DEFAULT FALSE,
+  flow JSON NULL,
+  metadata JSON NOT NULL,
+  created_at BIGINT NOT NULL,
+  version INT NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_agents_tenant_logical (tenant_id, logical_agent_id),
+  KEY ix_agents_liveness (liveness, last_heartbeat_at),
+  CONSTRAINT ck_agents_switch_xor_replica CHECK (NOT (auto_switch AND manual_replica)),
+  CONSTRAINT ck_agents_liveness CHECK (liveness IN ('online', 'offline'))`
+  ),
+  table(
+    "instances",
+    `  id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  cloud_instance_id VARCHAR(128) NULL,
+  pool VARCHAR(128) NOT NULL,
+  lifecycle VARCHAR(16) NOT NULL,
+  role VARCHAR(16) NOT NULL,
+  role_hint VARCHAR(16) NULL,
+  launch_command_id VARCHAR(128) NULL,
+  launch_requested_at BIGINT NULL,
+  launch_confirmed_at BIGINT NULL,
+  promoted_at BIGINT NULL,
+  demoted_at BIGINT NULL,
+  terminated_at BIGINT NULL,
+  hourly_price DOUBLE NULL,
+  created_at BIGINT NOT NULL,
+  primary_agent_id VARCHAR(128) GENERATED ALWAYS AS (CASE WHEN role = 'PRIMARY' THEN agent_id ELSE NULL END) STORED,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_instances_one_primary (primary_agent_id),
+  UNIQUE KEY uq_instances_cloud (tenant_id, cloud_instance_id),
+  KEY ix_instances_agent (agent_id),
+  KEY ix_instances_pool_role (pool, role),
+  CONSTRAINT ck_instances_role CHECK (role IN ('LAUNCHING', 'PRIMARY', 'REPLICA', 'ZOMBIE', 'TERMINATED')),
+  CONSTRAINT ck_instances_lifecycle CHECK (lifecycle IN ('spot', 'on-demand'))`
+  ),
+  table(
+    "commands",
+    `  id VARCHAR(128) NOT NULL,
+  request_id VARCHAR(191) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  priority INT NOT NULL,
+  flow_id VARCHAR(128) NULL,
+  instance_id VARCHAR(128) NULL,
+  params JSON NOT NULL,
+  created_at BIGINT NOT NULL,
+  not_before BIGINT NOT NULL,
+  expires_at BIGINT NULL,
+  delivered_at BIGINT NULL,
+  lease_expires_at BIGINT NULL,
+  deliveries INT NOT NULL DEFAULT 0,
+  completed_at BIGINT NULL,
+  result JSON NULL,
+  seq INT NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_commands_request (request_id),
+  KEY ix_commands_agent (agent_id, status, priority),
+  KEY ix_commands_tenant_created (tenant_id, created_at),
+  CONSTRAINT ck_commands_status CHECK (status IN ('pending', 'delivered', 'succeeded', 'failed', 'expired', 'superseded'))`
+  ),
+  table(
+    "events",
+    `  id BIGINT NOT NULL AUTO_INCREMENT,
+  tenant_id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NULL,
+  type VARCHAR(64) NOT NULL,
+  at BIGINT NOT NULL,
+  actor_kind VARCHAR(16) NOT NULL,
+  actor_id VARCHAR(255) NULL,
+  data JSON NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_events_tenant (tenant_id, id),
+  KEY ix_events_agent (agent_id, id),
+  KEY ix_events_type_at (type, at)`
+  ),
+  table(
+    "idempotency",
+    `  tenant_id VARCHAR(128) NOT NULL,
+  idem_key VARCHAR(255) NOT NULL,
+  operation VARCHAR(128) NOT NULL,
+  response JSON NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, idem_key),
+  KEY ix_idempotency_created (created_at)`
+  ),
+  table(
+    "job_leases",
+    `  name VARCHAR(128) NOT NULL,
+  holder VARCHAR(255) NOT NULL,
+  fencing_token BIGINT NOT NULL DEFAULT 0,
+  acquired_at BIGINT NOT NULL,
+  lease_until BIGINT NOT NULL,
+  PRIMARY KEY (name)`
+  )
+]
+
+/** Migration 2: fleet history, the price tiers, the ML registry and notifications. */
+const history: ReadonlyArray<string> = [
+  table(
+    "pools",
+    `  id VARCHAR(128) NOT NULL,
+  instance_type VARCHAR(64) NOT NULL,
+  region VARCHAR(64) NOT NULL,
+  az VARCHAR(64) NOT NULL,
+  lifecycle VARCHAR(16) NOT NULL,
+  interruption_band TINYINT NULL,
+  last_interruption_at BIGINT NULL,
+  quarantined_until BIGINT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_pools_type_region (instance_type, region),
+  CONSTRAINT ck_pools_band CHECK (interruption_band IS NULL OR interruption_band BETWEEN 0 AND 4)`
+  ),
+  table(
+    "pool_boot_samples",
+    `  id BIGINT NOT NULL AUTO_INCREMENT,
+  pool VARCHAR(128) NOT NULL,
+  instance_id VARCHAR(128) NULL,
+  boot_millis BIGINT NOT NULL,
+  observed_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_pool_boot_samples_pool (pool, observed_at),
+  CONSTRAINT ck_pool_boot_samples_positive CHECK (boot_millis >= 0)`
+  ),
+  table(
+    "switches",
+    `  id VARCHAR(128) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NOT NULL,
+  flow_id VARCHAR(128) NULL,
+  decision_id VARCHAR(128) NULL,
+  trigger_kind VARCHAR(16) NOT NULL,
+  from_instance_id VARCHAR(128) NULL,
+  to_instance_id VARCHAR(128) NULL,
+  from_pool VARCHAR(128) NULL,
+  to_pool VARCHAR(128) NOT NULL,
+  initiated_at BIGINT NOT NULL,
+  launched_at BIGINT NULL,
+  ready_at BIGINT NULL,
+  promoted_at BIGINT NULL,
+  old_terminated_at BIGINT NULL,
+  downtime_seconds DOUBLE NULL,
+  from_price DOUBLE NULL,
+  to_price DOUBLE NULL,
+  savings_per_hour DOUBLE NULL,
+  PRIMARY KEY (id),
+  KEY ix_switches_tenant (tenant_id, initiated_at),
+  KEY ix_switches_agent (agent_id, initiated_at),
+  CONSTRAINT ck_switches_trigger CHECK (trigger_kind IN ('manual', 'ml', 'emergency'))`
+  ),
+  table(
+    "price_snapshots",
+    `  id BIGINT NOT NULL AUTO_INCREMENT,
+  pool VARCHAR(128) NOT NULL,
+  price DOUBLE NOT NULL,
+  observed_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  tenant_id VARCHAR(128) NULL,
+  reporter_agent_id VARCHAR(128) NULL,
+  reporter_role VARCHAR(16) NULL,
+  source VARCHAR(16) NOT NULL,
+  duplicate BOOLEAN NOT NULL DEFAULT FALSE,
+  PRIMARY KEY (id),
+  KEY ix_price_snapshots_observed (observed_at),
+  KEY ix_price_snapshots_pool (pool, observed_at),
+  KEY ix_price_snapshots_received (received_at),
+  CONSTRAINT ck_price_snapshots_source CHECK (source IN ('agent', 'backfill')),
+  CONSTRAINT ck_price_snapshots_price CHECK (price > 0)`
+  ),
+  table(
+    "consolidated_prices",
+    `  pool VARCHAR(128) NOT NULL,
+  slot_start BIGINT NOT NULL,
+  price DOUBLE NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  confidence DOUBLE NOT NULL,
+  run_id VARCHAR(128) NOT NULL,
+  snapshots_merged INT NOT NULL DEFAULT 0,
+  PRIMARY KEY (pool, slot_start),
+  KEY ix_consolidated_run (run_id),
+  CONSTRAINT ck_consolidated_source CHECK (source IN ('agent', 'interpolated', 'backfilled')),
+  CONSTRAINT ck_consolidated_confidence CHECK (confidence BETWEEN 0 AND 1),
+  CONSTRAINT ck_consolidated_price CHECK (price > 0)`
+  ),
+  table(
+    "canonical_prices",
+    `  pool VARCHAR(128) NOT NULL,
+  slot_start BIGINT NOT NULL,
+  price DOUBLE NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  confidence DOUBLE NOT NULL,
+  run_id VARCHAR(128) NOT NULL,
+  features JSON NOT NULL,
+  PRIMARY KEY (pool, slot_start),
+  CONSTRAINT ck_canonical_source CHECK (source IN ('agent', 'backfilled')),
+  CONSTRAINT ck_canonical_confidence CHECK (confidence >= 0.9 AND confidence <= 1),
+  CONSTRAINT ck_canonical_price CHECK (price > 0)`
+  ),
+  table(
+    "on_demand_prices",
+    `  instance_type VARCHAR(64) NOT NULL,
+  region VARCHAR(64) NOT NULL,
+  price DOUBLE NOT NULL,
+  observed_at BIGINT NOT NULL,
+  PRIMARY KEY (instance_type, region),
+  CONSTRAINT ck_on_demand_price CHECK (price > 0)`
+  ),
+  table(
+    "consolidation_runs",
+    `  id VARCHAR(128) NOT NULL,
+  window_start BIGINT NOT NULL,
+  window_end BIGINT NOT NULL,
+  fill_policy VARCHAR(16) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NULL,
+  duration_millis DOUBLE NULL,
+  pool_count INT NOT NULL DEFAULT 0,
+  snapshot_count INT NOT NULL DEFAULT 0,
+  duplicate_count INT NOT NULL DEFAULT 0,
+  agent_points INT NOT NULL DEFAULT 0,
+  filled_points INT NOT NULL DEFAULT 0,
+  backfilled_points INT NOT NULL DEFAULT 0,
+  written_points INT NOT NULL DEFAULT 0,
+  canonical_points INT NOT NULL DEFAULT 0,
+  error TEXT NULL,
+  PRIMARY KEY (id),
+  KEY ix_consolidation_runs_started (started_at),
+  KEY ix_consolidation_runs_window (window_start, window_end),
+  CONSTRAINT ck_consolidation_runs_status CHECK (status IN ('running', 'succeeded', 'failed')),
+  CONSTRAINT ck_consolidation_runs_fill CHECK (fill_policy IN ('linear', 'step'))`
+  ),
+  table(
+    "models",
+    `  name VARCHAR(128) NOT NULL,
+  version VARCHAR(64) NOT NULL,
+  artifact_digest VARCHAR(128) NOT NULL,
+  input_layout_version INT NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  traffic_share DOUBLE NOT NULL DEFAULT 0,
+  confidence_threshold DOUBLE NOT NULL DEFAULT 0.7,
+  created_at BIGINT NOT NULL,
+  activated_at BIGINT NULL,
+  retired_at BIGINT NULL,
+  PRIMARY KEY (name, version),
+  KEY ix_models_status (status),
+  CONSTRAINT ck_models_status CHECK (status IN ('registered', 'shadow', 'active', 'retired')),
+  CONSTRAINT ck_models_share CHECK (traffic_share BETWEEN 0 AND 1),
+  CONSTRAINT ck_models_threshold CHECK (confidence_threshold BETWEEN 0 AND 1)`
+  ),
+  table(
+    "decisions",
+    `  id VARCHAR(128) NOT NULL,
+  tenant_id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NOT NULL,
+  model_name VARCHAR(128) NULL,
+  model_version VARCHAR(64) NULL,
+  features JSON NOT NULL,
+  action VARCHAR(32) NOT NULL,
+  target_pool VARCHAR(128) NULL,
+  confidence DOUBLE NULL,
+  reasoning TEXT NULL,
+  latency_ms DOUBLE NULL,
+  timed_out BOOLEAN NOT NULL DEFAULT FALSE,
+  guards JSON NOT NULL,
+  acted BOOLEAN NOT NULL DEFAULT FALSE,
+  command_id VARCHAR(128) NULL,
+  outcome JSON NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_decisions_agent (agent_id, created_at),
+  KEY ix_decisions_tenant (tenant_id, created_at),
+  KEY ix_decisions_model (model_name, model_version, created_at),
+  CONSTRAINT ck_decisions_action CHECK (action IN ('STAY', 'SWITCH', 'CREATE_REPLICA', 'WAIT'))`
+  ),
+  table(
+    "notifications",
+    `  id BIGINT NOT NULL AUTO_INCREMENT,
+  tenant_id VARCHAR(128) NOT NULL,
+  agent_id VARCHAR(128) NULL,
+  event_id BIGINT NULL,
+  kind VARCHAR(64) NOT NULL,
+  severity VARCHAR(16) NOT NULL,
+  title VARCHAR(255) NOT NULL,
+  body TEXT NULL,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_notifications_event_kind (event_id, kind),
+  KEY ix_notifications_tenant (tenant_id, created_at),
+  CONSTRAINT ck_notifications_severity CHECK (severity IN ('info', 'warning', 'critical'))`
+  )
+]
+
+/** A migration: an id, a name and the statements it runs in order. */
+export interface MigrationSpec {
+  readonly id: number
+  readonly name: string
+  readonly statements: ReadonlyArray<string>
+}
+
+/** Every migration, in order. Append new ones; never edit a released one. */
+export const migrations: ReadonlyArray<MigrationSpec> = [
+  { id: 1, name: "core", statements: core },
+  { id: 2, name: "history", statements: history }
+]
+
+/** The tables the adapter creates (for tests and tooling). */
+export const tableNames: ReadonlyArray<string> = migrations.flatMap((m) =>
+  m.statements.map((s) => /^CREATE TABLE IF NOT EXISTS (\w+)/.exec(s)![1]!)
+)
