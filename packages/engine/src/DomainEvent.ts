@@ -25,6 +25,8 @@ export const EventType = Schema.Literal(
   "InstanceLaunchRequested",
   "InstanceLaunched",
   "InstanceTerminated",
+  /** A managed instance was missing from the agent's inventory (treated as terminated). */
+  "InstanceMissing",
   "CommandQueued",
   "CommandDelivered",
   "CommandRedelivered",

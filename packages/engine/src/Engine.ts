@@ -194,6 +194,19 @@ export interface EngineService {
     tenantId: TenantId,
     filter?: { readonly agentId?: AgentId | undefined; readonly since?: number | undefined }
   ) => Effect.Effect<ReadonlyArray<SwitchHistory.SwitchRecord>, EngineFailure>
+  /**
+   * Reconciles the agent's cloud inventory with the engine's view: managed instances that
+   * vanished (or are listed as terminated) are marked terminated; unmanaged ones are ignored.
+   * An inventory with an error, or an empty one (as sent on reconnect), changes nothing.
+   */
+  readonly reconcileInventory: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    args: {
+      readonly instances: ReadonlyArray<{ readonly cloudInstanceId: string; readonly state: string | null }>
+      readonly error?: string | null | undefined
+    }
+  ) => Effect.Effect<AgentView, EngineFailure>
   /** Cancels a switch in progress, as long as its PROMOTE has not been handed out. */
   readonly cancelSwitch: (tenantId: TenantId, agentId: AgentId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
   /**

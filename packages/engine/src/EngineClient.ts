@@ -89,7 +89,7 @@ export const createEngine = (options: CreateEngineOptions = {}): EngineClient =>
   const methodNames = [
     "createTenant", "getTenant", "addTenantToken", "authenticate", "register", "heartbeat", "pollCommands",
     "reportResult", "confirmLaunch", "confirmTerminated", "notice", "getAgent", "listAgents", "updateConfig",
-    "requestReplica", "removeReplica", "promote", "switchPool", "retireZombie", "maintain", "markOffline", "events", "switches", "cancelSwitch", "reportSwitch"
+    "requestReplica", "removeReplica", "promote", "switchPool", "retireZombie", "maintain", "markOffline", "events", "switches", "cancelSwitch", "reportSwitch", "reconcileInventory"
   ] as const satisfies ReadonlyArray<keyof Engine.EngineService>
   const run = async (f: (engine: Engine.EngineService) => Effect.Effect<unknown, unknown>) => {
     const exit = await runtime.runPromiseExit(Effect.flatMap(Engine.Engine, f))

@@ -80,6 +80,13 @@ export type Input =
     /** Where a replacement is launched if the PRIMARY is gone and no replica exists (best first). */
     readonly launchPools?: ReadonlyArray<PoolId> | undefined
   }
+  | {
+    readonly _tag: "Reconcile"
+    /** Every instance the agent's cloud inventory lists, managed or not. */
+    readonly inventory: ReadonlyArray<{ readonly cloudInstanceId: string; readonly state: string | null }>
+    /** Where a replacement is launched if the PRIMARY turns out to be gone (best first). */
+    readonly launchPools: ReadonlyArray<PoolId>
+  }
   | { readonly _tag: "RequestReplica"; readonly pool: PoolId | null; readonly priority: number }
   | { readonly _tag: "RemoveReplica"; readonly instanceId: InstanceId }
   | { readonly _tag: "Promote"; readonly instanceId: InstanceId; readonly priority: number }

@@ -297,3 +297,38 @@ describe("emergency flows", () => {
       assert.strictEqual(ledger.pools.get(poolB)!.rebalanceFalsePositives, 1)
     }).pipe(Effect.provide(TestEngine)))
 })
+
+describe("inventory reconciliation", () => {
+  it.effect("a managed instance missing from the inventory is terminated; unmanaged ones and errors change nothing", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.replica(id, poolB, "i-r")
+      const before = yield* h.view(id)
+      // Reconnect (empty list) and cloud errors say nothing.
+      yield* h.engine.reconcileInventory(h.t, id, { instances: [] })
+      yield* h.engine.reconcileInventory(h.t, id, { instances: [{ cloudInstanceId: "i-unrelated", state: "running" }], error: "UnauthorizedOperation" })
+      assert.deepStrictEqual(yield* h.view(id), before)
+      // Everything listed (plus an unmanaged instance): nothing changes.
+      yield* h.engine.reconcileInventory(h.t, id, {
+        instances: [{ cloudInstanceId: "i-web-1", state: "running" }, { cloudInstanceId: "i-r", state: "running" }, { cloudInstanceId: "i-other", state: "running" }]
+      })
+      assert.deepStrictEqual((yield* h.view(id)).agent.version, before.agent.version)
+      // The replica vanished.
+      yield* h.engine.reconcileInventory(h.t, id, { instances: [{ cloudInstanceId: "i-web-1", state: "running" }] })
+      assert.deepStrictEqual(yield* h.roles(id), { "i-web-1": "PRIMARY", "i-r": "TERMINATED" })
+      assert.isTrue((yield* h.events(id)).some((e) => e.type === "InstanceMissing" && e.data.cloudInstanceId === "i-r"))
+    }).pipe(Effect.provide(TestEngine)))
+
+  it.effect("a PRIMARY listed as terminated starts the emergency replacement", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.engine.reconcileInventory(h.t, id, { instances: [{ cloudInstanceId: "i-web-1", state: "terminated" }, { cloudInstanceId: "i-x", state: "running" }] })
+      const v = yield* h.view(id)
+      assert.isTrue(v.agent.degraded)
+      assert.strictEqual(v.agent.flow!.kind, "emergency")
+      const [launch] = yield* h.poll(id)
+      assert.strictEqual(launch!.type, "LAUNCH_INSTANCE")
+    }).pipe(Effect.provide(TestEngine)))
+})

@@ -426,6 +426,19 @@ export const make = (options: EngineOptions = {}) =>
             r.tenantId === tenantId && (filter.agentId === undefined || r.agentId === filter.agentId) &&
             (filter.since === undefined || r.initiatedAt >= filter.since)
           ).sort((a, b) => a.initiatedAt - b.initiatedAt)),
+      reconcileInventory: (tenantId, agentId, args) =>
+        args.error !== undefined && args.error !== null || args.instances.length === 0
+          // A cloud error, or an empty list (a reconnect sends one), says nothing about what runs.
+          ? Effect.map(loadOwned(tenantId, agentId), viewOf)
+          : simple("reconcile", (aggregate) =>
+            Effect.gen(function*() {
+              const listed = new Set(args.instances.map((i) => i.cloudInstanceId))
+              const primary = aggregate.instances.find((i) => i.role === "PRIMARY")
+              const launchPools = primary !== undefined && primary.cloudInstanceId !== null && !listed.has(primary.cloudInstanceId)
+                ? yield* emergencyChain(primary.pool, yield* Clock.currentTimeMillis)
+                : []
+              return { _tag: "Reconcile" as const, inventory: args.instances, launchPools }
+            }), agentActor(agentId))(tenantId, agentId),
       cancelSwitch: (tenantId, agentId, callOptions) =>
         simple("cancel-switch", () => ({ _tag: "CancelSwitch" }), userActor)(tenantId, agentId, callOptions),
       reportSwitch: (tenantId, agentId, args) =>

@@ -545,6 +545,34 @@ class Draft {
     this.emergencyLaunch(chain, lost?.pool ?? this.instances[0]?.pool, kind)
   }
 
+  /** The cloud reports an instance gone (terminated, or missing from the agent's inventory). */
+  lost(instance: Instance, launchPools: ReadonlyArray<Pool.PoolId>) {
+    if (instance.role === "TERMINATED") return
+    const notice = this.agent.notice
+    if (instance.role === "PRIMARY") {
+      const gone = this.setRole(instance, "TERMINATED", "reclaimed by the cloud")
+      this.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: true })
+      this.setAgent({ degraded: true })
+      this.emit("AgentDegraded", { lostInstanceId: gone.id, hadNotice: notice !== null })
+      this.replacePrimary(launchPools, gone, "reclaimed")
+      return
+    }
+    const trigger = instance.role === "ZOMBIE"
+      ? "retention expired or terminated"
+      : instance.role === "REPLICA"
+      ? "replica removed or lost"
+      : "launch failed, expired or cancelled"
+    const gone = this.setRole(instance, "TERMINATED", trigger)
+    // A running replica or zombie the cloud took counts as an interruption of its pool.
+    this.emit("InstanceTerminated", {
+      instanceId: gone.id,
+      cloudInstanceId: gone.cloudInstanceId,
+      pool: gone.pool,
+      reclaimed: instance.role !== "LAUNCHING"
+    })
+    this.flowTargetLost(gone, "instance terminated")
+  }
+
   /** Keeps one REPLICA while manual-replica is on and nothing else is going on. */
   ensureManualReplica() {
     const { config } = this.agent
@@ -755,25 +783,21 @@ const apply = (d: Draft, input: Input): void => {
     case "ConfirmTerminated": {
       const instance = d.byCloudId(input.cloudInstanceId)
       if (instance === undefined) return reject(new InstanceNotFound({ instanceId: input.cloudInstanceId }))
-      if (instance.role === "TERMINATED") return
-      const notice = d.agent.notice
-      if (instance.role === "PRIMARY") {
-        const gone = d.setRole(instance, "TERMINATED", "reclaimed by the cloud")
-        d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: true })
-        d.setAgent({ degraded: true })
-        d.emit("AgentDegraded", { lostInstanceId: gone.id, hadNotice: notice !== null })
-        d.replacePrimary(input.launchPools ?? [], gone, "reclaimed")
-        return
+      d.lost(instance, input.launchPools ?? [])
+      return
+    }
+    case "Reconcile": {
+      // The agent's inventory of the region: a managed, running instance missing from it (or
+      // listed as terminated) is gone. Instances it lists that we do not manage are ignored.
+      const listed = new Map(input.inventory.map((i) => [i.cloudInstanceId, i.state]))
+      for (const instance of [...d.instances]) {
+        if (instance.cloudInstanceId === null || instance.role === "TERMINATED" || instance.role === "LAUNCHING") continue
+        const state = listed.get(instance.cloudInstanceId)
+        if (state === undefined || state === "terminated" || state === "shutting-down") {
+          d.emit("InstanceMissing", { instanceId: instance.id, cloudInstanceId: instance.cloudInstanceId, listedState: state ?? null })
+          d.lost(d.instance(instance.id), input.launchPools)
+        }
       }
-      const trigger = instance.role === "ZOMBIE"
-        ? "retention expired or terminated"
-        : instance.role === "REPLICA"
-        ? "replica removed or lost"
-        : "launch failed, expired or cancelled"
-      const gone = d.setRole(instance, "TERMINATED", trigger)
-      // A running replica or zombie the cloud took counts as an interruption of its pool.
-      d.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: instance.role !== "LAUNCHING" })
-      d.flowTargetLost(gone, "instance terminated")
       return
     }
     case "RequestReplica": {
