@@ -217,6 +217,10 @@ export const make = (options: Options = {}) =>
     const commitIn = ({ after, before, events, idempotency }: AgentStore.Commit) =>
       Effect.gen(function*() {
         const agent = after.agent
+        // The idempotency key first: a twin request holding the same key makes this insert wait
+        // for the twin's outcome, and a key that exists fails the commit with DuplicateKey (the
+        // engine then replays the first answer) rather than with a VersionConflict.
+        if (idempotency !== undefined) yield* insertIdempotency(idempotency)
         if (before === null) {
           // last_heartbeat_at is set apart from the other columns (see below).
           yield* exec(insertSql("agents", ["id", ...Rows.agentWriteColumns, "last_heartbeat_at"], 1), [
@@ -264,9 +268,7 @@ export const make = (options: Options = {}) =>
         for (const command of after.commands) {
           if (!beforeCommands.has(command)) yield* writeCommand(command, knownCommands.has(command.id))
         }
-        const written = yield* insertEvents(events)
-        if (idempotency !== undefined) yield* insertIdempotency(idempotency)
-        return written
+        return yield* insertEvents(events)
       })
 
     const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
