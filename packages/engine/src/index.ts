@@ -37,6 +37,10 @@ export * as Ids from "./Ids.js"
 /** @since 0.1.0 */
 export * as Instance from "./Instance.js"
 /** @since 0.1.0 */
+export * as JobLease from "./JobLease.js"
+/** @since 0.1.0 */
+export * as Jobs from "./Jobs.js"
+/** @since 0.1.0 */
 export * as MemoryStore from "./MemoryStore.js"
 /** @since 0.1.0 */
 export * as Pool from "./Pool.js"

@@ -1,0 +1,223 @@
+/**
+ * Background jobs (DESIGN.md §3, §9): liveness, zombie retention, the command sweep (expiry,
+ * leases, notice deadlines) and retention, plus a runner that runs each job in exactly one
+ * process at a time through a `JobLease`. Each job is a plain Effect, so a host can also run it
+ * on its own schedule.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Metric, Option } from "effect"
+import type { Agent } from "./Agent.js"
+import { AgentStore, type ListAgentsOptions } from "./AgentStore.js"
+import { Engine, type EngineFailure } from "./Engine.js"
+import type { StoreError } from "./EngineError.js"
+import { IdempotencyStore } from "./IdempotencyStore.js"
+import { JobLease, JobRun } from "./JobLease.js"
+
+/** @since 0.1.0 @category metrics */
+export const heartbeatsMissed = Metric.counter("spotfleet_heartbeats_missed_total", {
+  description: "Agents found without a heartbeat for longer than the offline threshold",
+  incremental: true
+})
+
+/** Every agent, page by page (keyset on id), so a large fleet is never read at once. */
+const eachAgent = <E, R>(
+  filter: ListAgentsOptions,
+  f: (agent: Agent) => Effect.Effect<void, E, R>
+): Effect.Effect<number, E | StoreError, R | AgentStore> =>
+  Effect.gen(function*() {
+    const store = yield* AgentStore
+    let afterId: Agent["id"] | undefined
+    let seen = 0
+    while (true) {
+      const page = yield* store.list(null, { ...filter, afterId, limit: 500 })
+      for (const agent of page) yield* f(agent)
+      seen += page.length
+      if (page.length < 500) return seen
+      afterId = page[page.length - 1]!.id
+    }
+  })
+
+/**
+ * Liveness options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LivenessOptions {
+  /** An online agent without a heartbeat for this long goes offline (default 90 s: three missed 30 s heartbeats). */
+  readonly offlineAfter?: Duration.DurationInput | undefined
+}
+
+/**
+ * Marks online agents without a recent heartbeat offline, except those executing a command they
+ * were handed (a legacy agent sends no heartbeat while a launch runs for up to 5 minutes; the
+ * command's lease bounds that). The next heartbeat brings an agent back online.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const liveness = (options: LivenessOptions = {}) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine
+    const store = yield* AgentStore
+    const now = yield* Clock.currentTimeMillis
+    const threshold = now - Duration.toMillis(options.offlineAfter ?? "90 seconds")
+    let markedOffline = 0
+    let busy = 0
+    const checked = yield* eachAgent({ liveness: "online", heartbeatBefore: threshold }, (agent) =>
+      Effect.gen(function*() {
+        const aggregate = yield* store.load(agent.id)
+        if (Option.isNone(aggregate)) return
+        const executing = aggregate.value.commands.some((c) => c.status === "delivered" && (c.leaseExpiresAt ?? 0) > now)
+        if (executing) {
+          busy++
+          return
+        }
+        yield* engine.markOffline(agent.tenantId, agent.id)
+        yield* Metric.increment(heartbeatsMissed)
+        markedOffline++
+      }))
+    return { checked, markedOffline, busy }
+  })
+
+/**
+ * Retires ZOMBIEs demoted longer ago than the retention (default 30 days): ZOMBIE → TERMINATED
+ * with a TERMINATE command for the instance.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const zombieRetention = (options: { readonly retention?: Duration.DurationInput | undefined } = {}) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine
+    const store = yield* AgentStore
+    const now = yield* Clock.currentTimeMillis
+    const cutoff = now - Duration.toMillis(options.retention ?? "30 days")
+    let retired = 0
+    const checked = yield* eachAgent({}, (agent) =>
+      Effect.gen(function*() {
+        const aggregate = yield* store.load(agent.id)
+        if (Option.isNone(aggregate)) return
+        for (const i of aggregate.value.instances) {
+          if (i.role === "ZOMBIE" && (i.demotedAt ?? now) <= cutoff) {
+            yield* engine.retireZombie(agent.tenantId, agent.id, i.id)
+            retired++
+          }
+        }
+      }))
+    return { checked, retired }
+  })
+
+/**
+ * Applies time to every agent with something pending: expires commands, sends commands whose
+ * lease ran out back to pending (or fails them), clears passed notice deadlines, and hands out a
+ * PROMOTE at deadline − margin. Polls do the same for their own agent; this catches agents that
+ * stopped polling.
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const sweep = Effect.gen(function*() {
+  const engine = yield* Engine
+  const store = yield* AgentStore
+  let maintained = 0
+  const checked = yield* eachAgent({}, (agent) =>
+    Effect.gen(function*() {
+      const aggregate = yield* store.load(agent.id)
+      if (Option.isNone(aggregate)) return
+      const pending = agent.notice !== null || aggregate.value.commands.some((c) => c.status === "pending" || c.status === "delivered")
+      if (!pending) return
+      const before = aggregate.value.agent.version
+      const after = yield* engine.maintain(agent.tenantId, agent.id)
+      if (after.agent.version !== before) maintained++
+    }))
+  return { checked, maintained }
+})
+
+/**
+ * Drops idempotency records older than the replay window (default 24 h).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const retention = (options: { readonly idempotencyWindow?: Duration.DurationInput | undefined } = {}) =>
+  Effect.gen(function*() {
+    const idempotency = yield* IdempotencyStore
+    const now = yield* Clock.currentTimeMillis
+    const purged = yield* idempotency.purgeBefore(now - Duration.toMillis(options.idempotencyWindow ?? "24 hours"))
+    return { idempotencyRecordsPurged: purged }
+  })
+
+/**
+ * A job to run periodically.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobSpec<R> {
+  readonly name: string
+  readonly every: Duration.DurationInput
+  /** What one run does; its result is recorded with the run. */
+  readonly run: Effect.Effect<Readonly<Record<string, unknown>>, EngineFailure | StoreError | { readonly _tag: string }, R>
+  /** How long a run may hold the job before another process may take it (default: 3 × `every`). */
+  readonly leaseTtl?: Duration.DurationInput | undefined
+}
+
+/**
+ * One tick of a singleton job: take (or renew) the lease, run, record the run. Returns whether it
+ * ran here.
+ *
+ * @since 0.1.0
+ * @category runners
+ */
+export const tick = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<boolean, StoreError, R | JobLease> =>
+  Effect.gen(function*() {
+    const leases = yield* JobLease
+    const now = yield* Clock.currentTimeMillis
+    const ttl = Duration.toMillis(spec.leaseTtl ?? Duration.times(Duration.decode(spec.every), 3))
+    const lease = yield* leases.acquire(spec.name, holder, now, ttl)
+    if (Option.isNone(lease)) return false
+    const outcome = yield* Effect.either(spec.run)
+    const finishedAt = yield* Clock.currentTimeMillis
+    yield* leases.recordRun(JobRun.make({
+      name: spec.name,
+      holder,
+      fencingToken: lease.value.fencingToken,
+      startedAt: now,
+      finishedAt,
+      outcome: outcome._tag === "Right" ? "succeeded" : "failed",
+      detail: outcome._tag === "Right" ? { ...outcome.right } : { error: outcome.left._tag, message: String((outcome.left as { message?: unknown }).message ?? "") }
+    }))
+    return true
+  })
+
+/**
+ * Runs a job forever: one tick every `every`. Never fails: a failed run is recorded and the next
+ * tick comes; a store outage is logged and retried on the next tick.
+ *
+ * @since 0.1.0
+ * @category runners
+ */
+export const runForever = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<never, never, R | JobLease> =>
+  tick(spec, holder).pipe(
+    Effect.catchAll((e) => Effect.logWarning(`job ${spec.name}: ${e.message}`)),
+    Effect.zipRight(Effect.sleep(spec.every)),
+    Effect.forever
+  )
+
+/**
+ * The engine's standard jobs with their default periods.
+ *
+ * @since 0.1.0
+ * @category runners
+ */
+export const standard = (options: {
+  readonly liveness?: LivenessOptions | undefined
+  readonly zombieRetention?: Duration.DurationInput | undefined
+} = {}): ReadonlyArray<JobSpec<Engine | AgentStore | IdempotencyStore>> => [
+  { name: "liveness", every: "15 seconds", run: liveness(options.liveness) },
+  { name: "command-sweep", every: "10 seconds", run: sweep },
+  { name: "zombie-retention", every: "1 hour", run: zombieRetention({ retention: options.zombieRetention }) },
+  { name: "retention", every: "1 hour", run: retention() }
+]

@@ -1,0 +1,114 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { CommandResult } from "../src/Command.js"
+import * as Engine from "../src/Engine.js"
+import * as JobLease from "../src/JobLease.js"
+import * as Jobs from "../src/Jobs.js"
+import * as MemoryStore from "../src/MemoryStore.js"
+import * as Pool from "../src/Pool.js"
+
+const pool = Pool.make("t3.medium", "us-east-1a")
+const ok = (cloudInstanceId: string | null = null) => CommandResult.make({ success: true, message: null, cloudInstanceId, data: {} })
+const TestLayer = Layer.mergeAll(Engine.layer({ leaseSeconds: 300 }), JobLease.layerMemory).pipe(Layer.provideMerge(MemoryStore.layer))
+
+const setup = Effect.gen(function*() {
+  const engine = yield* Engine.Engine
+  const tenant = yield* engine.createTenant({ name: "acme", tokenHash: "c".repeat(64) })
+  const register = (name: string) =>
+    Effect.map(engine.register(tenant.id, { logicalAgentId: name, cloudInstanceId: `i-${name}`, pool }), (r) => r.agent.id)
+  return { engine, t: tenant.id, register }
+})
+
+describe("jobs", () => {
+  it.effect("liveness: silent agents go offline, agents executing a command stay online, a heartbeat brings them back", () =>
+    Effect.gen(function*() {
+      const { engine, register, t } = yield* setup
+      const quiet = yield* register("quiet")
+      const busy = yield* register("busy")
+      const chatty = yield* register("chatty")
+      yield* engine.requestReplica(t, busy, {})
+      yield* engine.pollCommands(t, busy) // a 5-minute launch is running at the agent
+      yield* TestClock.adjust("60 seconds")
+      yield* engine.heartbeat(t, chatty)
+      assert.deepStrictEqual(yield* Jobs.liveness(), { checked: 0, markedOffline: 0, busy: 0 })
+      yield* TestClock.adjust("40 seconds")
+      assert.deepStrictEqual(yield* Jobs.liveness(), { checked: 2, markedOffline: 1, busy: 1 })
+      assert.strictEqual((yield* engine.getAgent(t, quiet)).agent.liveness, "offline")
+      assert.strictEqual((yield* engine.getAgent(t, busy)).agent.liveness, "online")
+      assert.strictEqual((yield* engine.getAgent(t, chatty)).agent.liveness, "online")
+      // The lease runs out without a result: now the busy agent is silent too.
+      yield* TestClock.adjust("5 minutes")
+      const second = yield* Jobs.liveness()
+      assert.strictEqual(second.markedOffline, 2)
+      yield* engine.heartbeat(t, quiet)
+      assert.strictEqual((yield* engine.getAgent(t, quiet)).agent.liveness, "online")
+      const types = (yield* engine.events(t, { afterId: 0, limit: 1000, agentId: quiet })).map((e) => e.type)
+      assert.includeMembers(types, ["AgentOffline", "AgentOnline"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("zombie retention: ZOMBIE → TERMINATED after 30 days, with a TERMINATE command", () =>
+    Effect.gen(function*() {
+      const { engine, register, t } = yield* setup
+      const id = yield* register("web")
+      yield* engine.updateConfig(t, id, { autoTerminate: false })
+      yield* engine.requestReplica(t, id, {})
+      for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok(c.type === "LAUNCH_INSTANCE" ? "i-r" : null) })
+      const replica = (yield* engine.getAgent(t, id)).instances.find((i) => i.cloudInstanceId === "i-r")!
+      yield* engine.promote(t, id, replica.id)
+      for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok() })
+      const zombie = () => Effect.map(engine.getAgent(t, id), (v) => v.instances.find((i) => i.cloudInstanceId === "i-web")!)
+      assert.strictEqual((yield* zombie()).role, "ZOMBIE")
+      yield* TestClock.adjust("29 days")
+      assert.strictEqual((yield* Jobs.zombieRetention()).retired, 0)
+      yield* TestClock.adjust("1 day")
+      assert.strictEqual((yield* Jobs.zombieRetention()).retired, 1)
+      assert.strictEqual((yield* zombie()).role, "TERMINATED")
+      const [terminate] = yield* engine.pollCommands(t, id)
+      assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
+      assert.deepStrictEqual(terminate!.params, { instance_id: "i-web" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("the sweep returns a command whose lease ran out to pending for redelivery", () =>
+    Effect.gen(function*() {
+      const { engine, register, t } = yield* setup
+      const id = yield* register("web")
+      yield* engine.requestReplica(t, id, {})
+      const [launch] = yield* engine.pollCommands(t, id)
+      yield* TestClock.adjust("301 seconds")
+      const swept = yield* Jobs.sweep
+      assert.deepStrictEqual(swept, { checked: 1, maintained: 1 })
+      const command = (yield* engine.getAgent(t, id)).commands.find((c) => c.id === launch!.id)!
+      assert.strictEqual(command.status, "pending")
+      assert.strictEqual(command.deliveries, 1)
+      assert.deepStrictEqual(yield* Jobs.sweep, { checked: 1, maintained: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a singleton job runs in one holder per period; another takes over when the holder stops", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const spec: Jobs.JobSpec<never> = { name: "count", every: "10 seconds", run: Effect.sync(() => ({ run: ++runs })) }
+      const holders = ["a", "b", "c"]
+      for (let period = 0; period < 3; period++) {
+        const ran = yield* Effect.forEach(holders, (h) => Jobs.tick(spec, h), { concurrency: "unbounded" })
+        assert.deepStrictEqual(ran, [true, false, false])
+        yield* TestClock.adjust("10 seconds")
+      }
+      // "a" dies: nobody renews its lease (ttl 30 s from its last tick at t = 20 s).
+      yield* TestClock.adjust("10 seconds") // t = 40 s
+      assert.deepStrictEqual(yield* Effect.forEach(["b", "c"], (h) => Jobs.tick(spec, h)), [false, false])
+      yield* TestClock.adjust("11 seconds") // t = 51 s: the lease ran out
+      assert.deepStrictEqual(yield* Effect.forEach(["b", "c"], (h) => Jobs.tick(spec, h)), [true, false])
+      assert.strictEqual(runs, 4)
+      const recorded = yield* Effect.flatMap(JobLease.JobLease, (l) => l.runs("count", 10))
+      assert.deepStrictEqual(recorded.map((r) => [r.holder, r.fencingToken, r.outcome]), [["b", 2, "succeeded"], ["a", 1, "succeeded"], ["a", 1, "succeeded"], ["a", 1, "succeeded"]])
+    }).pipe(Effect.provide(JobLease.layerMemory)))
+
+  it.effect("a failed run is recorded and the runner carries on", () =>
+    Effect.gen(function*() {
+      const spec: Jobs.JobSpec<never> = { name: "flaky", every: "1 minute", run: Effect.fail({ _tag: "Boom", message: "broken" }) }
+      assert.isTrue(yield* Jobs.tick(spec, "a"))
+      const [run] = yield* Effect.flatMap(JobLease.JobLease, (l) => l.runs("flaky", 1))
+      assert.strictEqual(run!.outcome, "failed")
+      assert.deepStrictEqual(run!.detail, { error: "Boom", message: "broken" })
+    }).pipe(Effect.provide(JobLease.layerMemory)))
+})
