@@ -186,6 +186,13 @@ export const consolidate = (input: SnapshotColumns, options: Options): Result =>
   let canonical = 0
 
   const winner = new Int32Array(slots)
+  const absoluteFirst = Math.round(contextFrom / slotMillis)
+  const preSum = new Float64Array(slots)
+  const preSq = new Float64Array(slots)
+  const preCount = new Uint32Array(slots)
+  const sufSum = new Float64Array(slots)
+  const sufSq = new Float64Array(slots)
+  const sufCount = new Uint32Array(slots)
   const t = input.observedAt
   const pr = input.price
   const role = input.role
@@ -251,48 +258,57 @@ export const consolidate = (input: SnapshotColumns, options: Options): Result =>
       }
     }
 
-    // 5. canonical features over the rolling window (shifted sums keep constant series exact)
+    // 5. canonical features over the rolling window. The window sums are built from blocks of
+    // `rollingSlots` slots aligned to the epoch grid (a prefix sum inside the slot's block plus a
+    // suffix sum of the previous block), so a slot's features do not depend on where the run
+    // started: overlapping windows write bit-identical features.
     const od = options.onDemand?.get(pool)
     const ctx = options.context?.get(pool)
     const nt = sortedTimes(ctx?.notices)
     const it = sortedTimes(ctx?.interruptions)
     let nLo = 0, nHi = 0, iLo = 0, iHi = 0
-    let ref = NaN
-    let sum = 0, sumSq = 0, count = 0
     for (let s = 0; s < slots; s++) {
+      const x = kind[base + s] === KIND_NONE ? 0 : price[base + s]!
+      const c = kind[base + s] === KIND_NONE ? 0 : 1
+      const offset = (absoluteFirst + s) % rollingSlots
+      preSum[s] = offset === 0 || s === 0 ? x : preSum[s - 1]! + x
+      preSq[s] = offset === 0 || s === 0 ? x * x : preSq[s - 1]! + x * x
+      preCount[s] = offset === 0 || s === 0 ? c : preCount[s - 1]! + c
+    }
+    for (let s = slots - 1; s >= 0; s--) {
+      const x = kind[base + s] === KIND_NONE ? 0 : price[base + s]!
+      const c = kind[base + s] === KIND_NONE ? 0 : 1
+      const last = (absoluteFirst + s) % rollingSlots === rollingSlots - 1 || s === slots - 1
+      sufSum[s] = last ? x : sufSum[s + 1]! + x
+      sufSq[s] = last ? x * x : sufSq[s + 1]! + x * x
+      sufCount[s] = last ? c : sufCount[s + 1]! + c
+    }
+    for (let s = firstCounted; s < slots; s++) {
       const k = kind[base + s]!
-      if (k !== KIND_NONE) {
-        const x = price[base + s]!
-        if (Number.isNaN(ref)) ref = x
-        const d = x - ref
-        sum += d
-        sumSq += d * d
-        count++
-      }
-      const out = s - rollingSlots
-      if (out >= 0 && kind[base + out] !== KIND_NONE) {
-        const d = price[base + out]! - ref
-        sum -= d
-        sumSq -= d * d
-        count--
-      }
-      if ((k === KIND_AGENT || k === KIND_BACKFILLED) && s >= firstCounted) {
-        const mean = sum / count
-        const variance = sumSq / count - mean * mean
-        rollingMean[base + s] = ref + mean
-        volatility[base + s] = variance > 0 ? Math.sqrt(variance) : 0
-        const x = price[base + s]!
-        if (od !== undefined && od > 0) spread[base + s] = (od - x) / od
-        const hi = contextFrom + (s + 1) * slotMillis
-        const lo = hi - contextMillis
-        while (nHi < nt.length && nt[nHi]! < hi) nHi++
-        while (nLo < nt.length && nt[nLo]! < lo) nLo++
-        while (iHi < it.length && it[iHi]! < hi) iHi++
-        while (iLo < it.length && it[iLo]! < lo) iLo++
-        notices[base + s] = nHi - nLo
-        interruptions[base + s] = iHi - iLo
-        canonical++
-      }
+      if (k !== KIND_AGENT && k !== KIND_BACKFILLED) continue
+      // the window [s - rollingSlots + 1, s]: the prefix of s's block, plus the suffix of the
+      // previous block when the window reaches into it (clipped at the start of the data)
+      const blockStart = s - ((absoluteFirst + s) % rollingSlots)
+      const lo = Math.max(0, s - rollingSlots + 1)
+      const whole = lo >= blockStart
+      const sum = whole ? preSum[s]! : sufSum[lo]! + preSum[s]!
+      const sq = whole ? preSq[s]! : sufSq[lo]! + preSq[s]!
+      const count = whole ? preCount[s]! : sufCount[lo]! + preCount[s]!
+      const mean = sum / count
+      const variance = sq / count - mean * mean
+      rollingMean[base + s] = mean
+      volatility[base + s] = variance > 1e-12 * mean * mean ? Math.sqrt(variance) : 0
+      const x = price[base + s]!
+      if (od !== undefined && od > 0) spread[base + s] = (od - x) / od
+      const hi = contextFrom + (s + 1) * slotMillis
+      const from = hi - contextMillis
+      while (nHi < nt.length && nt[nHi]! < hi) nHi++
+      while (nLo < nt.length && nt[nLo]! < from) nLo++
+      while (iHi < it.length && it[iHi]! < hi) iHi++
+      while (iLo < it.length && it[iLo]! < from) iLo++
+      notices[base + s] = nHi - nLo
+      interruptions[base + s] = iHi - iLo
+      canonical++
     }
   }
 
