@@ -1,0 +1,112 @@
+/**
+ * A commit that dies between the aggregate write and the event write leaves neither behind.
+ * A trigger on `events` (created in this file's own database only) stands in for the crash:
+ * it either raises an error, or stalls the INSERT so the test can KILL the connection from
+ * another one while the transaction holds the agent write.
+ */
+import { assert } from "@effect/vitest"
+import { AgentStore, DomainEvent, Engine, EventLog, Pool, type StateMachine } from "@spotfleet/engine"
+import { Effect, Fiber, Option } from "effect"
+import { admin, describeMysql, it, layerStore, TestDatabase } from "./utils.js"
+
+const pool = Pool.make("t3.medium", "us-east-1a")
+const unique = () => globalThis.crypto.randomUUID().slice(0, 12)
+
+const TRIGGER = `CREATE TRIGGER crash_before_event BEFORE INSERT ON events FOR EACH ROW
+BEGIN
+  IF NEW.actor_id = 'crash:signal' THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure';
+  ELSEIF NEW.actor_id = 'crash:stall' THEN
+    DO SLEEP(20);
+  END IF;
+END`
+
+const installTrigger = Effect.flatMap(TestDatabase, (db) =>
+  admin(async (c) => {
+    await c.query(`USE \`${db.name}\``)
+    await c.query("DROP TRIGGER IF EXISTS crash_before_event")
+    await c.query(TRIGGER)
+  }))
+
+const setup = Effect.gen(function*() {
+  const engine = yield* Engine.Engine
+  const store = yield* AgentStore.AgentStore
+  const tenant = yield* engine.createTenant({ name: `crash-${unique()}`, tokenHash: `${unique()}${unique()}${unique()}` })
+  const { agent } = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+  const before = Option.getOrThrow(yield* store.load(agent.id))
+  const log = yield* EventLog.EventLog
+  const eventsBefore = yield* log.read({ tenantId: tenant.id, afterId: 0, limit: 1000 })
+  return { store, log, tenant, before, eventsBefore }
+})
+
+/** A change to the agent and to its PRIMARY, with one event carrying the crash marker. */
+const change = (before: StateMachine.AgentAggregate, marker: string) => ({
+  before,
+  after: {
+    ...before,
+    agent: { ...before.agent, version: before.agent.version + 1, metadata: { crashed: "no" } } as typeof before.agent,
+    instances: before.instances.map((i) => ({ ...i, hourlyPrice: 9.99 }) as typeof i)
+  },
+  events: [
+    DomainEvent.EventDraft.make({
+      tenantId: before.agent.tenantId,
+      agentId: before.agent.id,
+      type: "ConfigChanged",
+      at: 0,
+      actor: DomainEvent.Actor.make({ kind: "system", id: marker }),
+      data: {}
+    })
+  ]
+})
+
+describeMysql("crash safety", () => {
+  it.layer(layerStore(), { timeout: "60 seconds" })((it) => {
+    it.effect("an error raised while writing the events rolls back the aggregate write", () =>
+      Effect.gen(function*() {
+        yield* installTrigger
+        const { before, eventsBefore, log, store, tenant } = yield* setup
+        const error = yield* Effect.flip(store.commit(change(before, "crash:signal")))
+        assert.strictEqual(error._tag, "StoreError")
+        assert.notInclude(error.message, "INSERT")
+        assert.notInclude(error.message, "injected")
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.load(before.agent.id)), before)
+        assert.deepStrictEqual(yield* log.read({ tenantId: tenant.id, afterId: 0, limit: 1000 }), eventsBefore)
+      }).pipe(Effect.provide(Engine.layer())))
+
+    it.effect("a connection killed after the aggregate write, during the event write, leaves neither", () =>
+      Effect.gen(function*() {
+        yield* installTrigger
+        const db = yield* TestDatabase
+        const { before, eventsBefore, log, store, tenant } = yield* setup
+        const fiber = yield* Effect.fork(store.commit(change(before, "crash:stall")))
+        // Wait until the commit's connection is inside the event INSERT (stalled by the trigger).
+        let victim: { id: number; modified: number } | null = null
+        for (let attempt = 0; attempt < 200 && victim === null; attempt++) {
+          victim = yield* admin(async (c) => {
+            const [rows] = await c.query(
+              "SELECT p.ID AS id, t.trx_rows_modified AS modified FROM information_schema.PROCESSLIST p " +
+                "JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID " +
+                // While the trigger stalls, the thread's current statement is the trigger's SLEEP.
+                "WHERE p.DB = ? AND p.INFO LIKE 'DO SLEEP(20)%'",
+              [db.name]
+            )
+            const row = (rows as Array<{ id: number; modified: number }>)[0]
+            return row === undefined ? null : { id: Number(row.id), modified: Number(row.modified) }
+          })
+          if (victim === null) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 25)))
+        }
+        assert.isNotNull(victim, "the commit never reached the event write")
+        // The agent and instance rows are written (uncommitted) when the connection dies.
+        assert.isAtLeast(victim!.modified, 2)
+        yield* admin((c) => c.query(`KILL ${victim!.id}`))
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(exit._tag === "Failure")
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.load(before.agent.id)), before)
+        assert.deepStrictEqual(yield* log.read({ tenantId: tenant.id, afterId: 0, limit: 1000 }), eventsBefore)
+        // The store keeps working on its other connections afterwards.
+        const ok = change(before, "fine")
+        yield* store.commit(ok)
+        assert.strictEqual(Option.getOrThrow(yield* store.load(before.agent.id)).agent.version, before.agent.version + 1)
+      }).pipe(Effect.provide(Engine.layer())))
+  })
+})
