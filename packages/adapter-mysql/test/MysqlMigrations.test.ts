@@ -1,0 +1,150 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it as plainIt } from "@effect/vitest"
+import { Effect } from "effect"
+import * as MysqlMigrations from "../src/MysqlMigrations.js"
+import { describeMysql, it, layerDatabase, TestDatabase } from "./utils.js"
+
+/** Everything information_schema says about the database's tables, in a stable order. */
+const schemaSnapshot = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const db = (yield* TestDatabase).name
+  const tables = yield* sql`SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM information_schema.TABLES
+    WHERE TABLE_SCHEMA = ${db} ORDER BY TABLE_NAME`
+  const columns = yield* sql`SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE,
+      COLLATION_NAME, EXTRA, GENERATION_EXPRESSION
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${db} ORDER BY TABLE_NAME, ORDINAL_POSITION`
+  const indexes = yield* sql`SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ${db} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`
+  const checks = yield* sql`SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+    WHERE CONSTRAINT_SCHEMA = ${db} ORDER BY CONSTRAINT_NAME`
+  return { tables, columns, indexes, checks }
+})
+
+describeMysql("MysqlMigrations on an empty database", () => {
+  it.layer(layerDatabase({ migrate: false }), { timeout: "60 seconds" })((it) => {
+    it.effect("run from empty, again (no-op), and re-run every statement: the schema never changes", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        assert.deepStrictEqual((yield* schemaSnapshot).tables, [])
+        const first = yield* MysqlMigrations.run
+        assert.deepStrictEqual(first, MysqlMigrations.statements.map((m) => [m.id, m.name] as const))
+        const after = yield* schemaSnapshot
+        const names = after.tables.map((t) => t.TABLE_NAME)
+        for (
+          const t of [
+            "tenants", "tenant_tokens", "agents", "instances", "commands", "events", "idempotency", "job_leases", "pools",
+            "pool_boot_samples", "switches", "price_snapshots", "consolidated_prices", "canonical_prices", "on_demand_prices",
+            "consolidation_runs", "models", "decisions", "notifications", MysqlMigrations.table
+          ]
+        ) assert.include(names, t)
+
+        assert.deepStrictEqual(yield* MysqlMigrations.run, [])
+        assert.deepStrictEqual(yield* schemaSnapshot, after)
+
+        // Forget that they ran: every statement must be safe to run again (an interrupted run).
+        yield* sql`DELETE FROM ${sql(MysqlMigrations.table)}`
+        assert.strictEqual((yield* MysqlMigrations.run).length, MysqlMigrations.statements.length)
+        assert.deepStrictEqual(yield* schemaSnapshot, after)
+
+        // Concurrent starts serialize on the advisory lock: nothing runs twice, nothing fails.
+        const concurrent = yield* Effect.all([MysqlMigrations.run, MysqlMigrations.run], { concurrency: "unbounded" })
+        assert.deepStrictEqual(concurrent, [[], []])
+      }))
+
+    it.effect("the one-PRIMARY column is STORED, generated from role and agent_id, with a unique index", () =>
+      Effect.gen(function*() {
+        yield* MysqlMigrations.run
+        const snapshot = yield* schemaSnapshot
+        const column = snapshot.columns.find((c) => c.TABLE_NAME === "instances" && c.COLUMN_NAME === "primary_agent_id")!
+        assert.match(String(column.EXTRA), /STORED GENERATED/i)
+        assert.match(String(column.GENERATION_EXPRESSION), /PRIMARY/)
+        const index = snapshot.indexes.filter((i) => i.INDEX_NAME === "uq_instances_one_primary")
+        assert.deepStrictEqual(index.map((i) => [i.COLUMN_NAME, Number(i.NON_UNIQUE)]), [["primary_agent_id", 0]])
+        assert.isTrue(snapshot.checks.some((c) => c.CONSTRAINT_NAME === "ck_agents_switch_xor_replica"))
+      }))
+  })
+})
+
+/**
+ * MariaDB accepts things MySQL 8 rejects (and both accept things Vitess/TiDB lack). The schema
+ * must stay in the common subset. Each rule names what it catches; `exceptions` documents the
+ * constructs that look suspicious but are valid on MySQL 8.
+ */
+const forbidden: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bRETURNING\b/i, "RETURNING (MariaDB only)"],
+  [/\bSEQUENCE\b|\bNEXTVAL\b|\bNEXT\s+VALUE\s+FOR\b/i, "sequences (MariaDB only)"],
+  [/\bINET[46]\b|\bUUID\s*(?:,|\)|NOT|NULL|DEFAULT)/i, "INET4/INET6/UUID column types (MariaDB 10.5+/10.7+ only)"],
+  [/\bADD\s+(?:COLUMN\s+)?IF\s+NOT\s+EXISTS\b/i, "ADD COLUMN IF NOT EXISTS (MariaDB only)"],
+  [/\bDROP\s+(?:COLUMN|INDEX|KEY|CONSTRAINT)\s+IF\s+EXISTS\b/i, "DROP COLUMN/INDEX IF EXISTS (MariaDB only)"],
+  [/\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+IF\s+NOT\s+EXISTS\b/i, "CREATE INDEX IF NOT EXISTS (MariaDB only)"],
+  [/\bCREATE\s+OR\s+REPLACE\s+TABLE\b/i, "CREATE OR REPLACE TABLE (MariaDB only)"],
+  [/\bPERSISTENT\b/i, "PERSISTENT generated columns (MariaDB spelling; MySQL says STORED)"],
+  [/\bWITH\s+SYSTEM\s+VERSIONING\b|\bPERIOD\s+FOR\b/i, "system-versioned / application-time tables (MariaDB only)"],
+  [/\bCOMPRESSED\b/i, "COMPRESSED columns (MariaDB only)"],
+  [/\bINVISIBLE\b/i, "invisible columns (different semantics in MariaDB and MySQL)"],
+  [/\bVALUE\s*\(/i, "VALUE() in ON DUPLICATE KEY UPDATE (MariaDB alias)"],
+  [/\bEXCEPT\b|\bINTERSECT\b/i, "EXCEPT/INTERSECT (MySQL 8.0.31+ only)"],
+  [/uca1400|utf8mb3_|\butf8\b(?!mb4)/i, "MariaDB-only or deprecated collations/charsets"],
+  [/\bFOREIGN\s+KEY\b|\bREFERENCES\b/i, "foreign keys (Vitess/TiDB restrictions, DESIGN §9)"],
+  [/\bCREATE\s+(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b/i, "triggers, routines, events (Vitess/TiDB restrictions)"],
+  [/\bFULLTEXT\b|\bSPATIAL\b/i, "FULLTEXT/SPATIAL indexes (TiDB restrictions)"],
+  [/\bDEFAULT\s+NEXTVAL|\bDEFAULT\s*\(/i, "expression defaults (MySQL 8.0.13+ needs parentheses; MariaDB differs)"],
+  [/\bLONG\s+VARCHAR\b|\bNATIONAL\b/i, "obsolete types"]
+]
+
+/** Column types the schema may use (all identical on MySQL 8 and MariaDB 10.6+). */
+const allowedTypes = new Set(["VARCHAR", "BIGINT", "INT", "TINYINT", "DOUBLE", "BOOLEAN", "JSON", "TEXT"])
+
+/**
+ * Documented exceptions: constructs that differ between the two but are valid on both.
+ * - `JSON`: native type on MySQL 8; on MariaDB an alias of LONGTEXT with a JSON_VALID check.
+ *   The adapter reads JSON columns with `CAST(col AS CHAR)` so both return text.
+ * - `CREATE TABLE IF NOT EXISTS`: valid on MySQL 8 (only the ALTER/INDEX forms are MariaDB-only).
+ * - `GENERATED ALWAYS AS (...) STORED`: the MySQL 8 spelling, which MariaDB also accepts.
+ * - `CHECK (...)`: enforced on MySQL 8.0.16+ and MariaDB 10.2+; parsed but ignored by older
+ *   MySQL and by TiDB < 7.2 (the adapter's version check keeps the invariants there).
+ */
+const exceptions = ["JSON", "CREATE TABLE IF NOT EXISTS", "GENERATED ALWAYS AS (...) STORED", "CHECK"]
+
+describe("MysqlMigrations SQL stays in the MySQL 8 / MariaDB common subset", () => {
+  const all = MysqlMigrations.statements.flatMap((m) => m.statements.map((s) => ({ migration: `${m.id}_${m.name}`, s })))
+
+  plainIt("has statements to check", () => {
+    assert.isAtLeast(all.length, 19)
+    assert.strictEqual(exceptions.length, 4)
+  })
+
+  plainIt("uses no MariaDB-only (or distributed-unfriendly) feature", () => {
+    const found: Array<string> = []
+    for (const { migration, s } of all) {
+      for (const [pattern, what] of forbidden) if (pattern.test(s)) found.push(`${migration}: ${what}`)
+    }
+    assert.deepStrictEqual(found, [])
+  })
+
+  plainIt("the rules catch what they name", () => {
+    const samples = [
+      "INSERT INTO t VALUES (1) RETURNING id",
+      "CREATE SEQUENCE s",
+      "CREATE TABLE t (a INET6 NOT NULL)",
+      "ALTER TABLE t ADD COLUMN IF NOT EXISTS a INT",
+      "CREATE OR REPLACE TABLE t (a INT)",
+      "CREATE TABLE t (a INT AS (b) PERSISTENT)",
+      "CREATE TABLE t (a INT, FOREIGN KEY (a) REFERENCES u (id))"
+    ]
+    for (const sample of samples) assert.isTrue(forbidden.some(([p]) => p.test(sample)), sample)
+  })
+
+  plainIt("uses only column types both databases spell and store alike, with utf8mb4_bin tables", () => {
+    for (const { s } of all) {
+      assert.match(s, /^CREATE TABLE IF NOT EXISTS \w+ \(/)
+      assert.match(s, /\) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin$/)
+      const body = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"))
+      for (const line of body.split("\n").map((l) => l.trim()).filter((l) => l.length > 0)) {
+        if (/^(PRIMARY KEY|UNIQUE KEY|KEY|CONSTRAINT)\b/.test(line)) continue
+        const type = /^\w+ (\w+)/.exec(line)?.[1]
+        assert.isTrue(type !== undefined && allowedTypes.has(type), `column type in: ${line}`)
+      }
+    }
+  })
+})
