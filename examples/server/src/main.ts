@@ -1,0 +1,150 @@
+/**
+ * The deployable spotfleet server.
+ *
+ * Environment:
+ * - `PORT` (default 8080), `HOST` (default 0.0.0.0)
+ * - `SPOTFLEET_ADMIN_TOKEN`: the operator token for `/api/admin/*`. Generated and printed when
+ *   absent in demo mode; required otherwise (the server refuses to start without it, always when
+ *   `NODE_ENV=production`).
+ * - `MYSQL_URL`: MySQL/MariaDB (`mysql://user:pass@host:3306/db`; migrations run on start);
+ *   absent = the embedded in-memory store.
+ * - `SPOTFLEET_DEMO=1`: a simulated demo fleet (npm start sets it when `MYSQL_URL` is absent).
+ * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
+ * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
+ * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
+ *
+ * SIGTERM/SIGINT: stop accepting connections, end SSE streams, let in-flight requests finish (up
+ * to the drain time), close the store, exit 0.
+ */
+import { createServer } from "node:http"
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
+import { ApiLive, Auth, Events } from "@spotfleet/adapter-http"
+import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
+import { Engine, MemoryStore } from "@spotfleet/engine"
+import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import * as Demo from "./Demo.js"
+
+class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
+
+/** A secret setting; an empty value counts as unset. */
+const nonEmpty = (name: string) =>
+  Effect.map(Config.option(Config.redacted(name)), Option.filter((v) => Redacted.value(v).length > 0))
+
+const settings = Effect.gen(function*() {
+  const production = (yield* Config.string("NODE_ENV").pipe(Config.withDefault(""))) === "production"
+  const demo = yield* Config.boolean("SPOTFLEET_DEMO").pipe(Config.withDefault(false))
+  const configuredAdmin = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
+  let adminToken: Redacted.Redacted<string>
+  let generated = false
+  if (Option.isSome(configuredAdmin) && Redacted.value(configuredAdmin.value).length > 0) {
+    adminToken = configuredAdmin.value
+  } else if (production) {
+    return yield* Effect.fail(new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required when NODE_ENV=production" }))
+  } else if (!demo) {
+    return yield* Effect.fail(
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required (or set SPOTFLEET_DEMO=1 to get a generated one)" })
+    )
+  } else {
+    adminToken = Redacted.make(Auth.generateToken("sfadmin_"))
+    generated = true
+  }
+  return {
+    port: yield* Config.integer("PORT").pipe(Config.withDefault(8080)),
+    host: yield* Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+    production,
+    demo,
+    adminToken,
+    generated,
+    mysqlUrl: yield* nonEmpty("MYSQL_URL"),
+    bootstrapToken: yield* nonEmpty("SPOTFLEET_BOOTSTRAP_TENANT_TOKEN"),
+    agentTokenSecret: yield* nonEmpty("SPOTFLEET_AGENT_TOKEN_SECRET"),
+    maxBodyBytes: yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
+    drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10)))
+  }
+})
+
+/** The store: MySQL with migrations when configured, the in-memory store otherwise. */
+const storeLayer = (mysqlUrl: Option.Option<Redacted.Redacted<string>>): Layer.Layer<MemoryStore.Stores, unknown> =>
+  Option.match(mysqlUrl, {
+    onNone: () => MemoryStore.layer,
+    onSome: (url) =>
+      MysqlStore.layer.pipe(
+        Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url }))))
+      )
+  })
+
+/** `default` tenant with the bootstrap token (idempotent across restarts). */
+const bootstrapTenant = (engine: Engine.EngineService, token: string) =>
+  Effect.gen(function*() {
+    const hash = Auth.hashToken(token)
+    if ((yield* engine.authenticate(hash)) !== null) return
+    const existing = (yield* engine.listTenants).find((t) => t.name === "default")
+    if (existing === undefined) yield* engine.createTenant({ name: "default", tokenHash: hash })
+    else yield* engine.addTenantToken(existing.id, hash, "bootstrap")
+  })
+
+const program = Effect.gen(function*() {
+  const config = yield* settings
+  const server = createServer()
+  let inFlight = 0
+  server.on("request", (_req, res) => {
+    inFlight++
+    res.once("close", () => inFlight--)
+  })
+
+  const context = yield* Layer.build(
+    ApiLive.serve({
+      adminToken: config.adminToken,
+      agentTokenSecret: Option.getOrUndefined(config.agentTokenSecret),
+      maxBodyBytes: Option.getOrUndefined(config.maxBodyBytes)
+    }).pipe(
+      Layer.provideMerge(Engine.layer()),
+      Layer.provideMerge(storeLayer(config.mysqlUrl)),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
+    )
+  )
+  const engine = Context.get(context, Engine.Engine)
+  const sse = Context.get(context, Events.SseShutdown)
+  const address = Context.get(context, HttpServer.HttpServer).address as HttpServer.TcpAddress
+  const url = `http://localhost:${address.port}`
+
+  if (Option.isSome(config.bootstrapToken)) yield* bootstrapTenant(engine, Redacted.value(config.bootstrapToken.value))
+
+  // Runs first when the scope closes (SIGTERM): the layers' own finalizers come after it.
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      yield* Console.log("spotfleet: shutting down (no new connections, ending event streams, draining requests)")
+      server.close()
+      yield* sse.shutdown
+      const deadline = Date.now() + Duration.toMillis(config.drain)
+      while (inFlight > 0 && Date.now() < deadline) yield* Effect.sleep("50 millis")
+      server.closeAllConnections()
+      yield* Console.log(`spotfleet: stopped${inFlight > 0 ? ` (${inFlight} requests cut off after the drain time)` : ""}`)
+    })
+  )
+
+  yield* Console.log(`spotfleet server listening on ${url}`)
+  yield* Console.log(`  store: ${Option.isSome(config.mysqlUrl) ? "MySQL (migrated)" : "in-memory (nothing survives a restart)"}`)
+  if (config.generated) yield* Console.log(`  admin token (generated for this demo run): ${Redacted.value(config.adminToken)}`)
+  yield* Console.log(`  OpenAPI: docs/api-spec.yaml · metrics: ${url}/metrics · events: ${url}/api/events/stream`)
+
+  if (config.demo) {
+    const token = Auth.generateToken()
+    const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
+    yield* Console.log(`  demo fleet: tenant ${tenant.name}, API token ${token}`)
+    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token }))
+  }
+  return yield* Effect.never
+})
+
+program.pipe(
+  Effect.scoped,
+  Effect.catchAll((e) =>
+    e instanceof StartupError
+      ? Effect.zipRight(Console.error(`spotfleet: ${e.message}`), Effect.sync(() => process.exit(1)))
+      : Effect.fail(e)
+  ),
+  NodeRuntime.runMain({ disablePrettyLogger: true })
+)
