@@ -92,7 +92,10 @@ export class TestDatabase extends (await import("effect")).Context.Tag("test/Tes
 >() {}
 
 /** The store on a fresh, migrated database (plus its client, for direct SQL in tests). */
-export const layerStore = (options: { readonly maxConnections?: number } = {}) =>
+export const layerStore = (options: { readonly maxConnections?: number } = {}): Layer.Layer<
+  MysqlStore.Stores | MysqlClient.MysqlClient | SqlClient.SqlClient | TestDatabase,
+  unknown
+> =>
   MysqlStore.layer.pipe(Layer.provideMerge(layerDatabase({ migrate: true, ...options })))
 
 export { it }

@@ -273,27 +273,56 @@ export const make = (options: Options = {}) =>
 
     const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
 
+    const HEARTBEAT_UPDATE = "UPDATE agents SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, ?), ?) WHERE id = ?"
+    const HEARTBEAT_READ = "SELECT tenant_id, liveness, last_heartbeat_at FROM agents WHERE id = ?"
+
+    const touched = (row: Row | undefined) =>
+      row === undefined ? Option.none() : Option.some<AgentStore.HeartbeatTouch>({
+        tenantId: row.tenant_id as Agent.Agent["tenantId"],
+        liveness: row.liveness as Agent.Liveness,
+        previousHeartbeatAt: row.last_heartbeat_at === null ? null : Number(row.last_heartbeat_at)
+      })
+
+    /** Two round trips: read, then the (conditional) UPDATE. */
+    const touchHeartbeatTwoTrips = (agentId: string, at: number) =>
+      Effect.gen(function*() {
+        const rows = yield* query(HEARTBEAT_READ, [agentId])
+        const result = touched(rows[0])
+        if (Option.isSome(result) && (result.value.previousHeartbeatAt === null || at > result.value.previousHeartbeatAt)) {
+          yield* exec(HEARTBEAT_UPDATE, [at, at, agentId])
+        }
+        return result
+      })
+
+    /**
+     * One round trip: the read and the UPDATE sent together as a multi-statement query (the
+     * @effect/sql-mysql2 client enables multi-statements). A heartbeat is the hottest write of
+     * the system, so this halves its cost. If the host's client refuses multi-statements, the
+     * store falls back to two round trips for good.
+     */
+    let multiStatements = true
+    const touchHeartbeatOneTrip = (agentId: string, at: number) =>
+      Effect.map(
+        sql.unsafe(`${HEARTBEAT_READ}; ${HEARTBEAT_UPDATE}`, [agentId, at, at, agentId]).unprepared,
+        (results) => touched(((results as unknown as ReadonlyArray<ReadonlyArray<Row>>)[0] ?? [])[0])
+      )
+
     const touchHeartbeat: AgentStore.AgentStoreService["touchHeartbeat"] = (agentId, at) =>
       run(
         "touchHeartbeat",
-        Effect.gen(function*() {
-          const rows = yield* query("SELECT tenant_id, liveness, last_heartbeat_at FROM agents WHERE id = ?", [agentId])
-          const row = rows[0]
-          if (row === undefined) return Option.none()
-          const previous = row.last_heartbeat_at === null ? null : Number(row.last_heartbeat_at)
-          if (previous === null || at > previous) {
-            // One statement, no version: a heartbeat is not a state change and must not conflict.
-            yield* exec(
-              "UPDATE agents SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, ?), ?) WHERE id = ?",
-              [at, at, agentId]
+        // One statement per write and no version: a heartbeat is not a state change and must
+        // not conflict with flows; GREATEST keeps it from moving back.
+        multiStatements
+          ? touchHeartbeatOneTrip(agentId, at).pipe(
+            Effect.catchIf(
+              (e) => Errors.driverError(e).errno === 1064,
+              () => {
+                multiStatements = false
+                return touchHeartbeatTwoTrips(agentId, at)
+              }
             )
-          }
-          return Option.some<AgentStore.HeartbeatTouch>({
-            tenantId: row.tenant_id as Agent.Agent["tenantId"],
-            liveness: row.liveness as Agent.Liveness,
-            previousHeartbeatAt: previous
-          })
-        })
+          )
+          : touchHeartbeatTwoTrips(agentId, at)
       )
 
     const agentStore: AgentStore.AgentStoreService = {
