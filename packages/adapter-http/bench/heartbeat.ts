@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:http`: heartbeat requests/s and p50/p99 latency at a fixed concurrency against
+ * the example server on MariaDB/MySQL, then the same load against a bare node:http + mysql2
+ * handler doing the same write on the same database; prints both and their ratio (target ≥ 0.5).
+ *
+ * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306),
+ * BENCH_CONCURRENCY (32), BENCH_SECONDS (10), BENCH_AGENTS (50).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { Agent, request } from "node:http"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as mysql from "mysql2/promise"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const tsx = path.join(root, "node_modules/.bin/tsx")
+const baseMysql = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const agentCount = Number(process.env.BENCH_AGENTS ?? 50)
+const tenantToken = `bench-${crypto.randomUUID()}`
+const database = `spotfleet_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+const dbUrl = (() => {
+  const u = new URL(baseMysql)
+  u.pathname = `/${database}`
+  return u.toString()
+})()
+
+const admin = async (sql: string) => {
+  const conn = await mysql.createConnection({ uri: baseMysql })
+  try {
+    await conn.query(sql)
+  } finally {
+    await conn.end()
+  }
+}
+
+const startProcess = (args: Array<string>, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(tsx, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    const onData = (d: Buffer) => {
+      out += d.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m !== null) resolve({ child, url: m[1]!.replace("localhost", "127.0.0.1") })
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    child.on("exit", (code) => reject(new Error(`process exited with ${code}:\n${out}`)))
+  })
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.removeAllListeners("exit")
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+  })
+
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+
+const post = (url: string, body: string, token: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: `Bearer ${token}` }
+    }, (res) => {
+      res.resume()
+      res.on("end", () => resolve(res.statusCode ?? 0))
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+interface Result {
+  readonly requests: number
+  readonly errors: number
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+}
+
+const load = async (baseUrl: string, agentIds: ReadonlyArray<string>, durationMs: number): Promise<Result> => {
+  const latencies: Array<number> = []
+  let errors = 0
+  let n = 0
+  const end = performance.now() + durationMs
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const id = agentIds[n++ % agentIds.length]!
+      const t0 = performance.now()
+      const status = await post(`${baseUrl}/api/agents/${id}/heartbeat`, "{}", tenantToken).catch(() => 0)
+      latencies.push(performance.now() - t0)
+      if (status !== 200) errors++
+    }
+  }))
+  const elapsed = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN
+  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99) }
+}
+
+const row = (name: string, r: Result) =>
+  `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   ` +
+  `(${r.requests} requests, ${r.errors} errors)`
+
+const main = async () => {
+  await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
+  try {
+    console.log(`heartbeat benchmark: concurrency ${concurrency}, ${seconds} s per run, ${agentCount} agents, database ${database}`)
+    const spotfleet = await startProcess(["--conditions=@spotfleet/source", "examples/server/src/main.ts"], {
+      MYSQL_URL: dbUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      NODE_ENV: "production",
+      SPOTFLEET_DEMO: "0",
+      SPOTFLEET_ADMIN_TOKEN: `admin-${crypto.randomUUID()}`,
+      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken
+    })
+    const agentIds: Array<string> = []
+    for (let i = 0; i < agentCount; i++) {
+      const res = await fetch(`${spotfleet.url}/api/agents/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${tenantToken}` },
+        body: JSON.stringify({ logicalAgentId: `bench-${i}`, instanceId: `i-bench-${i}`, pool: "t3.medium.us-east-1a" })
+      })
+      if (res.status !== 200) throw new Error(`register failed: ${res.status} ${await res.text()}`)
+      agentIds.push(((await res.json()) as { agentId: string }).agentId)
+    }
+    await load(spotfleet.url, agentIds, 2000) // warm-up
+    const server = await load(spotfleet.url, agentIds, seconds * 1000)
+    await stop(spotfleet.child)
+
+    const bare = await startProcess([path.join(root, "packages/adapter-http/bench/bare-server.ts")], { MYSQL_URL: dbUrl })
+    await load(bare.url, agentIds, 2000)
+    const baseline = await load(bare.url, agentIds, seconds * 1000)
+    await stop(bare.child)
+
+    console.log(row("spotfleet server (MariaDB)", server))
+    console.log(row("bare node:http + mysql2", baseline))
+    console.log(`ratio (spotfleet / bare, requests/s): ${(server.rps / baseline.rps).toFixed(2)} (target ≥ 0.5)`)
+    if (server.errors > 0 || baseline.errors > 0) process.exitCode = 1
+  } finally {
+    agent.destroy()
+    await admin(`DROP DATABASE IF EXISTS \`${database}\``)
+  }
+}
+
+await main()
