@@ -34,6 +34,8 @@ export interface PoolRecord {
   readonly rebalanceFalsePositives: number
   /** The last notice or reclaim in this pool. */
   readonly lastInterruptionAt: number | null
+  /** Times of the most recent termination notices and reclaims (last 50), oldest first. */
+  readonly interruptionTimes: ReadonlyArray<number>
 }
 
 /**
@@ -76,6 +78,16 @@ export const empty: Ledger = internal.empty
  * @category combinators
  */
 export const fold: (ledger: Ledger, events: Iterable<DomainEvent>) => Ledger = internal.fold
+
+/**
+ * Interruptions (termination notices and reclaims) per day in the pool over a recent window
+ * (default 7 days).
+ *
+ * @since 0.1.0
+ * @category selection
+ */
+export const interruptionsPerDay = (record: PoolRecord, now: number, windowDays = 7): number =>
+  record.interruptionTimes.filter((t) => t >= now - windowDays * 86_400_000).length / windowDays
 
 /**
  * Options of emergency pool selection.

@@ -9,11 +9,15 @@ export * as Agent from "./Agent.js"
 /** @since 0.1.0 */
 export * as AgentStore from "./AgentStore.js"
 /** @since 0.1.0 */
+export * as AutoSwitch from "./AutoSwitch.js"
+/** @since 0.1.0 */
 export * as Command from "./Command.js"
 /** @since 0.1.0 */
 export * as Consolidation from "./Consolidation.js"
 /** @since 0.1.0 */
 export * as ConsolidationJob from "./ConsolidationJob.js"
+/** @since 0.1.0 */
+export * as DecisionLog from "./DecisionLog.js"
 /** @since 0.1.0 */
 export * as DecisionModel from "./DecisionModel.js"
 /** @since 0.1.0 */

@@ -188,14 +188,14 @@ const runScenario = (fibers: ReadonlyArray<ReadonlyArray<Op>>, seed: number) => 
               i === undefined ? Effect.void : idem(`promote-${i.id}`, o.key, (idempotencyKey) => engine.promote(tenantId, id, i.id, { idempotencyKey }))))
         case "notice":
           return withAgent(o.agent, (id) =>
-            Effect.flatMap(pick(id, 0, ["PRIMARY"]), (i) =>
+            Effect.flatMap(pick(id, 0, ["PRIMARY"]), (i): Effect.Effect<unknown, unknown> =>
               i === undefined || i.cloudInstanceId === null
                 ? Effect.void
                 : idem(`notice-${i.id}-${o.kind}`, o.key, (idempotencyKey) =>
                   engine.notice(tenantId, id, { kind: o.kind, cloudInstanceId: i.cloudInstanceId! }, { idempotencyKey }))))
         case "reclaim":
           return withAgent(o.agent, (id) =>
-            Effect.flatMap(pick(id, o.pick, ["PRIMARY", "REPLICA", "ZOMBIE"]), (i) =>
+            Effect.flatMap(pick(id, o.pick, ["PRIMARY", "REPLICA", "ZOMBIE"]), (i): Effect.Effect<unknown, unknown> =>
               i === undefined || i.cloudInstanceId === null
                 ? Effect.void
                 : engine.confirmTerminated(tenantId, id, { cloudInstanceId: i.cloudInstanceId })))

@@ -19,7 +19,8 @@ const blank = (pool: Pool.PoolId): Mutable<PoolRecord> => ({
   leadTimeSeconds: [],
   rebalanceFollowed: 0,
   rebalanceFalsePositives: 0,
-  lastInterruptionAt: null
+  lastInterruptionAt: null,
+  interruptionTimes: []
 })
 
 const median = (xs: ReadonlyArray<number>): number | null => {
@@ -62,6 +63,7 @@ export const fold = (ledger: Ledger, events: Iterable<DomainEvent>): Ledger => {
           note.rebalanceAt ??= e.at
         } else {
           r.terminationNotices++
+          r.interruptionTimes = push(r.interruptionTimes, e.at)
           if (note.rebalanceAt !== null && note.terminationAt === null) r.rebalanceFollowed++
           note.terminationAt ??= e.at
         }
@@ -77,6 +79,8 @@ export const fold = (ledger: Ledger, events: Iterable<DomainEvent>): Ledger => {
         const r = record(pool)
         if (d.reclaimed === true) {
           r.reclaims++
+          // A reclaim after a termination notice is the same interruption: count it once.
+          if (note?.terminationAt == null) r.interruptionTimes = push(r.interruptionTimes, e.at)
           r.lastInterruptionAt = e.at
           if (note?.terminationAt != null) r.leadTimeSeconds = push(r.leadTimeSeconds, (e.at - note.terminationAt) / 1000)
           else if (note?.rebalanceAt != null) r.rebalanceFollowed++

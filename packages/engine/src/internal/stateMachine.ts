@@ -50,6 +50,11 @@ const allowedCommand = new Set(commandTransitions.map((t) => `${t.from}>${t.to}`
 
 const DEFAULT_MAX_DELIVERIES = 5
 
+// Updates of objects that are already valid, with values the engine computed itself, skip
+// schema validation: it dominated the cost of a transition. New objects (from outside input) and
+// configuration changes are still validated.
+const TRUSTED = { disableValidation: true } as const
+
 type Patch<A> = { -readonly [K in keyof A]?: A[K] }
 
 class Reject {
@@ -95,7 +100,7 @@ class Draft {
   }
 
   setAgent(patch: Patch<Agent>) {
-    this.agent = Agent.make({ ...this.agent, ...patch })
+    this.agent = Agent.make({ ...this.agent, ...patch }, TRUSTED)
     this.changed = true
   }
 
@@ -118,7 +123,7 @@ class Draft {
   }
 
   updateInstance(instance: Instance, patch: Patch<Instance>): Instance {
-    const next = Instance.make({ ...instance, ...patch })
+    const next = Instance.make({ ...instance, ...patch }, TRUSTED)
     this.instances = this.instances.map((i) => (i.id === instance.id ? next : i))
     this.changed = true
     return next
@@ -244,7 +249,7 @@ class Draft {
     if (command.status !== status && !allowedCommand.has(`${command.status}>${status}`)) {
       reject(new InvalidTransition({ reason: `command ${command.id} cannot go from ${command.status} to ${status}` }))
     }
-    const next = Command.make({ ...command, ...patch, status })
+    const next = Command.make({ ...command, ...patch, status }, TRUSTED)
     this.commands = this.commands.map((c) => (c.id === command.id ? next : c))
     const type: EventType | null = status === "delivered"
       ? "CommandDelivered"
@@ -298,7 +303,7 @@ class Draft {
   }
 
   setFlow(patch: Patch<Flow>) {
-    if (this.agent.flow !== null) this.setAgent({ flow: Flow.make({ ...this.agent.flow, ...patch }) })
+    if (this.agent.flow !== null) this.setAgent({ flow: Flow.make({ ...this.agent.flow, ...patch }, TRUSTED) })
   }
 
   finishFlow(result: "succeeded" | "failed" | "superseded", reason: string | null = null) {
@@ -596,8 +601,10 @@ class Draft {
   /** Time-driven housekeeping: expiry, leases, notice deadlines. */
   maintain() {
     const maxDeliveries = this.ctx.maxDeliveries ?? DEFAULT_MAX_DELIVERIES
-    for (const c of [...this.commands]) {
-      const current = this.commands.find((x) => x.id === c.id)!
+    // By index: closing a command replaces the array but keeps every position (new commands
+    // are appended), so this stays linear however long the agent's history is.
+    for (let i = 0; i < this.commands.length; i++) {
+      const current = this.commands[i]!
       if (!isOpen(current)) continue
       if (current.expiresAt !== null && current.expiresAt <= this.now) {
         this.closeCommand(current, "expired", null, "expired before completion")
@@ -633,7 +640,7 @@ class Draft {
 
   finish(): Transition {
     const aggregate: AgentAggregate = {
-      agent: this.changed ? Agent.make({ ...this.agent, version: this.agent.version + 1 }) : this.agent,
+      agent: this.changed ? Agent.make({ ...this.agent, version: this.agent.version + 1 }, TRUSTED) : this.agent,
       instances: this.instances,
       commands: this.commands
     }
