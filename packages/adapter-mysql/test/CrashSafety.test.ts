@@ -96,8 +96,19 @@ describeMysql("crash safety", () => {
           if (victim === null) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 25)))
         }
         assert.isNotNull(victim, "the commit never reached the event write")
-        // The agent and instance rows are written (uncommitted) when the connection dies.
-        assert.isAtLeast(victim!.modified, 2)
+        // The agent and instance rows are written (uncommitted) when the connection dies: a
+        // dirty read from another connection sees both.
+        const dirty = yield* admin(async (c) => {
+          await c.query("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+          const [agents] = await c.query(`SELECT version FROM \`${db.name}\`.agents WHERE id = ?`, [before.agent.id])
+          const [instances] = await c.query(`SELECT hourly_price FROM \`${db.name}\`.instances WHERE agent_id = ?`, [before.agent.id])
+          return {
+            version: Number((agents as Array<{ version: number }>)[0]!.version),
+            prices: (instances as Array<{ hourly_price: unknown }>).map((r) => Number(r.hourly_price))
+          }
+        })
+        assert.strictEqual(dirty.version, before.agent.version + 1)
+        assert.deepStrictEqual(dirty.prices, [9.99])
         yield* admin((c) => c.query(`KILL ${victim!.id}`))
         const exit = yield* Fiber.await(fiber)
         assert.isTrue(exit._tag === "Failure")
