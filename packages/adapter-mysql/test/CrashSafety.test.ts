@@ -18,6 +18,8 @@ BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure';
   ELSEIF NEW.actor_id = 'crash:stall' THEN
     DO SLEEP(20);
+  ELSEIF NEW.actor_id = 'slow' THEN
+    DO SLEEP(1);
   END IF;
 END`
 
@@ -118,6 +120,23 @@ describeMysql("crash safety", () => {
         const ok = change(before, "fine")
         yield* store.commit(ok)
         assert.strictEqual(Option.getOrThrow(yield* store.load(before.agent.id)).agent.version, before.agent.version + 1)
+      }).pipe(Effect.provide(Engine.layer())))
+
+    it.effect("event ids follow commit order: a commit that starts later cannot publish a larger id first", () =>
+      Effect.gen(function*() {
+        yield* installTrigger
+        const first = yield* setup
+        const second = yield* setup
+        // The first commit takes its event id, then stalls for a second before committing.
+        const slow = yield* Effect.fork(first.store.commit(change(first.before, "slow")))
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 300)))
+        const fast = yield* second.store.commit(change(second.before, "fast"))
+        // By the time the later commit returns, the earlier one is visible, with a smaller id:
+        // a reader that saw the later event can never miss the earlier one.
+        const visible = yield* first.log.read({ tenantId: first.tenant.id, afterId: 0, limit: 1000 })
+        const slowEvents = yield* Fiber.join(slow)
+        assert.isTrue(visible.some((e) => e.id === slowEvents[0]!.id), "the earlier commit was not visible yet")
+        assert.isBelow(slowEvents[0]!.id, fast[0]!.id)
       }).pipe(Effect.provide(Engine.layer())))
   })
 })

@@ -137,6 +137,8 @@ describe("MysqlMigrations SQL stays in the MySQL 8 / MariaDB common subset", () 
 
   plainIt("uses only column types both databases spell and store alike, with utf8mb4_bin tables", () => {
     for (const { s } of all) {
+      // Data statements (the event counter's seed) are checked by the feature rules above.
+      if (/^INSERT /.test(s)) continue
       assert.match(s, /^CREATE TABLE IF NOT EXISTS \w+ \(/)
       assert.match(s, /\) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin$/)
       const body = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"))

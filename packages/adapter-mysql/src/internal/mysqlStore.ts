@@ -52,11 +52,6 @@ export const make = (options: Options = {}) =>
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const lockRetries = options.lockRetries ?? 5
 
-    const step = yield* sql.unsafe<{ step: number }>("SELECT @@auto_increment_increment AS step").pipe(
-      Effect.map((rows) => Number(rows[0]?.step ?? 1) || 1),
-      Effect.mapError(Errors.toStoreError("connect"))
-    )
-
     const query = (text: string, params: ReadonlyArray<unknown> = []): Statement<Row> => sql.unsafe<Row>(text, params)
     const exec = (text: string, params: ReadonlyArray<unknown> = []): Effect.Effect<ResultHeader, SqlError> =>
       Effect.map(sql.unsafe(text, params).raw, header)
@@ -149,14 +144,26 @@ export const make = (options: Options = {}) =>
     const countAgents: AgentStore.AgentStoreService["countAgents"] = (tenantId) =>
       run("countAgents", Effect.map(query("SELECT COUNT(*) AS n FROM agents WHERE tenant_id = ?", [tenantId]), (rows) => Number(rows[0]?.n ?? 0)))
 
-    /** Inserts events and returns them with their ids (one statement; ids are consecutive per statement). */
+    /**
+     * Inserts events with ids taken from the `event_sequence` row (migration 3). Must run inside
+     * the writing transaction: the row stays locked until COMMIT, so ids follow commit order.
+     * `LAST_INSERT_ID(expr)` hands the new value back in the same round trip.
+     */
     const insertEvents = (drafts: ReadonlyArray<DomainEvent.EventDraft>) =>
       drafts.length === 0
         ? Effect.succeed<ReadonlyArray<DomainEvent.DomainEvent>>([])
-        : Effect.map(
-          exec(insertSql("events", Rows.eventWriteColumns, drafts.length), drafts.flatMap(Rows.eventValues)),
-          (h) => drafts.map((d, n) => Rows.eventOf(d, h.insertId + n * step))
-        )
+        : Effect.gen(function*() {
+          const taken = yield* exec(
+            "UPDATE event_sequence SET last_id = LAST_INSERT_ID(last_id + ?) WHERE name = 'events'",
+            [drafts.length]
+          )
+          const first = Number(taken.insertId) - drafts.length + 1
+          yield* exec(
+            insertSql("events", ["id", ...Rows.eventWriteColumns], drafts.length),
+            drafts.flatMap((d, n) => [first + n, ...Rows.eventValues(d)])
+          )
+          return drafts.map((d, n) => Rows.eventOf(d, first + n))
+        })
 
     const duplicate = (entity: string, key: string) => Effect.fail(new EngineError.DuplicateKey({ entity, key }))
 
@@ -357,7 +364,7 @@ export const make = (options: Options = {}) =>
           )
         )
       },
-      append: (drafts) => run("appendEvents", insertEvents(drafts)),
+      append: (drafts) => run("appendEvents", sql.withTransaction(insertEvents(drafts))),
       latestId: run("latestEventId", Effect.map(query("SELECT COALESCE(MAX(id), 0) AS id FROM events"), (rows) => Number(rows[0]?.id ?? 0)))
     }
 

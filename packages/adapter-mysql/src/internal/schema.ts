@@ -357,6 +357,24 @@ const history: ReadonlyArray<string> = [
   )
 ]
 
+/**
+ * Migration 3: event ids from a counter row instead of AUTO_INCREMENT. The row is locked from the
+ * moment a transaction takes its ids until it commits, so ids are handed out in commit order and a
+ * reader tailing the log by id (SSE, read models, other processes) never skips an event that
+ * commits late; a rollback gives its ids back, so there are no gaps either.
+ */
+const eventSequence: ReadonlyArray<string> = [
+  table(
+    "event_sequence",
+    `  name VARCHAR(32) NOT NULL,
+  last_id BIGINT NOT NULL,
+  PRIMARY KEY (name)`
+  ),
+  // Re-running it keeps the counter as it is.
+  "INSERT INTO event_sequence (name, last_id) SELECT 'events', COALESCE(MAX(id), 0) FROM events " +
+  "ON DUPLICATE KEY UPDATE last_id = event_sequence.last_id"
+]
+
 /** A migration: an id, a name and the statements it runs in order. */
 export interface MigrationSpec {
   readonly id: number
@@ -367,10 +385,14 @@ export interface MigrationSpec {
 /** Every migration, in order. Append new ones; never edit a released one. */
 export const migrations: ReadonlyArray<MigrationSpec> = [
   { id: 1, name: "core", statements: core },
-  { id: 2, name: "history", statements: history }
+  { id: 2, name: "history", statements: history },
+  { id: 3, name: "event_sequence", statements: eventSequence }
 ]
 
 /** The tables the adapter creates (for tests and tooling). */
 export const tableNames: ReadonlyArray<string> = migrations.flatMap((m) =>
-  m.statements.map((s) => /^CREATE TABLE IF NOT EXISTS (\w+)/.exec(s)![1]!)
+  m.statements.flatMap((s) => {
+    const created = /^CREATE TABLE IF NOT EXISTS (\w+)/.exec(s)
+    return created === null ? [] : [created[1]!]
+  })
 )
