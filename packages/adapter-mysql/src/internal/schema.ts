@@ -375,6 +375,28 @@ const eventSequence: ReadonlyArray<string> = [
   "ON DUPLICATE KEY UPDATE last_id = event_sequence.last_id"
 ]
 
+/**
+ * Migration 4: the record of background job runs (the lease rows themselves are `job_leases` of
+ * migration 1). One row per run: who ran it under which fencing token, when, and what it did.
+ */
+const jobRuns: ReadonlyArray<string> = [
+  table(
+    "job_runs",
+    `  id BIGINT NOT NULL AUTO_INCREMENT,
+  name VARCHAR(128) NOT NULL,
+  holder VARCHAR(255) NOT NULL,
+  fencing_token BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  outcome VARCHAR(16) NOT NULL,
+  detail JSON NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_job_runs_name_started (name, started_at),
+  KEY ix_job_runs_started (started_at),
+  CONSTRAINT ck_job_runs_outcome CHECK (outcome IN ('succeeded', 'failed'))`
+  )
+]
+
 /** A migration: an id, a name and the statements it runs in order. */
 export interface MigrationSpec {
   readonly id: number
@@ -386,7 +408,8 @@ export interface MigrationSpec {
 export const migrations: ReadonlyArray<MigrationSpec> = [
   { id: 1, name: "core", statements: core },
   { id: 2, name: "history", statements: history },
-  { id: 3, name: "event_sequence", statements: eventSequence }
+  { id: 3, name: "event_sequence", statements: eventSequence },
+  { id: 4, name: "job_runs", statements: jobRuns }
 ]
 
 /** The tables the adapter creates (for tests and tooling). */
