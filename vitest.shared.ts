@@ -15,6 +15,7 @@ export const shared: ViteUserConfig = {
       { find: /^@spotfleet\/engine$/, replacement: pkg("engine") },
       { find: /^@spotfleet\/adapter-mysql$/, replacement: pkg("adapter-mysql") },
       { find: /^@spotfleet\/adapter-http$/, replacement: pkg("adapter-http") },
+      { find: /^@spotfleet\/ml-onnx$/, replacement: pkg("ml-onnx") },
     ]
   },
   test: {
