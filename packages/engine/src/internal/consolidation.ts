@@ -3,7 +3,6 @@ import {
   CanonicalPrice,
   ConsolidatedPrice,
   type ConsolidatedSource,
-  type FillPolicy,
   PriceFeatures,
   type ReporterRole,
   SLOT_MILLIS
@@ -55,20 +54,9 @@ export interface PoolContext {
   readonly interruptions: ReadonlyArray<number>
 }
 
-export interface Options {
-  readonly from: number
-  readonly to: number
-  readonly contextFrom?: number | undefined
-  readonly slotMillis?: number | undefined
-  readonly fillPolicy?: FillPolicy | undefined
-  readonly maxGapMillis?: number | undefined
-  readonly rollingSlots?: number | undefined
-  readonly history?: ReadonlyMap<PoolId, ReadonlyArray<HistoryRecord>> | undefined
-  readonly pools?: ReadonlyArray<PoolId> | undefined
-  readonly onDemand?: ReadonlyMap<PoolId, number> | undefined
-  readonly context?: ReadonlyMap<PoolId, PoolContext> | undefined
-  readonly contextMillis?: number | undefined
-}
+// The options are documented once, in the public module.
+export type { Options } from "../Consolidation.js"
+import type { Options } from "../Consolidation.js"
 
 export interface Counts {
   readonly snapshots: number
