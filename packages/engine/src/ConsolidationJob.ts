@@ -12,12 +12,13 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, Layer, type Option, Schema } from "effect"
+import { Context, Duration, Effect, Layer, type Option, Schema } from "effect"
 import type { PoolContext } from "./Consolidation.js"
 import type { StoreError } from "./EngineError.js"
 import type { EventLog } from "./EventLog.js"
 import type { IdGenerator } from "./Ids.js"
 import * as internal from "./internal/consolidationJob.js"
+import type { JobSpec } from "./Jobs.js"
 import type { PoolId } from "./Pool.js"
 import type { PriceHistoryError } from "./PriceHistorySource.js"
 import type { PriceStore } from "./PriceStore.js"
@@ -170,3 +171,44 @@ export const layer = (options?: JobOptions): Layer.Layer<ConsolidationJob, never
  * @category constructors
  */
 export const eventLogContext: Effect.Effect<ContextProvider, never, EventLog> = internal.eventLogContext
+
+/**
+ * The consolidation job as a `Jobs.JobSpec`, for `Jobs.tick` / `Jobs.runForever` (the singleton
+ * runner over a `JobLease`, so one process runs it at a time). Every run covers the last window
+ * plus the overlap of the `ConsolidationJob` in context; the recorded detail is the ledger
+ * entry's id and counts.
+ *
+ * ```ts
+ * Jobs.runForever(ConsolidationJob.jobSpec(), holder) // every 12 hours
+ * ```
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const jobSpec = (options: {
+  /** Default 12 hours (DESIGN.md §6). */
+  readonly every?: Duration.DurationInput | undefined
+  /** Default 3 × `every`. */
+  readonly leaseTtl?: Duration.DurationInput | undefined
+  readonly name?: string | undefined
+} = {}): JobSpec<ConsolidationJob> => ({
+  name: options.name ?? "consolidation",
+  every: options.every ?? Duration.hours(12),
+  ...(options.leaseTtl === undefined ? {} : { leaseTtl: options.leaseTtl }),
+  run: Effect.flatMap(ConsolidationJob, (job) => job.run()).pipe(
+    Effect.map((run) => ({
+      runId: run.id,
+      windowStart: run.windowStart,
+      windowEnd: run.windowEnd,
+      pools: run.pools,
+      snapshots: run.snapshots,
+      duplicates: run.duplicates,
+      agentPoints: run.agentPoints,
+      filled: run.filled,
+      backfilled: run.backfilled,
+      written: run.written,
+      canonical: run.canonical,
+      durationMillis: run.durationMillis
+    }))
+  )
+})

@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect, Layer } from "effect"
+import type * as Consolidation from "./Consolidation.js"
 import type { StoreError } from "./EngineError.js"
 import * as internal from "./internal/priceStore.js"
 import type { PoolId } from "./Pool.js"
@@ -108,7 +109,59 @@ export interface PriceStoreService {
   readonly recordRun: (run: ConsolidationRun) => Effect.Effect<void, StoreError>
   /** Ledger entries, newest `startedAt` first. */
   readonly runs: (options?: { readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<ConsolidationRun>, StoreError>
+  /**
+   * Optional columnar fast path used by the consolidation job (see `PriceStoreBulk`). Without
+   * it the job goes through the record methods (`bulkFromRecords`).
+   */
+  readonly bulk?: PriceStoreBulk | undefined
 }
+
+/**
+ * The snapshots of some pools over a window, as columns, for the consolidation job.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SnapshotColumnsRead {
+  /** Agent snapshots in append (id) order. */
+  readonly agent: Consolidation.SnapshotColumns
+  /** The store id of each agent snapshot (same index as `agent`). */
+  readonly agentIds: ArrayLike<number>
+  /** Backfill snapshots per pool, in append order. */
+  readonly backfill: ReadonlyMap<PoolId, ReadonlyArray<Consolidation.HistoryRecord>>
+}
+
+/**
+ * The columnar fast path of a price store: reads snapshots into typed arrays and writes a whole
+ * `Consolidation.Result` without building a record per point. It follows the same write rules
+ * as `upsertConsolidated` / `upsertCanonical` (the conformance suite compares both paths).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PriceStoreBulk {
+  /** Agent and backfill snapshots of `pools` observed in `[from, to)`. */
+  readonly snapshotColumns: (
+    query: { readonly pools: ReadonlyArray<PoolId>; readonly from: number; readonly to: number }
+  ) => Effect.Effect<SnapshotColumnsRead, StoreError>
+  /**
+   * Upserts the consolidated points of a result (slots in `[from, to)`) and its canonical
+   * points, stamped with `runId`.
+   */
+  readonly upsertResult: (
+    result: Consolidation.Result,
+    runId: string
+  ) => Effect.Effect<{ readonly consolidated: UpsertResult; readonly canonical: UpsertResult }, StoreError>
+}
+
+/**
+ * The columnar path on top of the record methods of a store (what the job uses when a store
+ * has no `bulk`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bulkFromRecords: (store: PriceStoreService) => PriceStoreBulk = internal.bulkFromRecords
 
 /**
  * The price store tag.

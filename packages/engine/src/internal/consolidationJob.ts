@@ -9,6 +9,7 @@ import type { PoolId } from "../Pool.js"
 import { PriceHistorySource } from "../PriceHistorySource.js"
 import { PriceStore } from "../PriceStore.js"
 import { ConsolidationRun, SLOT_MILLIS } from "../Pricing.js"
+import { bulkFromRecords } from "./priceStore.js"
 import { DEFAULT_CONTEXT_MILLIS, DEFAULT_MAX_GAP_MILLIS, DEFAULT_ROLLING_SLOTS } from "./consolidation.js"
 
 const HOUR = 60 * 60 * 1000
@@ -58,6 +59,7 @@ export const eventLogContext = Effect.gen(function*() {
 export const make = (options: JobOptions = {}) =>
   Effect.gen(function*() {
     const store = yield* PriceStore
+    const bulk = store.bulk ?? bulkFromRecords(store)
     const defaultContext = yield* eventLogContext
     const context = options.context ?? defaultContext
     const ids = options.ids ?? randomIds
@@ -119,15 +121,9 @@ export const make = (options: JobOptions = {}) =>
 
           for (let b = 0; b < pools.length; b += poolsPerBatch) {
             const batch = pools.slice(b, b + poolsPerBatch)
-            const rows = yield* store.snapshots({ pools: batch, from: contextFrom, to })
-            const agentRows = rows.filter((r) => r.source === "agent")
+            const read = yield* bulk.snapshotColumns({ pools: batch, from: contextFrom, to })
             const history = new Map<PoolId, Array<Consolidation.HistoryRecord>>()
-            for (const r of rows) {
-              if (r.source !== "backfill") continue
-              const list = history.get(r.pool)
-              if (list === undefined) history.set(r.pool, [{ observedAt: r.observedAt, price: r.price }])
-              else list.push({ observedAt: r.observedAt, price: r.price })
-            }
+            for (const [pool, records] of read.backfill) history.set(pool, [...records])
             if (Option.isSome(source)) {
               for (const pool of batch) {
                 const records = yield* source.value.history(pool, contextFrom, to)
@@ -139,7 +135,7 @@ export const make = (options: JobOptions = {}) =>
               const od = onDemandOf(pool)
               if (od !== undefined) onDemand.set(pool, od)
             }
-            const result = Consolidation.consolidate(Consolidation.fromSnapshots(agentRows), {
+            const result = Consolidation.consolidate(read.agent, {
               from,
               to,
               contextFrom,
@@ -154,10 +150,9 @@ export const make = (options: JobOptions = {}) =>
               context: ctx
             })
             const duplicateIds: Array<number> = []
-            for (const i of result.duplicates) duplicateIds.push(agentRows[i]!.id)
+            for (const i of result.duplicates) duplicateIds.push(read.agentIds[i]!)
             yield* store.flagDuplicates(duplicateIds)
-            const written = yield* store.upsertConsolidated(Consolidation.consolidatedPoints(result, runId))
-            const canonical = yield* store.upsertCanonical(Consolidation.canonicalPoints(result, runId))
+            const { canonical, consolidated: written } = yield* bulk.upsertResult(result, runId)
             counts.snapshots += result.counts.snapshots
             counts.duplicates += result.counts.duplicates
             counts.agentPoints += result.counts.agentPoints

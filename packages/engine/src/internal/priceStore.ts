@@ -1,6 +1,7 @@
 import { Effect, Equal } from "effect"
 import type { PoolId } from "../Pool.js"
-import type { PriceStoreService, UpsertResult } from "../PriceStore.js"
+import type { PriceStoreBulk, PriceStoreService, UpsertResult } from "../PriceStore.js"
+import { canonicalPoints, columnsFromRows, consolidatedPoints, type HistoryRecord } from "./consolidation.js"
 import {
   type CanonicalPrice,
   type ConsolidatedPrice,
@@ -118,3 +119,23 @@ export const makeMemory = (): PriceStoreService => {
       })
   }
 }
+
+export const bulkFromRecords = (store: PriceStoreService): PriceStoreBulk => ({
+  snapshotColumns: ({ from, pools, to }) =>
+    Effect.map(store.snapshots({ pools, from, to }), (rows) => {
+      const agentRows = rows.filter((r) => r.source === "agent")
+      const backfill = new Map<PoolId, Array<HistoryRecord>>()
+      for (const r of rows) {
+        if (r.source !== "backfill") continue
+        const list = backfill.get(r.pool)
+        if (list === undefined) backfill.set(r.pool, [{ observedAt: r.observedAt, price: r.price }])
+        else list.push({ observedAt: r.observedAt, price: r.price })
+      }
+      return { agent: columnsFromRows(agentRows), agentIds: agentRows.map((r) => r.id), backfill }
+    }),
+  upsertResult: (result, runId) =>
+    Effect.all({
+      consolidated: store.upsertConsolidated(consolidatedPoints(result, runId)),
+      canonical: store.upsertCanonical(canonicalPoints(result, runId))
+    })
+})

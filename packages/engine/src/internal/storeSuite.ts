@@ -10,7 +10,8 @@ import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
 import { AgentId, type CommandId, InstanceId, type TenantId } from "../Ids.js"
 import { Instance } from "../Instance.js"
 import * as Pool from "../Pool.js"
-import { PriceStore } from "../PriceStore.js"
+import { bulkFromRecords, PriceStore } from "../PriceStore.js"
+import { canonicalPoints, consolidate, consolidatedPoints } from "./consolidation.js"
 import {
   CanonicalPrice,
   ConsolidatedPrice,
@@ -596,6 +597,83 @@ export const priceSuite = <E>(name: string, storeLayer: Layer.Layer<PriceStore, 
         const stored = yield* store.canonical({ pool, from: 0, to: 10 * SLOT })
         assert.deepStrictEqual(stored.map((p) => [p.slotStart / SLOT, p.runId, p.features.rollingMean]), [[1, "a", 0.1], [2, "b", 0.19]])
         assert.deepStrictEqual(stored[0]!.features, PriceFeatures.make({ rollingMean: 0.1, volatility: 0.001, spreadToOnDemand: 0.6, notices: 1, interruptions: 0 }))
+      }))
+
+    it.effect("the columnar path (bulk) reads and writes exactly what the record path does", () =>
+      Effect.gen(function*() {
+        const store = yield* PriceStore
+        const bulk = store.bulk ?? bulkFromRecords(store)
+        const [pa, pb] = [freshPool(), freshPool()].sort()
+        const t = 2_000 * SLOT
+        const replica = SnapshotDraft.make({ ...draft(pa!, t + 7, 0.9), reporterRole: "REPLICA" })
+        yield* store.appendSnapshots([
+          draft(pa!, t + 5, 0.2),
+          replica,
+          draft(pb!, t + SLOT + 1, 0.4),
+          draft(pa!, t + 3 * SLOT + 2, 0.25),
+          draft(pa!, t + 6 * SLOT, 0.3, "backfill"),
+          draft(pa!, t + 9 * SLOT, 0.35, "backfill")
+        ])
+        const q = { pools: [pa!, pb!], from: t, to: t + 10 * SLOT }
+        const read = yield* bulk.snapshotColumns(q)
+        const viaRecords = yield* bulkFromRecords(store).snapshotColumns(q)
+        const rows = (r: typeof read) =>
+          Array.from({ length: r.agent.length }, (_, i) => [
+            r.agentIds[i],
+            r.agent.pools[r.agent.pool[i]!],
+            r.agent.observedAt[i],
+            r.agent.price[i],
+            r.agent.role[i]
+          ])
+        assert.strictEqual(read.agent.length, 4)
+        assert.deepStrictEqual(rows(read), rows(viaRecords))
+        assert.deepStrictEqual([...read.backfill.entries()], [...viaRecords.backfill.entries()])
+        assert.deepStrictEqual(read.backfill.get(pa!), [{ observedAt: t + 6 * SLOT, price: 0.3 }, { observedAt: t + 9 * SLOT, price: 0.35 }])
+
+        const result = consolidate(read.agent, {
+          from: t,
+          to: t + 10 * SLOT,
+          history: read.backfill,
+          pools: [pa!, pb!],
+          onDemand: new Map([[pa!, 0.5]])
+        })
+        assert.deepStrictEqual(result.duplicates.length, 1)
+        const expectedConsolidated = consolidatedPoints(result, "bulk-1")
+        const expectedCanonical = canonicalPoints(result, "bulk-1")
+        const first = yield* bulk.upsertResult(result, "bulk-1")
+        assert.deepStrictEqual(first, {
+          consolidated: { inserted: expectedConsolidated.length, updated: 0, unchanged: 0, kept: 0 },
+          canonical: { inserted: expectedCanonical.length, updated: 0, unchanged: 0, kept: 0 }
+        })
+        const readAll = Effect.gen(function*() {
+          const c = [...(yield* store.consolidated({ pool: pa!, from: t, to: t + 10 * SLOT })), ...(yield* store.consolidated({ pool: pb!, from: t, to: t + 10 * SLOT }))]
+          const k = [...(yield* store.canonical({ pool: pa!, from: t, to: t + 10 * SLOT })), ...(yield* store.canonical({ pool: pb!, from: t, to: t + 10 * SLOT }))]
+          return { c, k }
+        })
+        const stored = yield* readAll
+        assert.deepStrictEqual(stored.c, expectedConsolidated)
+        assert.deepStrictEqual(stored.k, expectedCanonical)
+        assert.deepStrictEqual(new Set(stored.c.map((p) => p.source)), new Set(["agent", "interpolated", "backfilled"]))
+
+        // Repeating the write changes nothing, run id included.
+        const again = yield* bulk.upsertResult(result, "bulk-2")
+        assert.deepStrictEqual(again, {
+          consolidated: { inserted: 0, updated: 0, unchanged: expectedConsolidated.length, kept: 0 },
+          canonical: { inserted: 0, updated: 0, unchanged: expectedCanonical.length, kept: 0 }
+        })
+        assert.deepStrictEqual(yield* readAll, stored)
+
+        // A real point where the result has a filled one is kept; a changed agent point is updated.
+        const filled = expectedConsolidated.find((p) => p.source === "interpolated")!
+        yield* store.upsertConsolidated([ConsolidatedPrice.make({ ...filled, source: "agent", confidence: 1, snapshotsMerged: 1, runId: "manual" })])
+        const changed = expectedConsolidated.find((p) => p.pool === pb)!
+        yield* store.upsertConsolidated([ConsolidatedPrice.make({ ...changed, price: 0.99, runId: "manual" })])
+        const third = yield* bulk.upsertResult(result, "bulk-3")
+        assert.deepStrictEqual(third.consolidated, { inserted: 0, updated: 1, unchanged: expectedConsolidated.length - 2, kept: 1 })
+        const after = (yield* readAll).c
+        assert.deepStrictEqual(after.find((p) => p.slotStart === filled.slotStart && p.pool === filled.pool)?.runId, "manual")
+        assert.deepStrictEqual(after.find((p) => p.slotStart === changed.slotStart && p.pool === pb)?.price, changed.price)
+        assert.deepStrictEqual(after.find((p) => p.slotStart === changed.slotStart && p.pool === pb)?.runId, "bulk-3")
       }))
 
     it.effect("keeps one on-demand price per instance type and region", () =>
