@@ -1,13 +1,3 @@
-import { defineConfig } from "tsup"
+import { packageConfig } from "../../tsup.shared.js"
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/testing.ts"],
-  format: ["esm", "cjs"],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  sourcemap: true,
-  clean: true,
-  splitting: true,
-  treeshake: true,
-  target: "es2022",
-  tsconfig: "tsconfig.json"
-})
+export default packageConfig(["src/index.ts", "src/testing.ts"])
