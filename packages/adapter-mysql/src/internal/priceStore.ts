@@ -2,6 +2,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type EngineError, type Pool, PriceStore, Pricing } from "@spotfleet/engine"
 import { Effect, Equal, Schema } from "effect"
+import * as PriceBulk from "./priceBulk.js"
 import * as Rows from "./rows.js"
 
 type Row = Record<string, unknown>
@@ -181,6 +182,7 @@ export const make = (
   const snapshotColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
 
   return {
+    bulk: PriceBulk.make(sql, run),
     appendSnapshots: (drafts) =>
       run(
         "appendSnapshots",
