@@ -54,8 +54,10 @@ export interface JobLeaseService {
   /** Gives the lease up early (on shutdown), if `holder` still has it. */
   readonly release: (name: string, holder: string) => Effect.Effect<void, StoreError>
   readonly recordRun: (run: JobRun) => Effect.Effect<void, StoreError>
-  /** The latest runs of a job, newest first. */
+  /** The latest runs of a job, newest first (in the order they were recorded). */
   readonly runs: (name: string, limit: number) => Effect.Effect<ReadonlyArray<JobRun>, StoreError>
+  /** Deletes the runs of every job that finished before `before`; returns how many. */
+  readonly purgeRuns: (before: number) => Effect.Effect<number, StoreError>
 }
 
 /** @since 0.1.0 @category tags */
@@ -69,7 +71,7 @@ export class JobLease extends Context.Tag("@spotfleet/engine/JobLease")<JobLease
  */
 export const makeMemory = (): JobLeaseService => {
   const leases = new Map<string, Lease>()
-  const runs: Array<JobRun> = []
+  let runs: Array<JobRun> = []
   return {
     acquire: (name, holder, now, ttlMillis) =>
       Effect.sync(() => {
@@ -90,7 +92,14 @@ export const makeMemory = (): JobLeaseService => {
         if (current?.holder === holder) leases.set(name, { ...current, leaseUntil: 0 })
       }),
     recordRun: (run) => Effect.sync(() => void runs.push(run)),
-    runs: (name, limit) => Effect.sync(() => runs.filter((r) => r.name === name).reverse().slice(0, limit))
+    runs: (name, limit) => Effect.sync(() => runs.filter((r) => r.name === name).reverse().slice(0, limit)),
+    purgeRuns: (before) =>
+      Effect.sync(() => {
+        const kept = runs.filter((r) => r.finishedAt >= before)
+        const purged = runs.length - kept.length
+        runs = kept
+        return purged
+      })
   }
 }
 

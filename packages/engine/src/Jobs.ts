@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Metric, Option } from "effect"
+import { Clock, Duration, Effect, Metric, Option, type Scope } from "effect"
 import type { Agent } from "./Agent.js"
 import { AgentStore, type ListAgentsOptions } from "./AgentStore.js"
 import { Engine, type EngineFailure } from "./Engine.js"
@@ -150,6 +150,20 @@ export const retention = (options: { readonly idempotencyWindow?: Duration.Durat
   })
 
 /**
+ * Drops the record of job runs older than a window (default 7 days).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const jobRunRetention = (options: { readonly window?: Duration.DurationInput | undefined } = {}) =>
+  Effect.gen(function*() {
+    const leases = yield* JobLease
+    const now = yield* Clock.currentTimeMillis
+    const purged = yield* leases.purgeRuns(now - Duration.toMillis(options.window ?? "7 days"))
+    return { jobRunsPurged: purged }
+  })
+
+/**
  * A job to run periodically.
  *
  * @since 0.1.0
@@ -165,6 +179,15 @@ export interface JobSpec<R> {
 }
 
 /**
+ * The lease time of a job: `leaseTtl`, else 3 × `every`.
+ *
+ * @since 0.1.0
+ * @category runners
+ */
+export const leaseTtlMillis = <R>(spec: JobSpec<R>): number =>
+  Duration.toMillis(spec.leaseTtl ?? Duration.times(Duration.decode(spec.every), 3))
+
+/**
  * One tick of a singleton job: take (or renew) the lease, run, record the run. Returns whether it
  * ran here.
  *
@@ -175,7 +198,7 @@ export const tick = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<boolean
   Effect.gen(function*() {
     const leases = yield* JobLease
     const now = yield* Clock.currentTimeMillis
-    const ttl = Duration.toMillis(spec.leaseTtl ?? Duration.times(Duration.decode(spec.every), 3))
+    const ttl = leaseTtlMillis(spec)
     const lease = yield* leases.acquire(spec.name, holder, now, ttl)
     if (Option.isNone(lease)) return false
     const outcome = yield* Effect.either(spec.run)
@@ -193,18 +216,50 @@ export const tick = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<boolean
   })
 
 /**
- * Runs a job forever: one tick every `every`. Never fails: a failed run is recorded and the next
- * tick comes; a store outage is logged and retried on the next tick.
+ * Runs a job forever. The holder of the lease runs it once every `every` (renewing the lease each
+ * time); the other processes stand by and try for the lease every tenth of the lease time (at
+ * most every `every`), so when the holder dies another one takes over soon after its lease runs
+ * out. Never fails: a failed run is recorded and the next tick comes; a store outage is logged
+ * and retried.
  *
  * @since 0.1.0
  * @category runners
  */
-export const runForever = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<never, never, R | JobLease> =>
-  tick(spec, holder).pipe(
-    Effect.catchAll((e) => Effect.logWarning(`job ${spec.name}: ${e.message}`)),
-    Effect.zipRight(Effect.sleep(spec.every)),
+export const runForever = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<never, never, R | JobLease> => {
+  const every = Duration.toMillis(spec.every)
+  const standby = Math.max(1, Math.min(every, Math.floor(leaseTtlMillis(spec) / 10)))
+  return tick(spec, holder).pipe(
+    Effect.catchAll((e) => Effect.as(Effect.logWarning(`job ${spec.name}: ${e.message}`), false)),
+    Effect.flatMap((ran) => Effect.sleep(Duration.millis(ran ? every : standby))),
     Effect.forever
   )
+}
+
+/**
+ * Runs every job with `runForever` in fibers of the current scope. When the scope closes (a
+ * graceful shutdown) the fibers stop first, then the leases this holder has are released, so
+ * another process takes the jobs over at once instead of after the lease time.
+ *
+ * @since 0.1.0
+ * @category runners
+ */
+export const runScoped = <R>(
+  specs: ReadonlyArray<JobSpec<R>>,
+  holder: string
+): Effect.Effect<void, never, R | JobLease | Scope.Scope> =>
+  Effect.gen(function*() {
+    const leases = yield* JobLease
+    // Added before the fibers are forked: scope finalizers run in reverse, so this runs after
+    // every job fiber was interrupted and nothing can take a lease again behind it.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(
+        specs,
+        (spec) => Effect.catchAll(leases.release(spec.name, holder), (e) => Effect.logWarning(`job ${spec.name}: release failed: ${e.message}`)),
+        { discard: true }
+      )
+    )
+    for (const spec of specs) yield* Effect.forkScoped(runForever(spec, holder))
+  })
 
 /**
  * The engine's standard jobs with their default periods.
@@ -215,9 +270,15 @@ export const runForever = <R>(spec: JobSpec<R>, holder: string): Effect.Effect<n
 export const standard = (options: {
   readonly liveness?: LivenessOptions | undefined
   readonly zombieRetention?: Duration.DurationInput | undefined
-} = {}): ReadonlyArray<JobSpec<Engine | AgentStore | IdempotencyStore>> => [
+  /** How long the record of job runs is kept (default 7 days). */
+  readonly jobRunRetention?: Duration.DurationInput | undefined
+} = {}): ReadonlyArray<JobSpec<Engine | AgentStore | IdempotencyStore | JobLease>> => [
   { name: "liveness", every: "15 seconds", run: liveness(options.liveness) },
   { name: "command-sweep", every: "10 seconds", run: sweep },
   { name: "zombie-retention", every: "1 hour", run: zombieRetention({ retention: options.zombieRetention }) },
-  { name: "retention", every: "1 hour", run: retention() }
+  {
+    name: "retention",
+    every: "1 hour",
+    run: Effect.zipWith(retention(), jobRunRetention({ window: options.jobRunRetention }), (a, b) => ({ ...a, ...b }))
+  }
 ]

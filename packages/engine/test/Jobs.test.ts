@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { CommandResult } from "../src/Command.js"
 import * as Engine from "../src/Engine.js"
 import * as JobLease from "../src/JobLease.js"
@@ -101,6 +101,63 @@ describe("jobs", () => {
       assert.strictEqual(runs, 4)
       const recorded = yield* Effect.flatMap(JobLease.JobLease, (l) => l.runs("count", 10))
       assert.deepStrictEqual(recorded.map((r) => [r.holder, r.fencingToken, r.outcome]), [["b", 2, "succeeded"], ["a", 1, "succeeded"], ["a", 1, "succeeded"], ["a", 1, "succeeded"]])
+    }).pipe(Effect.provide(JobLease.layerMemory)))
+
+  it.effect("runForever: a standby takes over within a tenth of the lease time after the holder's lease runs out", () =>
+    Effect.gen(function*() {
+      const ran: Array<[string, number]> = []
+      const spec = (holder: string): Jobs.JobSpec<never> => ({
+        name: "standby",
+        every: "10 seconds",
+        run: Effect.map(TestClock.currentTimeMillis, (now) => (ran.push([holder, now / 1000]), {}))
+      })
+      const a = yield* Effect.fork(Jobs.runForever(spec("a"), "a"))
+      yield* TestClock.adjust("1 second")
+      const b = yield* Effect.fork(Jobs.runForever(spec("b"), "b"))
+      yield* TestClock.adjust("20 seconds") // t = 21 s
+      assert.deepStrictEqual(ran, [["a", 0], ["a", 10], ["a", 20]])
+      // "a" crashes: no release. Its lease (30 s from t = 20 s) runs out at t = 50 s; b polls every 3 s.
+      yield* Fiber.interrupt(a)
+      yield* TestClock.adjust("28 seconds") // t = 49 s
+      assert.strictEqual(ran.length, 3)
+      yield* TestClock.adjust("3 seconds") // t = 52 s
+      assert.deepStrictEqual(ran.slice(3), [["b", 52]])
+      yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(ran.slice(3), [["b", 52], ["b", 62]])
+      yield* Fiber.interrupt(b)
+    }).pipe(Effect.provide(JobLease.layerMemory)))
+
+  it.effect("runScoped: closing the scope stops the jobs and releases their leases, so a standby takes over at once", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const specs = (holder: string): ReadonlyArray<Jobs.JobSpec<never>> =>
+        ["one", "two"].map((name) => ({ name, every: "1 minute", run: Effect.sync(() => (ran.push(`${name}@${holder}`), {})) }))
+      const scopeA = yield* Scope.make()
+      yield* Scope.extend(Jobs.runScoped(specs("a"), "a"), scopeA)
+      yield* TestClock.adjust("1 second")
+      const scopeB = yield* Scope.make()
+      yield* Scope.extend(Jobs.runScoped(specs("b"), "b"), scopeB)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual([...ran].sort(), ["one@a", "two@a"])
+      yield* Scope.close(scopeA, Exit.void)
+      // b polls every 18 s (a tenth of the 3-minute lease): it takes over at its next poll, not after 3 minutes.
+      yield* TestClock.adjust("18 seconds")
+      assert.deepStrictEqual(ran.slice(2).sort(), ["one@b", "two@b"])
+      yield* TestClock.adjust("10 minutes")
+      assert.isTrue(ran.slice(4).every((r) => r.endsWith("@b")))
+      yield* Scope.close(scopeB, Exit.void)
+      const runs = yield* Effect.flatMap(JobLease.JobLease, (l) => l.runs("one", 100))
+      assert.deepStrictEqual([...new Set(runs.map((r) => `${r.holder}:${r.fencingToken}`))], ["b:2", "a:1"])
+    }).pipe(Effect.provide(JobLease.layerMemory)))
+
+  it.effect("job-run retention purges the record of runs older than its window", () =>
+    Effect.gen(function*() {
+      const spec: Jobs.JobSpec<never> = { name: "tiny", every: "1 hour", run: Effect.succeed({}) }
+      yield* Jobs.tick(spec, "a")
+      yield* TestClock.adjust("1 day")
+      yield* Jobs.tick(spec, "a")
+      assert.deepStrictEqual(yield* Jobs.jobRunRetention({ window: "12 hours" }), { jobRunsPurged: 1 })
+      assert.strictEqual((yield* Effect.flatMap(JobLease.JobLease, (l) => l.runs("tiny", 10))).length, 1)
     }).pipe(Effect.provide(JobLease.layerMemory)))
 
   it.effect("a failed run is recorded and the runner carries on", () =>
