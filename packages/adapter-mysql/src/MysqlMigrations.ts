@@ -14,7 +14,8 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer } from "effect"
+import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
+import { Effect, Layer, Redacted } from "effect"
 import * as Schema from "./internal/schema.js"
 
 /**
@@ -101,3 +102,17 @@ export const run: Effect.Effect<
  * @category layers
  */
 export const layer: Layer.Layer<never, Migrator.MigrationError | SqlError, SqlClient.SqlClient> = Layer.effectDiscard(run)
+
+/**
+ * `run` as a Promise for hosts without Effect: connects to a URL
+ * (`mysql://user:password@host:3306/database`), runs the pending migrations, closes the
+ * connection pool and resolves with the ones it ran. Call it before
+ * `createEngine({ store: MysqlStore.layerFromUrl(url) })`.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const runFromUrl = (url: string | Redacted.Redacted<string>): Promise<ReadonlyArray<readonly [id: number, name: string]>> =>
+  Effect.runPromise(
+    run.pipe(Effect.provide(MysqlClient.layer({ url: Redacted.isRedacted(url) ? url : Redacted.make(url), maxConnections: 1 })))
+  )
