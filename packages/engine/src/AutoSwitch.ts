@@ -14,6 +14,7 @@ import { DecisionLog, DecisionRecord, GuardVerdict } from "./DecisionLog.js"
 import { Candidate, DecisionModel, decideWithin, Features } from "./DecisionModel.js"
 import { Engine, type AgentView } from "./Engine.js"
 import * as GuardRails from "./GuardRails.js"
+import { ModelRouter } from "./ModelRegistry.js"
 import type { Instance } from "./Instance.js"
 import * as Pool from "./Pool.js"
 import { interruptionsPerDay, type Ledger } from "./PoolLedger.js"
@@ -145,6 +146,8 @@ export const runOnce = (options: RunOptions = {}) =>
     const agents = yield* AgentStore
     const prices = yield* PriceStore
     const model = yield* DecisionModel
+    // With a registry router: the agent's A/B or active version acts, shadow versions only log.
+    const router = yield* Effect.serviceOption(ModelRouter)
     const log = yield* DecisionLog
     const tenants = yield* TenantStore
     const now = yield* Clock.currentTimeMillis
@@ -166,18 +169,21 @@ export const runOnce = (options: RunOptions = {}) =>
         const snapshots = yield* prices.snapshots({ from: now - DAY, to: now + 1, pools })
         const features = buildFeatures({ view, now, snapshots, onDemand, ledger })
         if (features === null) continue
-        const timed = yield* decideWithin(model, features, options.budget)
+        const routed = Option.isSome(router) ? yield* router.value.route(agent.id) : { acting: null, shadows: [] }
+        const acting = routed.acting?.model ?? model
+        const timed = yield* decideWithin(acting, features, options.budget)
         const history = yield* engine.switches(agent.tenantId, { agentId: agent.id, since: now - 7 * DAY })
         const counted = history.filter((r) => r.trigger !== "emergency")
-        const verdicts = GuardRails.evaluate(timed.decision, {
+        const guardContext = (threshold: number | undefined): GuardRails.GuardContext => ({
           config: view.agent.config,
-          confidenceThreshold: options.confidenceThreshold,
+          confidenceThreshold: options.confidenceThreshold ?? threshold,
           switchesLastDay: SwitchHistory.countSince(counted, agent.id, now - DAY),
           switchesLastWeek: SwitchHistory.countSince(counted, agent.id, now - 7 * DAY),
           hoursInPool: features.hoursInPool,
           noticeInProgress: view.agent.notice !== null,
           flowInProgress: view.agent.flow !== null
         })
+        const verdicts = GuardRails.evaluate(timed.decision, guardContext(routed.acting?.confidenceThreshold))
         const allowed = GuardRails.allows(timed.decision, verdicts)
         const tenant = yield* tenants.get(agent.tenantId)
         const dryRun = options.dryRun === true || Option.match(tenant, { onNone: () => false, onSome: (t) => t.dryRun })
@@ -206,8 +212,8 @@ export const runOnce = (options: RunOptions = {}) =>
           id: `dec-${globalThis.crypto.randomUUID()}`,
           tenantId: agent.tenantId,
           agentId: agent.id,
-          model: model.name,
-          modelVersion: model.version,
+          model: acting.name,
+          modelVersion: acting.version,
           mode: "active",
           createdAt: now,
           features,
@@ -225,7 +231,34 @@ export const runOnce = (options: RunOptions = {}) =>
         summary.decisions++
         if (timed.timedOut) summary.timeouts++
         yield* Metric.update(decisionSeconds, latencyMillis / 1000)
-        yield* Metric.increment(Metric.tagged(Metric.tagged(decisions, "model", model.name), "action", timed.decision.action))
+        yield* Metric.increment(Metric.tagged(Metric.tagged(decisions, "model", acting.name), "action", timed.decision.action))
+        // Shadow versions: same features, same guards, logged as "shadow"; they never queue anything.
+        for (const shadow of routed.shadows) {
+          const answer = yield* decideWithin(shadow.model, features, options.budget)
+          const shadowVerdicts = GuardRails.evaluate(answer.decision, guardContext(shadow.confidenceThreshold))
+          const wouldAct = GuardRails.allows(answer.decision, shadowVerdicts)
+          yield* log.append(DecisionRecord.make({
+            id: `dec-${globalThis.crypto.randomUUID()}`,
+            tenantId: agent.tenantId,
+            agentId: agent.id,
+            model: shadow.model.name,
+            modelVersion: shadow.model.version,
+            mode: "shadow",
+            createdAt: now,
+            features,
+            decision: answer.decision,
+            latencyMillis: answer.latencyMillis,
+            timedOut: answer.timedOut,
+            error: answer.error,
+            verdicts: shadowVerdicts.map((v) => GuardVerdict.make(v)),
+            allowed: wouldAct,
+            dryRun,
+            acted: false,
+            flowId: null,
+            note: wouldAct ? "shadow: would switch" : null
+          }))
+          yield* Metric.increment(Metric.tagged(Metric.tagged(decisions, "model", shadow.model.name), "action", answer.decision.action))
+        }
       }
       if (page.length < 500) break
       afterId = page[page.length - 1]!.id

@@ -47,6 +47,8 @@ export * as Jobs from "./Jobs.js"
 /** @since 0.1.0 */
 export * as MemoryStore from "./MemoryStore.js"
 /** @since 0.1.0 */
+export * as ModelRegistry from "./ModelRegistry.js"
+/** @since 0.1.0 */
 export * as Pool from "./Pool.js"
 /** @since 0.1.0 */
 export * as PoolLedger from "./PoolLedger.js"
@@ -60,6 +62,8 @@ export * as PriceStore from "./PriceStore.js"
 export * as Pricing from "./Pricing.js"
 /** @since 0.1.0 */
 export * as Savings from "./Savings.js"
+/** @since 0.1.0 */
+export * as SavingsAccrual from "./SavingsAccrual.js"
 /** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
 /** @since 0.1.0 */

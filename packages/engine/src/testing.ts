@@ -17,3 +17,10 @@
 
 /** @since 0.1.0 */
 export * as StoreSuite from "./internal/storeSuite.js"
+
+/**
+ * The model registry conformance suite: `ModelRegistrySuite.suite(name, layer)`.
+ *
+ * @since 0.1.0
+ */
+export * as ModelRegistrySuite from "./internal/modelRegistrySuite.js"
