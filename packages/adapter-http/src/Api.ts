@@ -13,9 +13,9 @@
  *
  * @since 0.1.0
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Agent, Command, DomainEvent, Engine, Ids, Instance, Pool, Tenant } from "@spotfleet/engine"
-import { Context, Schema } from "effect"
+import { Schema } from "effect"
 import {
   BadRequestWire,
   ConflictWire,
@@ -27,73 +27,17 @@ import {
   TooManyRequestsWire,
   UnauthorizedWire
 } from "./ApiError.js"
+import { OpsAdminApi, OpsApi } from "./OpsApi.js"
+import { AdminAuth, IdempotencyHeaders, RequestId, TenantAuth } from "./Security.js"
 
-// ---------------------------------------------------------------------------------------------
-// security
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Who is calling: a tenant (tenant API token) or one agent of a tenant (per-agent token).
- *
- * @since 0.1.0
- * @category models
- */
-export interface PrincipalService {
-  readonly tenantId: Ids.TenantId
-  /** Set when a per-agent token was used: the caller may act only for this agent. */
-  readonly agentId: Ids.AgentId | null
-}
-
-/**
- * The authenticated caller of tenant-scoped routes.
- *
- * @since 0.1.0
- * @category tags
- */
-export class Principal extends Context.Tag("@spotfleet/adapter-http/Principal")<Principal, PrincipalService>() {}
-
-/**
- * Tenant API token (or a per-agent token) as `Authorization: Bearer <token>`.
- *
- * @since 0.1.0
- * @category security
- */
-export class TenantAuth extends HttpApiMiddleware.Tag<TenantAuth>()("TenantAuth", {
-  failure: UnauthorizedWire,
-  provides: Principal,
-  security: { tenantToken: HttpApiSecurity.bearer }
-}) {}
-
-/**
- * The operator's admin token (from the server configuration) as `Authorization: Bearer <token>`.
- *
- * @since 0.1.0
- * @category security
- */
-export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
-  failure: UnauthorizedWire,
-  security: { adminToken: HttpApiSecurity.bearer }
-}) {}
+// Security and the idempotency key live in ./Security.js (group modules import them from there
+// without a cycle through this module); re-exported here unchanged.
+/** @since 0.1.0 */
+export { AdminAuth, IdempotencyHeaders, Principal, type PrincipalService, RequestId, TenantAuth } from "./Security.js"
 
 // ---------------------------------------------------------------------------------------------
 // shared schemas
 // ---------------------------------------------------------------------------------------------
-
-/**
- * An idempotency key: a repeat with the same key returns the first answer and changes nothing.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const RequestId = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255))
-
-/**
- * `X-Request-ID`, the header form of the idempotency key (the body form is `request_id`).
- *
- * @since 0.1.0
- * @category schemas
- */
-export const IdempotencyHeaders = Schema.Struct({ "x-request-id": Schema.optional(RequestId) })
 
 /** A cloud instance id (`i-…`). @since 0.1.0 @category schemas */
 export const CloudInstanceId = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
@@ -543,6 +487,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(DashboardApi)
   .add(EventsApi)
   .add(SystemApi)
+  .add(OpsAdminApi).add(OpsApi)
   .addError(BadRequestWire)
   .addError(UnauthorizedWire)
   .addError(ForbiddenWire)

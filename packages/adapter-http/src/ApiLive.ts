@@ -25,6 +25,7 @@ import * as HttpConfigModule from "./HttpConfig.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
 import * as Metrics from "./Metrics.js"
+import * as OpsLive from "./OpsLive.js"
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
   Effect.mapError(effect, errors.fromEngine)
@@ -79,6 +80,40 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
         const written = yield* engineCall(log.append(drafts(view, now)))
         const answer = ReportAccepted.make({ accepted: written.length, eventIds: written.map((e) => e.id) })
         if (key !== undefined) {
+          yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
+            tenantId: principal.tenantId,
+            key,
+            operation,
+            response: Schema.encodeSync(ReportAccepted)(answer),
+            createdAt: now
+          }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
+        }
+        return answer
+      })
+
+    /** Like `report`, for reports the engine writes itself: `write` answers the ids of the events it appended. */
+    const idempotentReport = (
+      principal: PrincipalService,
+      agentId: Ids.AgentId,
+      operation: string,
+      key: string | undefined,
+      write: () => Effect.Effect<ReadonlyArray<number>, ApiError.ApiError>
+    ) =>
+      Effect.gen(function*() {
+        yield* engineCall(engine.getAgent(principal.tenantId, agentId))
+        if (key !== undefined) {
+          const found = yield* engineCall(idempotency.get(principal.tenantId, key))
+          if (Option.isSome(found)) {
+            if (found.value.operation !== operation) {
+              return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
+            }
+            return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
+          }
+        }
+        const eventIds = yield* write()
+        const answer = ReportAccepted.make({ accepted: eventIds.length, eventIds })
+        if (key !== undefined) {
+          const now = yield* Clock.currentTimeMillis
           yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
             tenantId: principal.tenantId,
             key,
@@ -189,24 +224,31 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
         Effect.gen(function*() {
           const principal = yield* Principal
           yield* forAgent(principal, path.agentId)
-          return yield* report(principal, path.agentId, "switch-report", keyOf(headers, payload), (_, now) => [
-            DomainEvent.EventDraft.make({
-              tenantId: principal.tenantId,
-              agentId: path.agentId,
-              type: "SwitchReported",
-              at: now,
-              actor: agentActor(path.agentId),
-              data: {
-                fromInstanceId: payload.fromInstanceId,
-                toInstanceId: payload.toInstanceId,
-                fromPool: payload.fromPool ?? null,
-                toPool: payload.toPool ?? null,
-                downtimeSeconds: payload.downtimeSeconds ?? null,
-                startedAt: millis(payload.startedAt) ?? null,
-                completedAt: millis(payload.completedAt) ?? null
-              }
-            })
-          ])
+          // The agent's downtime goes into the switch record (engine.reportSwitch); `request_id`
+          // names the PROMOTE command of the switch (without a match: the agent's latest switch).
+          const started = millis(payload.startedAt)
+          const completed = millis(payload.completedAt)
+          const downtimeSeconds = payload.downtimeSeconds ??
+            (started !== undefined && completed !== undefined && completed >= started ? (completed - started) / 1000 : undefined)
+          if (downtimeSeconds === undefined) {
+            return yield* Effect.fail(ApiError.badField("downtimeSeconds", "give downtimeSeconds, or startedAt and completedAt"))
+          }
+          return yield* idempotentReport(principal, path.agentId, "switch-report", keyOf(headers, payload), () =>
+            Effect.map(
+              engineCall(engine.reportSwitch(principal.tenantId, path.agentId, {
+                requestId: payload.request_id,
+                downtimeSeconds,
+                details: {
+                  fromInstanceId: payload.fromInstanceId,
+                  toInstanceId: payload.toInstanceId,
+                  fromPool: payload.fromPool ?? null,
+                  toPool: payload.toPool ?? null,
+                  startedAt: started ?? null,
+                  completedAt: completed ?? null
+                }
+              })),
+              (r) => [r.eventId]
+            ))
         }))
       .handle("instanceLaunched", ({ headers, path, payload }) =>
         Effect.gen(function*() {
@@ -396,6 +438,7 @@ export const layer: Layer.Layer<
   Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig
 > = HttpApiBuilder.api(Api).pipe(
   Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
+  Layer.provide(OpsLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
 )

@@ -217,7 +217,7 @@ export interface EngineService {
     tenantId: TenantId,
     agentId: AgentId,
     args: { readonly requestId?: string | undefined; readonly downtimeSeconds: number; readonly details?: Readonly<Record<string, unknown>> | undefined }
-  ) => Effect.Effect<{ readonly flowId: string }, EngineFailure>
+  ) => Effect.Effect<{ readonly flowId: string; /** The `SwitchReported` event. */ readonly eventId: number }, EngineFailure>
   /** Per-pool boot times and interruption history, caught up with the event log. */
   readonly poolLedger: Effect.Effect<PoolLedger.Ledger, EngineFailure>
 

@@ -453,7 +453,7 @@ export const make = (options: EngineOptions = {}) =>
               [...h.switches.values()].filter((r) => r.agentId === agentId).sort((a, b) => b.initiatedAt - a.initiatedAt)[0]?.flowId ?? null))
           if (flowId === null) return yield* Effect.fail(new InvalidInput({ field: "request_id", reason: "no switch of this agent to report on" }))
           const now = yield* Clock.currentTimeMillis
-          yield* eventLog.append([EventDraft.make({
+          const [written] = yield* eventLog.append([EventDraft.make({
             tenantId,
             agentId,
             type: "SwitchReported",
@@ -461,7 +461,7 @@ export const make = (options: EngineOptions = {}) =>
             actor: agentActor(agentId),
             data: { flowId, downtimeSeconds: args.downtimeSeconds, details: args.details ?? {} }
           })])
-          return { flowId }
+          return { flowId, eventId: written?.id ?? 0 }
         })
     }
     return service
