@@ -9,8 +9,9 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const env = { ...process.env }
 if (env.SPOTFLEET_DEMO === undefined && !env.MYSQL_URL) env.SPOTFLEET_DEMO = "1"
 
-const tsx = path.join(root, "node_modules", ".bin", process.platform === "win32" ? "tsx.cmd" : "tsx")
-const child = spawn(tsx, ["--conditions=@spotfleet/source", path.join(root, "examples/server/src/main.ts")], {
+// tsx as an in-process loader (not its CLI): the CLI relays signals through a child process and,
+// on a busy machine, can give up waiting and exit 143 before the server has shut down cleanly.
+const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spotfleet/source", path.join(root, "examples/server/src/main.ts")], {
   cwd: root,
   env,
   stdio: "inherit"
