@@ -46,6 +46,66 @@ export const optimisticConflicts = Metric.counter("spotfleet_optimistic_conflict
   incremental: true
 })
 
+/**
+ * Downtime of a switch in seconds (target: p95 under 10 s). `source="derived"`: promote command
+ * delivered → acknowledged, observed when the flow finishes; `source="agent"`: what the agent
+ * measured and sent in its switch-report. A switch the agent reports on is in both series, so the
+ * series are read apart, never summed.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const switchDowntime = Metric.histogram(
+  "spotfleet_switch_downtime_seconds",
+  MetricBoundaries.fromIterable([0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120]),
+  "Downtime of a switch (old PRIMARY stops serving to new PRIMARY serving), by source (derived, agent)"
+)
+
+/**
+ * Finished switches (manual and ML switches, manual promotions, emergency promotions), by
+ * trigger (manual, ml, emergency) and result (succeeded, failed, cancelled). A flow that ended
+ * without changing the PRIMARY (a rebalance that only prepared a replica) is not a switch.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const switches = Metric.counter("spotfleet_switches_total", {
+  description: "Finished switches by trigger (manual, ml, emergency) and result (succeeded, failed, cancelled)",
+  incremental: true
+})
+
+/**
+ * Dollars saved against the on-demand baseline, advanced by `SavingsAccrual`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const savingsDollars = Metric.counter("spotfleet_savings_dollars_total", {
+  description: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)",
+  incremental: true
+})
+
+/**
+ * What the same running hours would have cost on demand, advanced by `SavingsAccrual`.
+ * `savings ÷ baseline` is the savings ratio.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const baselineCostDollars = Metric.counter("spotfleet_baseline_cost_dollars_total", {
+  description: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)",
+  incremental: true
+})
+
+const switchKinds = new Set(["switch", "promotion", "emergency"])
+
+/** Manual switches run at priority 75, ML ones at 50 or 25 (DESIGN.md §2). */
+const triggerOf = (kind: unknown, priority: unknown) =>
+  kind === "emergency" ? "emergency" : kind === "promotion" ? "manual" : typeof priority === "number" && priority < 75 ? "ml" : "manual"
+
+const switchRecorded = (trigger: string, result: string) =>
+  Metric.increment(Metric.tagged(Metric.tagged(switches, "trigger", trigger), "result", result))
+
 const statusOf: Partial<Record<DomainEvent["type"], string>> = {
   CommandQueued: "queued",
   CommandDelivered: "delivered",
@@ -64,8 +124,16 @@ const str = (v: unknown, fallback: string) => (typeof v === "string" ? v : fallb
  * @since 0.1.0
  * @category metrics
  */
-export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<void> =>
-  Effect.forEach(events, (e) => {
+export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<void> => {
+  // A switch finishes in the same commit as its promotion is acknowledged (StateMachine
+  // applyPromotion), so the promotions of this batch tell switches from flows that changed nothing.
+  const promoted = new Map<string, number | null>()
+  for (const e of events) {
+    if (e.type === "CommandSucceeded" && e.data.type === "PROMOTE_REPLICA_TO_PRIMARY" && typeof e.data.flowId === "string") {
+      promoted.set(e.data.flowId, typeof e.data.secondsSinceDelivered === "number" ? e.data.secondsSinceDelivered : null)
+    }
+  }
+  return Effect.forEach(events, (e) => {
     const d = e.data
     const status = statusOf[e.type]
     if (status !== undefined) {
@@ -89,11 +157,28 @@ export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<
           Metric.update(emergencyPromotion, d.secondsSinceNotice)
         )
       }
-      case "FlowFinished":
-        return d.kind === "emergency" && d.result === "failed"
+      case "FlowFinished": {
+        const failedEmergency = d.kind === "emergency" && d.result === "failed"
           ? Metric.increment(Metric.tagged(Metric.tagged(emergencyEvents, "kind", "emergency"), "result", "failed"))
+          : Effect.void
+        if (!switchKinds.has(str(d.kind, "")) || typeof d.flowId !== "string") return failedEmergency
+        const trigger = triggerOf(d.kind, d.priority)
+        if (d.result === "succeeded") {
+          if (!promoted.has(d.flowId)) return failedEmergency
+          const downtime = promoted.get(d.flowId)
+          return Effect.zipRight(
+            switchRecorded(trigger, "succeeded"),
+            typeof downtime === "number" ? Metric.update(Metric.tagged(switchDowntime, "source", "derived"), downtime) : Effect.void
+          )
+        }
+        return Effect.zipRight(failedEmergency, switchRecorded(trigger, d.result === "superseded" ? "cancelled" : "failed"))
+      }
+      case "SwitchReported":
+        return typeof d.downtimeSeconds === "number"
+          ? Metric.update(Metric.tagged(switchDowntime, "source", "agent"), d.downtimeSeconds)
           : Effect.void
       default:
         return Effect.void
     }
   }, { discard: true })
+}

@@ -63,6 +63,8 @@ export * as Pricing from "./Pricing.js"
 /** @since 0.1.0 */
 export * as Savings from "./Savings.js"
 /** @since 0.1.0 */
+export * as SavingsAccrual from "./SavingsAccrual.js"
+/** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
 /** @since 0.1.0 */
 export * as SwitchHistory from "./SwitchHistory.js"

@@ -231,16 +231,14 @@ export const make = (options: EngineOptions = {}) =>
     const heartbeat: EngineService["heartbeat"] = (tenantId, agentId) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        // Ownership first: another tenant's agent is answered 404 before anything is written.
-        const owned = yield* loadOwned(tenantId, agentId)
-        const touched = yield* agents.touchHeartbeat(agentId, now)
-        if (Option.isNone(touched) || touched.value.tenantId !== tenantId) {
-          return yield* Effect.fail(new AgentNotFound({ agentId }))
-        }
+        // One write, ownership included: another tenant's agent is answered 404 and not written.
+        const touched = yield* agents.touchHeartbeat(tenantId, agentId, now)
+        if (Option.isNone(touched)) return yield* Effect.fail(new AgentNotFound({ agentId }))
         yield* Metric.increment(EngineMetrics.heartbeatsReceived)
-        let view: StateMachine.AgentAggregate
+        let configVersion = touched.value.configVersion
+        // Only an offline → online change is a state change (an event, a commit).
         if (touched.value.liveness === "offline") {
-          view = yield* execute({
+          const view = yield* execute({
             tenantId,
             agentId,
             input: () => ({ _tag: "MarkOnline" }),
@@ -249,15 +247,10 @@ export const make = (options: EngineOptions = {}) =>
             schema: AgentView,
             answer: viewAnswer
           })
-        } else {
-          view = owned
+          configVersion = view.agent.configVersion
         }
-        return HeartbeatResult.make({
-          agentId,
-          liveness: "online",
-          configVersion: view.agent.configVersion,
-          pendingCommands: view.commands.filter((c) => c.status === "pending" && c.notBefore <= now).length
-        })
+        // Built from trusted values: skip the constructor's validation on the hot path.
+        return new HeartbeatResult({ agentId, liveness: "online", configVersion }, true)
       })
 
     const pollCommands: EngineService["pollCommands"] = (tenantId, agentId, pollOptions = {}) =>
@@ -460,7 +453,7 @@ export const make = (options: EngineOptions = {}) =>
             at: now,
             actor: agentActor(agentId),
             data: { flowId, downtimeSeconds: args.downtimeSeconds, details: args.details ?? {} }
-          })])
+          })]).pipe(Effect.tap(EngineMetrics.recordEvents))
           return { flowId, eventId: written?.id ?? 0 }
         })
     }

@@ -317,6 +317,7 @@ class Draft {
     this.emit("FlowFinished", {
       flowId: flow.id,
       kind: flow.kind,
+      priority: flow.priority,
       result,
       reason,
       targetInstanceId: flow.targetInstanceId,
@@ -736,7 +737,10 @@ const apply = (d: Draft, input: Input): void => {
           late: true
         })
       } else if (result.success) {
-        d.setCommand(command, "succeeded", { completedAt: d.now, leaseExpiresAt: null, result })
+        d.setCommand(command, "succeeded", { completedAt: d.now, leaseExpiresAt: null, result }, {
+          // Delivered → acknowledged: the derived downtime of a promotion (DESIGN.md §5).
+          secondsSinceDelivered: command.deliveredAt === null ? null : (d.now - command.deliveredAt) / 1000
+        })
       } else {
         d.closeCommand(command, "failed", result, result.message ?? "reported failure")
         return

@@ -1,0 +1,142 @@
+/**
+ * Periodic savings accrual for the Prometheus counters `spotfleet_savings_dollars_total` and
+ * `spotfleet_baseline_cost_dollars_total` (DESIGN.md §5, §10): each run accrues, with
+ * `Savings.accrue`, the running time of every instance since the previous run and advances the
+ * counters, so `rate(savings) / rate(baseline)` is the savings ratio over any range.
+ *
+ * Prices: the spot series of a pool is its consolidated points plus the raw agent points not yet
+ * consolidated (`PriceService.history`), looked back far enough to know the price holding at the
+ * start of the window; the baseline is the current on-demand price of the instance type (on-demand
+ * prices change rarely, so it is taken to hold over the whole window). Time without a known price
+ * is not counted (as in `Savings.accrue`).
+ *
+ * The counters live in the process that runs the accrual; run it as a singleton job
+ * (`Jobs.runForever(SavingsAccrual.job(accrual), holder)`) so a fleet is counted once.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Metric, Option, Ref } from "effect"
+import type { Agent } from "./Agent.js"
+import { AgentStore } from "./AgentStore.js"
+import type { StoreError } from "./EngineError.js"
+import * as EngineMetrics from "./EngineMetrics.js"
+import type { JobSpec } from "./Jobs.js"
+import type { PoolId } from "./Pool.js"
+import { PriceService } from "./PriceService.js"
+import * as Savings from "./Savings.js"
+
+/**
+ * What one run accrued.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Accrued {
+  readonly from: number
+  readonly to: number
+  readonly instances: number
+  readonly savings: number
+  readonly baselineCost: number
+  readonly actualCost: number
+}
+
+/**
+ * Accrual options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AccrualOptions {
+  /** How far before the window to look for the spot price holding at its start (default 1 day). */
+  readonly priceLookback?: Duration.DurationInput | undefined
+}
+
+/**
+ * Savings of every instance of every tenant over `[from, to)`, without touching the counters.
+ *
+ * @since 0.1.0
+ * @category savings
+ */
+export const accrueWindow = (
+  window: { readonly from: number; readonly to: number },
+  options: AccrualOptions = {}
+): Effect.Effect<Savings.SavingsReport, StoreError, AgentStore | PriceService> =>
+  Effect.gen(function*() {
+    const store = yield* AgentStore
+    const prices = yield* PriceService
+    const intervals: Array<Savings.RunningInterval> = []
+    let afterId: Agent["id"] | undefined
+    while (true) {
+      const page = yield* store.list(null, { afterId, limit: 500 })
+      for (const agent of page) {
+        const aggregate = yield* store.load(agent.id)
+        if (Option.isSome(aggregate)) intervals.push(...Savings.runningIntervals(aggregate.value, window.to))
+      }
+      if (page.length < 500) break
+      afterId = page[page.length - 1]!.id
+    }
+    const inWindow = intervals.filter((i) => i.end > window.from && i.start < window.to)
+    const lookbackFrom = window.from - Duration.toMillis(options.priceLookback ?? "1 day")
+    const spot = new Map<string, ReadonlyArray<Savings.PricePoint>>()
+    for (const pool of new Set(inWindow.map((i) => i.pool))) {
+      const history = yield* prices.history(pool as PoolId, { from: lookbackFrom, to: window.to })
+      const points = new Map<number, number>()
+      for (const p of history.consolidated) points.set(p.slotStart, p.price)
+      for (const p of history.raw) if (!p.duplicate) points.set(p.observedAt, p.price)
+      spot.set(pool, [...points].sort(([a], [b]) => a - b).map(([at, price]) => ({ at, price })))
+    }
+    const onDemand = new Map<string, ReadonlyArray<Savings.PricePoint>>()
+    for (const p of yield* prices.onDemandPrices) onDemand.set(`${p.instanceType}|${p.region}`, [{ at: 0, price: p.price }])
+    return Savings.accrue(inWindow, {
+      spot: (pool) => spot.get(pool) ?? [],
+      onDemand: (instanceType, region) => onDemand.get(`${instanceType}|${region}`) ?? []
+    }, window)
+  })
+
+/**
+ * An accrual that remembers where it stopped: each run accrues from the end of the previous run
+ * (the first from when it was made) to now and advances the counters. A window where spot cost
+ * more than on demand adds its baseline but no savings (a counter never goes down).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: AccrualOptions = {}
+): Effect.Effect<Effect.Effect<Accrued, StoreError, AgentStore | PriceService>> =>
+  Effect.gen(function*() {
+    const mark = yield* Ref.make(yield* Clock.currentTimeMillis)
+    const lock = yield* Effect.makeSemaphore(1)
+    return lock.withPermits(1)(Effect.gen(function*() {
+      const from = yield* Ref.get(mark)
+      const to = yield* Clock.currentTimeMillis
+      if (to <= from) return { from, to, instances: 0, savings: 0, baselineCost: 0, actualCost: 0 }
+      const report = yield* accrueWindow({ from, to }, options)
+      yield* Metric.incrementBy(EngineMetrics.savingsDollars, Math.max(0, report.total.savings))
+      yield* Metric.incrementBy(EngineMetrics.baselineCostDollars, report.total.baselineCost)
+      yield* Ref.set(mark, to)
+      return {
+        from,
+        to,
+        instances: report.byInstance.size,
+        savings: report.total.savings,
+        baselineCost: report.total.baselineCost,
+        actualCost: report.total.actualCost
+      }
+    }))
+  })
+
+/**
+ * The accrual as a job for `Jobs.runForever` (default every minute).
+ *
+ * @since 0.1.0
+ * @category jobs
+ */
+export const job = (
+  accrual: Effect.Effect<Accrued, StoreError, AgentStore | PriceService>,
+  every: Duration.DurationInput = "1 minute"
+): JobSpec<AgentStore | PriceService> => ({
+  name: "savings-accrual",
+  every,
+  run: Effect.map(accrual, (accrued): Readonly<Record<string, unknown>> => ({ ...accrued }))
+})
