@@ -17,3 +17,17 @@ export * as MysqlMigrations from "./MysqlMigrations.js"
  * @since 0.1.0
  */
 export * as MysqlStore from "./MysqlStore.js"
+
+/**
+ * The `JobLease` port (singleton background jobs across server processes) on MySQL.
+ *
+ * @since 0.1.0
+ */
+export * as MysqlJobLease from "./MysqlJobLease.js"
+
+/**
+ * The `DecisionLog` port (automatic-switch decisions) on MySQL.
+ *
+ * @since 0.1.0
+ */
+export * as MysqlDecisionLog from "./MysqlDecisionLog.js"

@@ -391,8 +391,8 @@ const jobRuns: ReadonlyArray<string> = [
   outcome VARCHAR(16) NOT NULL,
   detail JSON NOT NULL,
   PRIMARY KEY (id),
-  KEY ix_job_runs_name_started (name, started_at),
-  KEY ix_job_runs_started (started_at),
+  KEY ix_job_runs_name (name, id),
+  KEY ix_job_runs_finished (finished_at),
   CONSTRAINT ck_job_runs_outcome CHECK (outcome IN ('succeeded', 'failed'))`
   )
 ]

@@ -1,0 +1,27 @@
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { EngineError } from "@spotfleet/engine"
+import { Effect, Schedule } from "effect"
+import * as Errors from "./errors.js"
+
+type Row = Record<string, unknown>
+
+const isSqlError = (e: unknown): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError"
+
+/** Statement helpers on a client without name transforms, with lock retries and error mapping. */
+export const helpers = (client: SqlClient.SqlClient, lockRetries = 5) => {
+  const sql = client.withoutTransforms()
+  const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
+  const exec = (text: string, params: ReadonlyArray<unknown> = []): Effect.Effect<number, SqlError> =>
+    Effect.map(sql.unsafe(text, params).raw, (raw) => Number((raw as { affectedRows?: number } | null)?.affectedRows ?? 0))
+  /** Retries deadlocks and lock wait timeouts, then maps what is left of the driver's errors to StoreError. */
+  const run = <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) =>
+    Effect.retry(effect, {
+      times: lockRetries,
+      schedule: Schedule.jittered(Schedule.exponential("5 millis")),
+      while: (e) => isSqlError(e) && Errors.isRetryable(e)
+    }).pipe(
+      Effect.catchIf(isSqlError, (e) => Effect.fail(Errors.toStoreError(operation)(e)))
+    ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
+  return { sql, query, exec, run }
+}
