@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Engine, Instance } from "@spotfleet/engine"
+import { AutoSwitch, Engine, EngineMetrics, Instance, Jobs } from "@spotfleet/engine"
 import { Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import * as Prometheus from "./internal/prometheus.js"
 
@@ -20,6 +20,17 @@ export const agentsGauge = Metric.gauge("spotfleet_agents", { description: "Agen
 
 /** @since 0.1.0 @category metrics */
 export const instancesGauge = Metric.gauge("spotfleet_instances", { description: "Instances by role" })
+
+/**
+ * Agents with more than one PRIMARY instance: always 0 unless the one-PRIMARY invariant broke
+ * (DESIGN.md §3). Read from the store at scrape time.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const multiplePrimariesGauge = Metric.gauge("spotfleet_agents_with_multiple_primaries", {
+  description: "Agents with more than one PRIMARY instance (the invariant says never)"
+})
 
 /** @since 0.1.0 @category metrics */
 export const zombiesGauge = Metric.gauge("spotfleet_zombies", { description: "Demoted instances kept running (ZOMBIE)" })
@@ -32,7 +43,22 @@ const declared: ReadonlyArray<Prometheus.Declared> = [
     type: "counter",
     help: "Writes that lost an optimistic-locking race and were retried from a fresh read"
   },
-  { name: "spotfleet_zombies", type: "gauge", help: "Demoted instances kept running (ZOMBIE)" }
+  { name: "spotfleet_zombies", type: "gauge", help: "Demoted instances kept running (ZOMBIE)" },
+  { name: "spotfleet_heartbeats_missed_total", type: "counter", help: "Agents found without a heartbeat for longer than the offline threshold" },
+  { name: "spotfleet_emergency_events_total", type: "counter", help: "Emergency steps by kind (rebalance, termination, reclaimed, launch) and result" },
+  { name: "spotfleet_switches_total", type: "counter", help: "Finished switches by trigger (manual, ml, emergency) and result (succeeded, failed, cancelled)" },
+  { name: "spotfleet_savings_dollars_total", type: "counter", help: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)" },
+  { name: "spotfleet_baseline_cost_dollars_total", type: "counter", help: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)" },
+  { name: "spotfleet_ml_decisions_total", type: "counter", help: "Switch decisions by model and action" },
+  { name: "spotfleet_agents_with_multiple_primaries", type: "gauge", help: "Agents with more than one PRIMARY instance (the invariant says never)" }
+]
+
+/** Histograms are exposed (all buckets 0) before their first observation. */
+const histograms = [
+  EngineMetrics.commandDelivery,
+  EngineMetrics.emergencyPromotion,
+  EngineMetrics.switchDowntime,
+  AutoSwitch.decisionSeconds
 ]
 
 /**
@@ -43,6 +69,8 @@ const declared: ReadonlyArray<Prometheus.Declared> = [
  */
 export interface MetricsService {
   readonly render: Effect.Effect<string>
+  /** Brings the store gauges up to date (at most every 5 s), as a scrape does. */
+  readonly refresh: Effect.Effect<void>
 }
 
 /**
@@ -72,9 +100,12 @@ export const layer: Layer.Layer<Metrics, never, Engine.Engine> = Layer.effect(
   Metrics,
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
+    yield* Effect.forEach(histograms, (h) => Metric.value(h), { discard: true })
+    yield* Metric.value(Jobs.heartbeatsMissed)
     const gauges = Effect.gen(function*() {
       const agentCounts: Record<string, number> = { online: 0, offline: 0, degraded: 0 }
       const roleCounts: Record<string, number> = Object.fromEntries(Instance.Role.literals.map((r) => [r, 0]))
+      let multiplePrimaries = 0
       const tenants = yield* engine.listTenants
       for (const tenant of tenants) {
         const agents = yield* engine.listAgents(tenant.id)
@@ -84,14 +115,16 @@ export const layer: Layer.Layer<Metrics, never, Engine.Engine> = Layer.effect(
           const view = yield* Effect.option(engine.getAgent(tenant.id, agent.id))
           if (Option.isSome(view)) {
             for (const instance of view.value.instances) roleCounts[instance.role] = (roleCounts[instance.role] ?? 0) + 1
+            if (view.value.instances.filter((i) => i.role === "PRIMARY").length > 1) multiplePrimaries++
           }
         }
       }
       for (const [status, n] of Object.entries(agentCounts)) yield* Metric.set(Metric.tagged(agentsGauge, "status", status), n)
       for (const [role, n] of Object.entries(roleCounts)) yield* Metric.set(Metric.tagged(instancesGauge, "role", role), n)
       yield* Metric.set(zombiesGauge, roleCounts["ZOMBIE"] ?? 0)
+      yield* Metric.set(multiplePrimariesGauge, multiplePrimaries)
     }).pipe(Effect.catchAllCause(() => Effect.void))
     const cachedGauges = yield* Effect.cachedWithTTL(gauges, Duration.seconds(5))
-    return Metrics.of({ render: Effect.zipRight(cachedGauges, renderSnapshot) })
+    return Metrics.of({ render: Effect.zipRight(cachedGauges, renderSnapshot), refresh: cachedGauges })
   })
 )
