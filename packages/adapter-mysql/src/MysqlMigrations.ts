@@ -114,5 +114,6 @@ export const layer: Layer.Layer<never, Migrator.MigrationError | SqlError, SqlCl
  */
 export const runFromUrl = (url: string | Redacted.Redacted<string>): Promise<ReadonlyArray<readonly [id: number, name: string]>> =>
   Effect.runPromise(
-    run.pipe(Effect.provide(MysqlClient.layer({ url: Redacted.isRedacted(url) ? url : Redacted.make(url), maxConnections: 1 })))
+    // Not a one-connection pool: `run` holds its lock on a reserved connection while it migrates on another.
+    run.pipe(Effect.provide(MysqlClient.layer({ url: Redacted.isRedacted(url) ? url : Redacted.make(url), maxConnections: 2 })))
   )
