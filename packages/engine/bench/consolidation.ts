@@ -6,69 +6,12 @@
  * REPLICA), consolidated by `Consolidation.consolidate` (dedup, agent points, step fill,
  * canonical features). Input generation is not timed.
  */
-import { Consolidation, Pool, Pricing } from "@spotfleet/engine"
+import { Consolidation } from "@spotfleet/engine"
+import { synthetic } from "./synthetic.js"
 
 const POOLS = 1_000
 const DAYS = 30
-const SLOT = Pricing.SLOT_MILLIS
-const SLOTS = (DAYS * 24 * 60 * 60 * 1000) / SLOT
-const FROM = Math.floor(Date.UTC(2024, 0, 1) / SLOT) * SLOT
-const TO = FROM + SLOTS * SLOT
-
-let seed = 12345
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const generate = (): Consolidation.SnapshotColumns => {
-  const capacity = Math.ceil(POOLS * SLOTS * 1.06)
-  const pool = new Uint32Array(capacity)
-  const observedAt = new Float64Array(capacity)
-  const price = new Float64Array(capacity)
-  const role = new Uint8Array(capacity)
-  const pools: Array<Pool.PoolId> = []
-  const azs = ["a", "b", "c", "d", "e", "f"]
-  let n = 0
-  for (let p = 0; p < POOLS; p++) {
-    pools.push(Pool.make(`bench${Math.floor(p / azs.length)}.large`, `us-east-1${azs[p % azs.length]}`))
-    let current = 0.02 + rand() * 0.5
-    for (let s = 0; s < SLOTS; s++) {
-      if (rand() < 0.01) current = Math.round(current * (0.9 + rand() * 0.2) * 1e4) / 1e4
-      if (rand() < 0.02) continue
-      const at = FROM + s * SLOT + Math.floor(rand() * (SLOT - 2))
-      pool[n] = p
-      observedAt[n] = at
-      price[n] = current
-      role[n] = 2
-      n++
-      if (rand() < 0.05) {
-        pool[n] = p
-        observedAt[n] = at + 1
-        price[n] = current * 1.5
-        role[n] = 1
-        n++
-      }
-    }
-  }
-  // Interleave pools like reports arriving over time: sort rows by observation time.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => observedAt[a]! - observedAt[b]!)
-  const take = <A extends Uint32Array | Float64Array | Uint8Array>(src: A, make: (n: number) => A): A => {
-    const out = make(n)
-    for (let i = 0; i < n; i++) out[i] = src[order[i]!]!
-    return out
-  }
-  return {
-    length: n,
-    pools,
-    pool: take(pool, (k) => new Uint32Array(k)),
-    observedAt: take(observedAt, (k) => new Float64Array(k)),
-    price: take(price, (k) => new Float64Array(k)),
-    role: take(role, (k) => new Uint8Array(k))
-  }
-}
+const { FROM, SLOTS, TO, generate } = synthetic(POOLS, DAYS)
 
 const fmt = (x: number) => Math.round(x).toLocaleString("en-US")
 
@@ -127,4 +70,4 @@ console.log(
   `with record materialisation (${slicePools} pools: ${fmt(consolidated.length)} consolidated + ${fmt(canonical.length)} canonical records): ` +
     `${fmt(sliceCount / ((m1 - m0) / 1000))} snapshots/s`
 )
-console.log("end-to-end on MariaDB: NOT MEASURED YET — comes with the MySQL adapter's PriceStore (issue 8, MySQL part)")
+console.log("end-to-end on MariaDB: see the second half of `npm run bench:consolidation` (packages/adapter-mysql/bench/consolidation.ts)")

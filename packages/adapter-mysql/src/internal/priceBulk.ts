@@ -15,8 +15,8 @@ type Run = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError, R>
 ) => Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
 
-/** Rows per multi-row INSERT (7 columns: 14,000 parameters, well under the 65,535 limit). */
-const WRITE_ROWS = 2_000
+/** Rows per multi-row INSERT (7 columns: 35,000 parameters, well under the 65,535 limit). */
+const WRITE_ROWS = 5_000
 /** Pools per IN list when reading. */
 const READ_POOLS = 500
 

@@ -8,9 +8,11 @@ import * as Rows from "./rows.js"
 type Row = Record<string, unknown>
 
 const CHUNK = 500
-const chunks = <A>(as: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+/** Snapshot rows per INSERT (8 columns: 32,000 parameters). */
+const APPEND_ROWS = 4_000
+const chunks = <A>(as: ReadonlyArray<A>, size: number = CHUNK): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < as.length; i += CHUNK) out.push(as.slice(i, i + CHUNK))
+  for (let i = 0; i < as.length; i += size) out.push(as.slice(i, i + size))
   return out
 }
 const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
@@ -186,12 +188,13 @@ export const make = (
     appendSnapshots: (drafts) =>
       run(
         "appendSnapshots",
+        // One transaction: a bulk append is all or nothing (and one log flush, not one per chunk).
         Effect.as(
-          Effect.forEach(chunks(drafts), (batch) =>
+          sql.withTransaction(Effect.forEach(chunks(drafts, APPEND_ROWS), (batch) =>
             exec(
               `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
               batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
-            ), { discard: true }),
+            ), { discard: true })),
           drafts.length
         )
       ),

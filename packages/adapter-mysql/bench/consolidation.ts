@@ -1,0 +1,138 @@
+/**
+ * The MariaDB / MySQL half of `npm run bench:consolidation`: end-to-end consolidation throughput
+ * through `MysqlStore` (the engine half runs first, in packages/engine/bench/consolidation.ts).
+ *
+ * The same synthetic input as the engine half (1,000 pools, 5-minute reports, 2% of slots
+ * missing, 5% conflicting REPLICA duplicates), over `BENCH_DAYS` days (default 3) so it fits
+ * a bench run. Steps, each timed:
+ *
+ * 1. ingest: the snapshots appended through `PriceStore.appendSnapshots` (500-row INSERTs);
+ * 2. consolidation: `ConsolidationJob.run` over the whole window: snapshots read from MariaDB,
+ *    the pure pipeline, duplicates flagged, consolidated and canonical tiers upserted, the run
+ *    recorded. Throughput = snapshots consolidated per second (target ≥ 100,000 rows/s);
+ * 3. the same run repeated (idempotent: nothing written).
+ *
+ * Creates and drops its own database. Env: TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306),
+ * BENCH_DAYS (default 3), BENCH_POOLS (default 1000).
+ */
+import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
+import { ConsolidationJob, PriceStore, Pricing } from "@spotfleet/engine"
+import { Effect, Layer, Redacted } from "effect"
+import * as mysql from "mysql2/promise"
+import { synthetic } from "../../engine/bench/synthetic.js"
+import * as MysqlMigrations from "../src/MysqlMigrations.js"
+import * as MysqlStore from "../src/MysqlStore.js"
+
+const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
+const POOLS = Number(process.env.BENCH_POOLS ?? 1_000)
+const DAYS = Number(process.env.BENCH_DAYS ?? 3)
+const database = `spotfleet_bench_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+const url = (() => {
+  const u = new URL(base)
+  u.pathname = `/${database}`
+  return u.toString()
+})()
+const fmt = (x: number) => Math.round(x).toLocaleString("en-US")
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+/** Wall time per store operation, to show where a run spends its time. */
+const timings = new Map<string, number>()
+const timedOp = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const start = performance.now()
+    return Effect.ensuring(effect, Effect.sync(() => timings.set(name, (timings.get(name) ?? 0) + performance.now() - start)))
+  })
+const instrument = (store: PriceStore.PriceStoreService): PriceStore.PriceStoreService => {
+  const bulk = store.bulk ?? PriceStore.bulkFromRecords(store)
+  return {
+    ...store,
+    snapshotPools: (q) => timedOp("snapshotPools", store.snapshotPools(q)),
+    flagDuplicates: (ids) => timedOp("flagDuplicates", store.flagDuplicates(ids)),
+    bulk: {
+      snapshotColumns: (q) => timedOp("bulk.snapshotColumns", bulk.snapshotColumns(q)),
+      upsertResult: (r, id) => timedOp("bulk.upsertResult", bulk.upsertResult(r, id))
+    }
+  }
+}
+const breakdown = () => {
+  const line = [...timings].map(([k, v]) => `${k} ${secs(v)}`).join(", ")
+  timings.clear()
+  return line
+}
+
+const bench = Effect.gen(function*() {
+  const store = instrument(yield* PriceStore.PriceStore)
+  const { FROM, SLOTS, TO, generate } = synthetic(POOLS, DAYS)
+  const input = generate()
+  console.log(
+    `\nend-to-end on MariaDB (${database}): ${fmt(POOLS)} pools × ${DAYS} days at 5-minute slots ` +
+      `(${fmt(POOLS * SLOTS)} pool-slots, ${fmt(input.length)} snapshots)`
+  )
+
+  const CHUNK = 20_000
+  const i0 = performance.now()
+  for (let i = 0; i < input.length; i += CHUNK) {
+    const drafts: Array<Pricing.SnapshotDraft> = []
+    for (let j = i; j < Math.min(input.length, i + CHUNK); j++) {
+      drafts.push(
+        new Pricing.SnapshotDraft({
+          tenantId: null,
+          pool: input.pools[input.pool[j]!]!,
+          price: input.price[j]!,
+          observedAt: input.observedAt[j]!,
+          reporterAgentId: null,
+          reporterRole: input.role[j] === 2 ? "PRIMARY" : "REPLICA",
+          source: "agent",
+          receivedAt: input.observedAt[j]! + 1
+        }, true)
+      )
+    }
+    yield* store.appendSnapshots(drafts)
+  }
+  const ingestMs = performance.now() - i0
+  console.log(`ingest (PriceStore.appendSnapshots): ${fmt(input.length)} rows in ${secs(ingestMs)} → ${fmt(input.length / (ingestMs / 1000))} rows/s`)
+
+  const job = yield* ConsolidationJob.make({
+    poolsPerBatch: 100,
+    context: () => Effect.succeed(new Map())
+  }).pipe(Effect.provideService(PriceStore.PriceStore, store))
+  const timed = (label: string) =>
+    Effect.gen(function*() {
+      const start = performance.now()
+      const run = yield* job.run({ from: FROM, to: TO })
+      const ms = performance.now() - start
+      console.log(
+        `${label}: ${secs(ms)} — snapshots ${fmt(run.snapshots)}, duplicates ${fmt(run.duplicates)}, agent points ${fmt(run.agentPoints)}, ` +
+          `filled ${fmt(run.filled)}, consolidated written ${fmt(run.written)}, canonical written ${fmt(run.canonical)}`
+      )
+      console.log(
+        `${label} throughput: ${fmt(run.snapshots / (ms / 1000))} snapshot rows/s consolidated ` +
+          `(${fmt((run.written + run.canonical) / (ms / 1000))} tier rows/s written) (target ≥ 100,000 rows/s)`
+      )
+      console.log(`  store time: ${breakdown()}`)
+      return { run, ms }
+    })
+  const first = yield* timed("consolidation job, first run (MariaDB → engine → MariaDB)")
+  if (first.run.snapshots !== input.length) throw new Error(`expected ${input.length} snapshots, the run read ${first.run.snapshots}`)
+  const second = yield* timed("same window again (idempotent)")
+  if (second.run.written !== 0 || second.run.canonical !== 0) throw new Error("the repeated run wrote points")
+  const total = ingestMs + first.ms
+  console.log(`ingest + first run: ${fmt(input.length / (total / 1000))} snapshot rows/s end to end`)
+})
+
+const main = async () => {
+  const admin = await mysql.createConnection({ uri: base })
+  await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
+  try {
+    const ClientLive = MysqlClient.layer({ url: Redacted.make(url), maxConnections: 4 })
+    const StoreLive = MysqlStore.layer.pipe(
+      Layer.provideMerge(Layer.effectDiscard(MysqlMigrations.run).pipe(Layer.provideMerge(ClientLive)))
+    )
+    await Effect.runPromise(Effect.provide(bench, StoreLive))
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``)
+    await admin.end()
+  }
+}
+
+await main()
