@@ -27,6 +27,7 @@ import {
   TooManyRequestsWire,
   UnauthorizedWire
 } from "./ApiError.js"
+import { LegacyApi } from "./LegacyApi.js"
 import { OpsAdminApi, OpsApi } from "./OpsApi.js"
 import { AdminAuth, IdempotencyHeaders, RequestId, TenantAuth } from "./Security.js"
 
@@ -488,6 +489,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(EventsApi)
   .add(SystemApi)
   .add(OpsAdminApi).add(OpsApi)
+  .add(LegacyApi)
   .addError(BadRequestWire)
   .addError(UnauthorizedWire)
   .addError(ForbiddenWire)

@@ -25,6 +25,7 @@ import * as HttpConfigModule from "./HttpConfig.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
 import * as Metrics from "./Metrics.js"
+import * as LegacyLive from "./LegacyLive.js"
 import * as OpsLive from "./OpsLive.js"
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
@@ -435,10 +436,11 @@ const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => g
 export const layer: Layer.Layer<
   import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics,
   never,
-  Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig
+  Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig | import("@spotfleet/engine").AgentStore.AgentStore | import("@spotfleet/engine").PriceStore.PriceStore
 > = HttpApiBuilder.api(Api).pipe(
   Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
   Layer.provide(OpsLive.layer),
+  Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
 )
@@ -460,6 +462,8 @@ export const serve = (
   | Engine.Engine
   | EventLog.EventLog
   | IdempotencyStore.IdempotencyStore
+  | import("@spotfleet/engine").AgentStore.AgentStore
+  | import("@spotfleet/engine").PriceStore.PriceStore
 > =>
   HttpApiBuilder.serve().pipe(
     Layer.provideMerge(layer),

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
-import { Engine, EventLog, IdempotencyStore, MemoryStore } from "@spotfleet/engine"
+import { type AgentStore, Engine, type EventLog, type IdempotencyStore, MemoryStore, type PriceStore } from "@spotfleet/engine"
 import { Layer } from "effect"
 import * as ApiLive from "./ApiLive.js"
 import * as HttpConfig from "./HttpConfig.js"
@@ -30,7 +30,7 @@ export interface WebHandler {
  * @category constructors
  */
 export const make = <E>(
-  engine: Layer.Layer<Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore, E>,
+  engine: Layer.Layer<Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | AgentStore.AgentStore | PriceStore.PriceStore, E>,
   options?: HttpConfig.HttpOptions
 ): WebHandler => {
   const { dispose, handler } = HttpApiBuilder.toWebHandler(

@@ -20,6 +20,10 @@ export * as Events from "./Events.js"
 /** @since 0.1.0 */
 export * as HttpConfig from "./HttpConfig.js"
 /** @since 0.1.0 */
+export * as LegacyApi from "./LegacyApi.js"
+/** @since 0.1.0 */
+export * as LegacyLive from "./LegacyLive.js"
+/** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as OpenApiSpec from "./OpenApiSpec.js"

@@ -1,0 +1,400 @@
+/**
+ * The server side of {@link LegacyApi.LegacyApi}: every legacy (v5) call mapped onto the engine
+ * operations v1 uses, answered in the shapes PROTOCOL-v5.md says the agent needs, plus the
+ * dispatch that sends legacy-dialect calls on the paths shared with v1 to the legacy handlers.
+ *
+ * Error policy: the agent treats every non-2xx as a failure and only backs off, so
+ * - an unknown agent is 404 (on heartbeat it makes the agent register again);
+ * - an unavailable store is 503 (backing off is right);
+ * - a report the engine cannot apply (unknown request id, unknown instance, an instance that is
+ *   no longer PRIMARY, a duplicate) is answered 2xx with `status: "ignored"` and logged: the
+ *   agent could not do anything else with an error.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiBuilder, type HttpApp, HttpServerRequest } from "@effect/platform"
+import {
+  Agent as AgentModule,
+  AgentStore,
+  Command,
+  Engine,
+  type EventLog,
+  type Ids,
+  Pool,
+  PriceService,
+  type PriceStore
+} from "@spotfleet/engine"
+import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
+import { Api } from "./Api.js"
+import * as ApiError from "./ApiError.js"
+import { HttpConfig } from "./HttpConfig.js"
+import * as errors from "./internal/errors.js"
+import * as internal from "./internal/legacy.js"
+import { Principal, type PrincipalService } from "./Security.js"
+
+/**
+ * Commands handed out per legacy poll. The agent runs a poll's commands one after another
+ * without heartbeats (a launch may take 300 s, a terminate 180 s), so each answer holds at most
+ * what it finishes well inside one command lease.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const pollLimit = 1
+
+/** The marker written into the agent's metadata at a legacy registration. */
+const dialectKey = "dialect"
+const dialect = "v5"
+
+const forbidden = (message: string) => new ApiError.Forbidden({ code: "Forbidden", message })
+
+const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Effect.Effect<void, ApiError.ApiError> =>
+  principal.agentId === null || principal.agentId === agentId
+    ? Effect.void
+    : Effect.fail(forbidden("this agent token belongs to another agent"))
+
+const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
+  Effect.mapError(effect, errors.fromEngine)
+
+const recorded = { success: true, status: "recorded" } as const
+
+const ignored = (detail: string) => ({ success: false, status: "ignored", detail }) as const
+
+/** Engine failures that mean "this report cannot be applied", as opposed to "try again later". */
+const inapplicable = new Set([
+  "InvalidInput",
+  "InvalidTransition",
+  "InstanceNotFound",
+  "CommandNotFound",
+  "FlowConflict",
+  "LimitExceeded",
+  "IdempotencyKeyReused",
+  "DuplicateKey"
+])
+
+/**
+ * Runs an agent report: answers `recorded`, or `ignored` (2xx, logged) when the engine rejects
+ * it; an unknown agent (404) and store trouble (503) stay errors.
+ */
+const report = (
+  operation: string,
+  effect: Effect.Effect<unknown, Engine.EngineFailure | ApiError.ApiError>
+): Effect.Effect<typeof recorded | ReturnType<typeof ignored>, ApiError.ApiError> =>
+  effect.pipe(
+    Effect.as(recorded),
+    Effect.catchAll((e) => {
+      if (inapplicable.has(e._tag)) {
+        const detail = "message" in e && typeof e.message === "string" && e.message.length > 0 ? e.message : e._tag
+        return Effect.as(
+          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${detail})`),
+          ignored(`${e._tag}: ${detail}`)
+        )
+      }
+      return Effect.fail(errors.isApiError(e) ? e : errors.fromEngine(e as Engine.EngineFailure))
+    })
+  )
+
+const str = (u: unknown): string | undefined => (typeof u === "string" && u.length > 0 ? u : undefined)
+
+const decodePool = Schema.decodeUnknownOption(Pool.PoolId)
+
+/** `<type>.<az>` as a spot pool id, when both are known and well-formed. */
+const poolOf = (instanceType: string | null | undefined, az: string | null | undefined): Option.Option<Pool.PoolId> =>
+  instanceType && az ? decodePool(`${instanceType}.${az}`) : Option.none()
+
+const configOf = (config: AgentModule.AgentConfig) => ({
+  auto_switch_enabled: config.autoSwitch,
+  auto_terminate_enabled: config.autoTerminate
+})
+
+const isLegacyAgent = (agent: AgentModule.Agent) => agent.metadata[dialectKey] === dialect
+
+const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const agents = yield* AgentStore.AgentStore
+    const prices = yield* PriceService.make
+
+    const principalFor = (agentId: Ids.AgentId) => Effect.tap(Principal, (p) => forAgent(p, agentId))
+
+    const pollLegacy = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
+      Effect.map(
+        engineCall(engine.pollCommands(tenantId, agentId, { limit: pollLimit })),
+        (commands) => ({ commands: commands.map(internal.renderCommand) })
+      )
+
+    return handlers
+      .handle("register", ({ payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          if (principal.agentId !== null) return yield* Effect.fail(forbidden("an agent token cannot register"))
+          const cloudInstanceId = str(payload.instance_id)
+          const logicalAgentId = str(payload.logical_agent_id) ?? cloudInstanceId
+          const answer = (agent: AgentModule.Agent, created: boolean) => ({
+            success: true,
+            agent_id: agent.id,
+            registered: true,
+            created,
+            config: configOf(agent.config)
+          })
+          const unplaced = (why: string) =>
+            Effect.as(Effect.logWarning(`legacy register from ${payload.hostname ?? "?"} not placed: ${why}`), {
+              success: true,
+              // Not an agent: its heartbeat is answered 404, which makes it register again.
+              agent_id: `unregistered-${str(payload.hostname) ?? "host"}`,
+              registered: false,
+              created: false,
+              config: configOf(AgentModule.defaultConfig),
+              message: why
+            })
+          if (cloudInstanceId === undefined || logicalAgentId === undefined) {
+            return yield* unplaced("no instance id (the metadata service was unreachable)")
+          }
+          // An instance the engine knows (a restart, or an instance launched for an existing
+          // agent whose own agent registers): answer its agent.
+          const owner = yield* engineCall(agents.findByCloudInstanceId(principal.tenantId, cloudInstanceId))
+          if (Option.isSome(owner)) {
+            const view = yield* engineCall(engine.getAgent(principal.tenantId, owner.value))
+            return answer(view.agent, false)
+          }
+          const pool = poolOf(payload.instance_type, payload.az)
+          if (Option.isNone(pool)) return yield* unplaced("no instance type or availability zone to place it in a pool")
+          const metadata: Record<string, unknown> = { [dialectKey]: dialect }
+          for (const [key, value] of Object.entries(payload)) if (value !== undefined && value !== null) metadata[key] = value
+          const result = yield* engineCall(engine.register(principal.tenantId, {
+            logicalAgentId,
+            cloudInstanceId,
+            pool: pool.value,
+            metadata
+          }))
+          return answer(result.agent, result.created)
+        }))
+      .handle("heartbeat", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const beat = yield* engineCall(engine.heartbeat(principal.tenantId, path.agentId))
+          const inventory = payload.inventory_snapshot
+          const listed = inventory?.instances ?? []
+          const usable = listed.length > 0 && (inventory?.error === undefined || inventory.error === null)
+          if (usable) {
+            // Managed instances missing from (or terminated in) the inventory are gone;
+            // unmanaged ones are ignored. An empty or failed inventory says nothing.
+            yield* engineCall(engine.reconcileInventory(principal.tenantId, path.agentId, {
+              instances: listed.map((i) => ({ cloudInstanceId: i.instance_id, state: i.state ?? null })),
+              error: inventory?.error ?? null
+            }))
+          }
+          return {
+            success: true,
+            agent_id: beat.agentId,
+            status: beat.liveness,
+            reconnected: payload.reconnect === true,
+            config_version: beat.configVersion,
+            inventory_checked: usable ? listed.length : 0
+          }
+        }))
+      .handle("pendingCommandsAlias", ({ path }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const view = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
+          if (isLegacyAgent(view.agent)) return yield* pollLegacy(principal.tenantId, path.agentId)
+          // A v1 agent that sent a JSON content type on its GET: v1's answer.
+          const commands = yield* engineCall(engine.pollCommands(principal.tenantId, path.agentId))
+          return { commands }
+        }))
+      .handle("pollCommands", ({ path }) =>
+        Effect.flatMap(principalFor(path.agentId), (principal) => pollLegacy(principal.tenantId, path.agentId)))
+      .handle("pricingReport", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const view = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
+          const now = yield* Clock.currentTimeMillis
+          const reportedAt = internal.parseTimestamp(payload.timestamp)
+          const records = payload.pricing_data_array ?? []
+          const spot: Array<{ pool: string; price: number; observedAt: number }> = []
+          const onDemand: Array<{ instanceType: string; region: string; price: number }> = []
+          let skipped = 0
+          const primaryRegion = view.instances.map((i) => Pool.parse(i.pool)).find(Either.isRight)?.right.region
+          const agentRegion = str(view.agent.metadata.region) ?? primaryRegion
+          const valid = (p: number | null | undefined): p is number => typeof p === "number" && Number.isFinite(p) && p > 0
+          for (const r of records) {
+            const kind = (r.price_type ?? "spot").toLowerCase().replace(/[-_\s]/g, "")
+            if (kind === "ondemand") {
+              const region = agentRegion ?? (r.az ? r.az.slice(0, -1) : undefined)
+              if (r.instance_type && region && valid(r.price)) onDemand.push({ instanceType: r.instance_type, region, price: r.price })
+              else skipped++
+              continue
+            }
+            const price = r.spot_price ?? r.price
+            const pool = Option.orElse(
+              r.pool_id ? decodePool(r.pool_id) : Option.none(),
+              () => poolOf(r.instance_type, r.az)
+            )
+            if (Option.isNone(pool) || Pool.lifecycleOf(pool.value) !== "spot" || !valid(price)) {
+              skipped++
+              continue
+            }
+            spot.push({ pool: pool.value, price, observedAt: internal.parseTimestamp(r.timestamp) ?? reportedAt ?? now })
+          }
+          if (spot.length === 0 && onDemand.length === 0) return { success: true, accepted: 0, on_demand: 0, skipped }
+          // The agent's own instance (its registration) is the reporter, while it is live.
+          const own = str(view.agent.metadata.instance_id)
+          const reporter = view.instances.find((i) =>
+            i.cloudInstanceId === own && (i.role === "PRIMARY" || i.role === "REPLICA")
+          )
+          const result = yield* engineCall(prices.ingest(principal.tenantId, path.agentId, {
+            cloudInstanceId: reporter?.cloudInstanceId ?? undefined,
+            prices: spot,
+            onDemand
+          }))
+          return { success: true, accepted: result.snapshots, on_demand: result.onDemand, skipped }
+        }))
+      .handle("actionResult", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const requestId = str(payload.request_id)
+          if (requestId === undefined) return ignored("no request_id")
+          const success = (payload.result ?? "").toUpperCase() === "SUCCESS"
+          return yield* report(
+            "action-result",
+            engine.reportResult(principal.tenantId, path.agentId, {
+              requestId,
+              result: Command.CommandResult.make({
+                success,
+                message: payload.error_message ?? null,
+                cloudInstanceId: str(payload.cloud_instance_id) ?? null,
+                data: payload.metadata ?? {}
+              })
+            })
+          )
+        }))
+      .handle("instanceLaunched", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const cloudInstanceId = str(payload.instance_id)
+          if (cloudInstanceId === undefined) return ignored("no instance_id")
+          return yield* report(
+            "instance-launched",
+            engine.confirmLaunch(principal.tenantId, path.agentId, {
+              cloudInstanceId,
+              tempInstanceId: str(payload.temp_instance_id),
+              requestId: str(payload.request_id)
+            })
+          )
+        }))
+      .handle("instanceTerminated", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const cloudInstanceId = str(payload.instance_id)
+          if (cloudInstanceId === undefined) return ignored("no instance_id")
+          // Already terminated in the engine's view: nothing changes, still 2xx.
+          return yield* report("instance-terminated", engine.confirmTerminated(principal.tenantId, path.agentId, { cloudInstanceId }))
+        }))
+      .handle("terminationReport", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const cloudInstanceId = str(payload.cloud_instance_id)
+          if (cloudInstanceId === undefined) return ignored("no cloud_instance_id")
+          const now = yield* Clock.currentTimeMillis
+          const at = internal.parseTimestamp(payload.termination_time)
+          // The agent that sends this still runs, so a termination time already past is clock
+          // skew: the engine's default (two minutes from now) applies then.
+          const deadline = at !== undefined && at > now ? at : undefined
+          // Re-sent every 10 s while it stands: the engine changes nothing for a notice it has.
+          return yield* report(
+            "termination-report",
+            engine.notice(principal.tenantId, path.agentId, { kind: "termination", cloudInstanceId, deadline })
+          )
+        }))
+      .handle("rebalanceRecommendation", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const principal = yield* principalFor(path.agentId)
+          const cloudInstanceId = str(payload.cloud_instance_id)
+          if (cloudInstanceId === undefined) return ignored("no cloud_instance_id")
+          // notice_time is when it was seen, not a deadline: the engine's default applies.
+          return yield* report(
+            "rebalance-recommendation",
+            engine.notice(principal.tenantId, path.agentId, { kind: "rebalance", cloudInstanceId })
+          )
+        }))
+      .handle("shutdown", ({ path }) =>
+        Effect.gen(function*() {
+          const principal = yield* Principal
+          // `None`: the agent stopped before it ever registered.
+          if (path.agentId === "None" || (principal.agentId !== null && principal.agentId !== path.agentId)) {
+            return ignored("not a registered agent of this caller")
+          }
+          return yield* Effect.gen(function*() {
+            const view = yield* engine.getAgent(principal.tenantId, path.agentId)
+            const now = yield* Clock.currentTimeMillis
+            // A command it was handed and has not finished keeps it alive until the lease ends
+            // (the same rule as the liveness job); otherwise it is offline from now on.
+            const executing = view.commands.some((c) => c.status === "delivered" && (c.leaseExpiresAt ?? 0) > now)
+            if (executing) return ignored("a delivered command is still running; liveness decides when its lease ends")
+            yield* engine.markOffline(principal.tenantId, path.agentId)
+            return recorded
+          }).pipe(
+            // Best effort, always 2xx.
+            Effect.catchAll((e) => Effect.as(Effect.logWarning(`legacy shutdown: ${e._tag}`), ignored(e._tag)))
+          )
+        }))
+  }))
+
+/**
+ * Sends a legacy-dialect request on a path shared with v1 to the legacy group
+ * (`/api/agents/…` → `/api/v5/agents/…`); everything else passes through untouched. A body is
+ * read only on the three shared POST paths (cached, so the handler reads it again for free);
+ * an unreadable or malformed body passes through for the request guard to answer.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const dispatch = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const route = internal.sharedRoute(request.method, request.url)
+    if (route === null) return yield* app
+    let body: unknown = undefined
+    if (route !== "pending-commands") {
+      const length = request.headers["content-length"]
+      if (length !== undefined && Number(length) > maxBodyBytes) return yield* app
+      const text = yield* Effect.either(HttpServerRequest.withMaxBodySize(request.text, Option.some(maxBodyBytes)))
+      if (Either.isLeft(text)) return yield* app
+      try {
+        body = JSON.parse(text.right)
+      } catch {
+        return yield* app
+      }
+    }
+    if (!internal.isLegacyRequest(route, request.headers["content-type"], body)) return yield* app
+    const url = internal.aliasUrl(request.url)
+    // Same request (its body already read and cached), another URL for the router.
+    const rewritten = new Proxy(request, {
+      get: (target, key) => {
+        if (key === "url") return url
+        const value = Reflect.get(target, key, target)
+        return typeof value === "function" ? value.bind(target) : value
+      }
+    })
+    return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, rewritten)
+  })
+
+const DispatchLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => dispatch(config.maxBodyBytes)))
+
+/**
+ * The legacy routes: handlers, their authentication, and the dispatch on shared paths. Compose
+ * it with the other groups of `ApiLive` (it needs `TenantAuth` from there).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  import("@effect/platform/HttpApiGroup").ApiGroup<"spotfleet", "legacy">,
+  never,
+  | Engine.Engine
+  | AgentStore.AgentStore
+  | EventLog.EventLog
+  | PriceStore.PriceStore
+  | HttpConfig
+  | import("./Security.js").TenantAuth
+> = Layer.mergeAll(LegacyHandlers, DispatchLive)
