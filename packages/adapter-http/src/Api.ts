@@ -28,6 +28,7 @@ import {
   UnauthorizedWire
 } from "./ApiError.js"
 import { LegacyApi } from "./LegacyApi.js"
+import { MetricsSummaryApi } from "./MetricsSummaryApi.js"
 import { OpsAdminApi, OpsApi } from "./OpsApi.js"
 import { AdminAuth, IdempotencyHeaders, RequestId, TenantAuth } from "./Security.js"
 
@@ -489,6 +490,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(EventsApi)
   .add(SystemApi)
   .add(OpsAdminApi).add(OpsApi)
+  .add(MetricsSummaryApi)
   .add(LegacyApi)
   .addError(BadRequestWire)
   .addError(UnauthorizedWire)

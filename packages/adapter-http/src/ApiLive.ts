@@ -26,6 +26,7 @@ import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
 import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
+import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 import * as OpsLive from "./OpsLive.js"
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
@@ -440,6 +441,7 @@ export const layer: Layer.Layer<
 > = HttpApiBuilder.api(Api).pipe(
   Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
   Layer.provide(OpsLive.layer),
+  Layer.provide(MetricsSummaryLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))

@@ -26,6 +26,10 @@ export * as LegacyLive from "./LegacyLive.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
+export * as MetricsSummaryApi from "./MetricsSummaryApi.js"
+/** @since 0.1.0 */
+export * as MetricsSummaryLive from "./MetricsSummaryLive.js"
+/** @since 0.1.0 */
 export * as OpenApiSpec from "./OpenApiSpec.js"
 /** @since 0.1.0 */
 export * as WebHandler from "./WebHandler.js"
