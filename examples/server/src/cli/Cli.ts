@@ -1,0 +1,15 @@
+/**
+ * The `spotfleet` command line: one root command, each group of subcommands in its own file
+ * under src/cli (add yours to the list below).
+ */
+import { Command } from "@effect/cli"
+import { mlCommand } from "./MlCommand.js"
+
+/** `spotfleet <group> <command>`. */
+export const spotfleet = Command.make("spotfleet").pipe(
+  Command.withDescription("spotfleet control plane tools"),
+  Command.withSubcommands([mlCommand])
+)
+
+/** Runs the CLI on argv (without the node and script entries). */
+export const run = Command.run(spotfleet, { name: "spotfleet", version: "0.1.0" })
