@@ -12,19 +12,23 @@
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
+ * - Background jobs: `SPOTFLEET_JOBS`, `SPOTFLEET_JOB_HOLDER`, `SPOTFLEET_JOB_PERIOD_SCALE`,
+ *   `SPOTFLEET_JOB_<NAME>_SECONDS`, `SPOTFLEET_OFFLINE_AFTER_SECONDS`,
+ *   `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (see ServerJobs.ts).
  *
- * SIGTERM/SIGINT: stop accepting connections, end SSE streams, let in-flight requests finish (up
- * to the drain time), close the store, exit 0.
+ * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
+ * end SSE streams, let in-flight requests finish (up to the drain time), close the store, exit 0.
  */
 import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { ApiLive, Auth, Events } from "@spotfleet/adapter-http"
-import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
-import { Engine, MemoryStore } from "@spotfleet/engine"
+import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
+import { DecisionLog, Engine, JobLease, MemoryStore } from "@spotfleet/engine"
 import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Demo from "./Demo.js"
+import * as ServerJobs from "./ServerJobs.js"
 
 class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
 
@@ -61,16 +65,19 @@ const settings = Effect.gen(function*() {
     bootstrapToken: yield* nonEmpty("SPOTFLEET_BOOTSTRAP_TENANT_TOKEN"),
     agentTokenSecret: yield* nonEmpty("SPOTFLEET_AGENT_TOKEN_SECRET"),
     maxBodyBytes: yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
-    drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10)))
+    drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10))),
+    jobs: yield* ServerJobs.config
   }
 })
 
-/** The store: MySQL with migrations when configured, the in-memory store otherwise. */
-const storeLayer = (mysqlUrl: Option.Option<Redacted.Redacted<string>>): Layer.Layer<MemoryStore.Stores, unknown> =>
+/** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases and decision log). */
+const storeLayer = (
+  mysqlUrl: Option.Option<Redacted.Redacted<string>>
+): Layer.Layer<MemoryStore.Stores | JobLease.JobLease | DecisionLog.DecisionLog, unknown> =>
   Option.match(mysqlUrl, {
-    onNone: () => MemoryStore.layer,
+    onNone: () => Layer.mergeAll(MemoryStore.layer, JobLease.layerMemory, DecisionLog.layerMemory),
     onSome: (url) =>
-      MysqlStore.layer.pipe(
+      Layer.mergeAll(MysqlStore.layer, MysqlJobLease.layer, MysqlDecisionLog.layer).pipe(
         Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url }))))
       )
   })
@@ -100,7 +107,7 @@ const program = Effect.gen(function*() {
       agentTokenSecret: Option.getOrUndefined(config.agentTokenSecret),
       maxBodyBytes: Option.getOrUndefined(config.maxBodyBytes)
     }).pipe(
-      Layer.provideMerge(Engine.layer()),
+      Layer.provideMerge(Layer.merge(Engine.layer(), ServerJobs.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
     )
@@ -125,9 +132,13 @@ const program = Effect.gen(function*() {
     })
   )
 
+  // After the shutdown finalizer: the jobs stop (and release their leases) before the drain.
+  yield* ServerJobs.start(config.jobs).pipe(Effect.provide(context))
+
   yield* Console.log(`spotfleet server listening on ${url}`)
   yield* Console.log(`  store: ${Option.isSome(config.mysqlUrl) ? "MySQL (migrated)" : "in-memory (nothing survives a restart)"}`)
   if (config.generated) yield* Console.log(`  admin token (generated for this demo run): ${Redacted.value(config.adminToken)}`)
+  yield* Console.log(`  jobs: ${ServerJobs.describe(config.jobs)}`)
   yield* Console.log(`  OpenAPI: docs/api-spec.yaml · metrics: ${url}/metrics · events: ${url}/api/events/stream`)
 
   if (config.demo) {

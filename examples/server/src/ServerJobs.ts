@@ -1,0 +1,127 @@
+/**
+ * The server's background jobs (DESIGN.md §3, §6, §9): liveness, the command sweep, zombie
+ * retention, retention, the consolidation schedule and the automatic-switch loop. Every process
+ * runs every job through `Jobs.runScoped` over the store's `JobLease`, so across processes that
+ * share one MySQL database each job runs in exactly one of them at a time; when that process dies
+ * another takes the job over after its lease (3 × the period) runs out, and a graceful shutdown
+ * releases the leases at once.
+ *
+ * Environment (periods in seconds, fractions allowed):
+ * - `SPOTFLEET_JOBS` (default 1): 0 = this process runs no jobs (serves HTTP only).
+ * - `SPOTFLEET_JOB_HOLDER`: this process's holder id (default `<hostname>:<pid>:<random>`).
+ * - `SPOTFLEET_JOB_PERIOD_SCALE` (default 1): multiplies every default period (0.01 → 100× faster).
+ * - `SPOTFLEET_JOB_<NAME>_SECONDS`: the period of one job, e.g. `SPOTFLEET_JOB_LIVENESS_SECONDS`,
+ *   `SPOTFLEET_JOB_COMMAND_SWEEP_SECONDS`, `SPOTFLEET_JOB_ZOMBIE_RETENTION_SECONDS`,
+ *   `SPOTFLEET_JOB_RETENTION_SECONDS`, `SPOTFLEET_JOB_CONSOLIDATION_SECONDS`,
+ *   `SPOTFLEET_JOB_AUTO_SWITCH_SECONDS` (not scaled).
+ * - `SPOTFLEET_OFFLINE_AFTER_SECONDS` (default 90), `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (default 30).
+ */
+import * as os from "node:os"
+import {
+  AutoSwitch,
+  ConsolidationJob,
+  DecisionModel,
+  type AgentStore,
+  type DecisionLog,
+  type Engine,
+  type EventLog,
+  type IdempotencyStore,
+  type JobLease,
+  Jobs,
+  type PriceStore,
+  type TenantStore
+} from "@spotfleet/engine"
+import { Config, Duration, Effect, Layer, Option, type Scope } from "effect"
+
+/** The jobs, by the name their lease and runs are recorded under. */
+export const jobNames = ["liveness", "command-sweep", "zombie-retention", "retention", "consolidation", "auto-switch"] as const
+
+/** A job name. */
+export type JobName = (typeof jobNames)[number]
+
+/** Default periods in seconds. */
+export const defaultPeriods: Readonly<Record<JobName, number>> = {
+  liveness: 15,
+  "command-sweep": 10,
+  "zombie-retention": 3_600,
+  retention: 3_600,
+  consolidation: 12 * 3_600,
+  "auto-switch": 300
+}
+
+/** The environment variable that sets a job's period. */
+export const periodVariable = (name: JobName): string => `SPOTFLEET_JOB_${name.toUpperCase().replaceAll("-", "_")}_SECONDS`
+
+/** The jobs' settings. */
+export interface JobsConfig {
+  readonly enabled: boolean
+  readonly holder: string
+  readonly periods: Readonly<Record<JobName, Duration.Duration>>
+  readonly offlineAfter: Duration.Duration
+  readonly zombieRetention: Duration.Duration
+}
+
+const positive = (name: string) =>
+  Config.number(name).pipe(Config.validate({ message: `${name} must be a positive number`, validation: (n) => n > 0 }))
+
+/** Reads the jobs' settings from the environment. */
+export const config: Effect.Effect<JobsConfig, import("effect/ConfigError").ConfigError> = Effect.gen(function*() {
+  const scale = yield* positive("SPOTFLEET_JOB_PERIOD_SCALE").pipe(Config.withDefault(1))
+  const periods = {} as Record<JobName, Duration.Duration>
+  for (const name of jobNames) {
+    const seconds = yield* Config.option(positive(periodVariable(name)))
+    periods[name] = Duration.millis(Math.max(1, Math.round(Option.getOrElse(seconds, () => defaultPeriods[name] * scale) * 1000)))
+  }
+  const holder = yield* Config.string("SPOTFLEET_JOB_HOLDER").pipe(Config.withDefault(""))
+  return {
+    enabled: yield* Config.boolean("SPOTFLEET_JOBS").pipe(Config.withDefault(true)),
+    holder: holder.length > 0 ? holder : `${os.hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 8)}`,
+    periods,
+    offlineAfter: Duration.seconds(yield* positive("SPOTFLEET_OFFLINE_AFTER_SECONDS").pipe(Config.withDefault(90))),
+    zombieRetention: Duration.days(yield* positive("SPOTFLEET_ZOMBIE_RETENTION_DAYS").pipe(Config.withDefault(30)))
+  }
+})
+
+/** What the jobs need besides the store ports. */
+export const layer: Layer.Layer<ConsolidationJob.ConsolidationJob | DecisionModel.DecisionModel, never, PriceStore.PriceStore | EventLog.EventLog> =
+  Layer.merge(ConsolidationJob.layer(), DecisionModel.layerRuleBased)
+
+/** Everything the jobs read and write. */
+export type Requirements =
+  | Engine.Engine
+  | AgentStore.AgentStore
+  | IdempotencyStore.IdempotencyStore
+  | TenantStore.TenantStore
+  | PriceStore.PriceStore
+  | JobLease.JobLease
+  | DecisionLog.DecisionLog
+  | DecisionModel.DecisionModel
+  | ConsolidationJob.ConsolidationJob
+
+/** The job specs with the configured periods. */
+export const specs = (c: JobsConfig): ReadonlyArray<Jobs.JobSpec<Requirements>> => {
+  const standard: ReadonlyArray<Jobs.JobSpec<Requirements>> = Jobs.standard({
+    liveness: { offlineAfter: c.offlineAfter },
+    zombieRetention: c.zombieRetention
+  })
+  const autoSwitch: Jobs.JobSpec<Requirements> = {
+    name: "auto-switch",
+    every: c.periods["auto-switch"],
+    run: Effect.map(AutoSwitch.runOnce(), (summary) => ({ ...summary }))
+  }
+  return [
+    ...standard.map((spec) => ({ ...spec, every: c.periods[spec.name as JobName] ?? spec.every })),
+    ConsolidationJob.jobSpec({ every: c.periods.consolidation }),
+    autoSwitch
+  ]
+}
+
+/** Runs every job in fibers of the scope; closing the scope stops them and releases the leases. */
+export const start = (c: JobsConfig): Effect.Effect<void, never, Requirements | Scope.Scope> =>
+  c.enabled ? Jobs.runScoped(specs(c), c.holder) : Effect.void
+
+/** One line for the start-up banner. */
+export const describe = (c: JobsConfig): string =>
+  c.enabled
+    ? `holder ${c.holder}; ${jobNames.map((n) => `${n} every ${Duration.format(c.periods[n])}`).join(", ")}`
+    : "off in this process (SPOTFLEET_JOBS=0)"
