@@ -30,6 +30,7 @@ import {
 import { LegacyApi } from "./LegacyApi.js"
 import { MetricsSummaryApi } from "./MetricsSummaryApi.js"
 import { OpsAdminApi, OpsApi } from "./OpsApi.js"
+import { PricingApi } from "./PricingApi.js"
 import { AdminAuth, IdempotencyHeaders, RequestId, TenantAuth } from "./Security.js"
 
 // Security and the idempotency key live in ./Security.js (group modules import them from there
@@ -490,6 +491,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(EventsApi)
   .add(SystemApi)
   .add(OpsAdminApi).add(OpsApi)
+  .add(PricingApi)
   .add(MetricsSummaryApi)
   .add(LegacyApi)
   .addError(BadRequestWire)

@@ -8,13 +8,12 @@
 import { HttpApiBuilder, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import {
   Command,
-  DomainEvent,
   Engine,
   EngineError,
   EventLog,
   IdempotencyStore,
   type Ids,
-  Pool
+  PriceService
 } from "@spotfleet/engine"
 import { Clock, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { Api, Principal, type PrincipalService, ReportAccepted } from "./Api.js"
@@ -28,6 +27,7 @@ import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
 import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 import * as OpsLive from "./OpsLive.js"
+import * as PricingLive from "./PricingLive.js"
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
   Effect.mapError(effect, errors.fromEngine)
@@ -55,51 +55,17 @@ const millis = (d: DateTime.Utc | undefined) => (d === undefined ? undefined : D
 const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
-    const log = yield* EventLog.EventLog
     const idempotency = yield* IdempotencyStore.IdempotencyStore
     const config = yield* HttpConfig
+    const prices = yield* PriceService.make
 
-    /** Reports are events only (no aggregate change): idempotency is kept here. */
-    const report = (
-      principal: PrincipalService,
-      agentId: Ids.AgentId,
-      operation: string,
-      key: string | undefined,
-      drafts: (view: Engine.AgentView, now: number) => ReadonlyArray<DomainEvent.EventDraft>
-    ) =>
-      Effect.gen(function*() {
-        const view = yield* engineCall(engine.getAgent(principal.tenantId, agentId))
-        if (key !== undefined) {
-          const found = yield* engineCall(idempotency.get(principal.tenantId, key))
-          if (Option.isSome(found)) {
-            if (found.value.operation !== operation) {
-              return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
-            }
-            return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
-          }
-        }
-        const now = yield* Clock.currentTimeMillis
-        const written = yield* engineCall(log.append(drafts(view, now)))
-        const answer = ReportAccepted.make({ accepted: written.length, eventIds: written.map((e) => e.id) })
-        if (key !== undefined) {
-          yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
-            tenantId: principal.tenantId,
-            key,
-            operation,
-            response: Schema.encodeSync(ReportAccepted)(answer),
-            createdAt: now
-          }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
-        }
-        return answer
-      })
-
-    /** Like `report`, for reports the engine writes itself: `write` answers the ids of the events it appended. */
+    /** Reports the engine writes itself, idempotent here: `write` answers the ids of the events it appended (and how many items it accepted, when that differs). */
     const idempotentReport = (
       principal: PrincipalService,
       agentId: Ids.AgentId,
       operation: string,
       key: string | undefined,
-      write: () => Effect.Effect<ReadonlyArray<number>, ApiError.ApiError>
+      write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
     ) =>
       Effect.gen(function*() {
         yield* engineCall(engine.getAgent(principal.tenantId, agentId))
@@ -112,8 +78,10 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
             return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
           }
         }
-        const eventIds = yield* write()
-        const answer = ReportAccepted.make({ accepted: eventIds.length, eventIds })
+        const written = yield* write()
+        const answer = "accepted" in written
+          ? ReportAccepted.make({ accepted: written.accepted, eventIds: written.eventIds })
+          : ReportAccepted.make({ accepted: written.length, eventIds: written })
         if (key !== undefined) {
           const now = yield* Clock.currentTimeMillis
           yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
@@ -126,8 +94,6 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
         }
         return answer
       })
-
-    const agentActor = (agentId: string) => DomainEvent.Actor.make({ kind: "agent", id: agentId })
 
     return handlers
       .handle("register", ({ headers, payload }) =>
@@ -198,29 +164,16 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
         Effect.gen(function*() {
           const principal = yield* Principal
           yield* forAgent(principal, path.agentId)
-          return yield* report(principal, path.agentId, "pricing-report", keyOf(headers, payload), (view, now) => {
-            const reporter = payload.instanceId === undefined
-              ? undefined
-              : view.instances.find((i) => i.cloudInstanceId === payload.instanceId)
-            return payload.prices.map((p) =>
-              DomainEvent.EventDraft.make({
-                tenantId: principal.tenantId,
-                agentId: path.agentId,
-                type: "PriceReported",
-                at: now,
-                actor: agentActor(path.agentId),
-                data: {
-                  pool: p.pool,
-                  lifecycle: Pool.lifecycleOf(p.pool),
-                  price: p.price,
-                  observedAt: millis(p.observedAt) ?? now,
-                  source: "agent",
-                  reporterInstanceId: payload.instanceId ?? null,
-                  reporterRole: reporter?.role ?? null
-                }
-              })
-            )
-          })
+          // Into the snapshot tier with the reporter's role, plus one PriceReported event (SSE).
+          return yield* idempotentReport(principal, path.agentId, "pricing-report", keyOf(headers, payload), () =>
+            Effect.gen(function*() {
+              const now = yield* Clock.currentTimeMillis
+              const result = yield* engineCall(prices.ingest(principal.tenantId, path.agentId, {
+                cloudInstanceId: payload.instanceId,
+                prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) ?? now }))
+              }))
+              return { accepted: result.snapshots, eventIds: [result.eventId] }
+            }))
         }))
       .handle("switchReport", ({ headers, path, payload }) =>
         Effect.gen(function*() {
@@ -441,6 +394,7 @@ export const layer: Layer.Layer<
 > = HttpApiBuilder.api(Api).pipe(
   Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
   Layer.provide(OpsLive.layer),
+  Layer.provide(PricingLive.layer),
   Layer.provide(MetricsSummaryLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),

@@ -32,4 +32,8 @@ export * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 /** @since 0.1.0 */
 export * as OpenApiSpec from "./OpenApiSpec.js"
 /** @since 0.1.0 */
+export * as PricingApi from "./PricingApi.js"
+/** @since 0.1.0 */
+export * as PricingLive from "./PricingLive.js"
+/** @since 0.1.0 */
 export * as WebHandler from "./WebHandler.js"
