@@ -5,6 +5,13 @@
  */
 
 /**
+ * The engine's model registry on MySQL (one active version per name, enforced by a key).
+ *
+ * @since 0.1.0
+ */
+export * as MysqlModelRegistry from "./MysqlModelRegistry.js"
+
+/**
  * The schema as migrations in code, in their own `spotfleet_migrations` table.
  *
  * @since 0.1.0

@@ -137,6 +137,31 @@ export class ModelRegistry extends Context.Tag("@spotfleet/engine/ModelRegistry"
  */
 export const makeMemory: () => Effect.Effect<ModelRegistryService> = internal.makeMemory
 
+/**
+ * Checks of `register` input shared by every store (null when valid).
+ *
+ * @since 0.1.0
+ * @category store helpers
+ */
+export const validateRegister: (input: RegisterInput) => RegistryError | null = internal.validateRegister
+
+/**
+ * Checks a traffic share against the other versions of the name (null when allowed).
+ *
+ * @since 0.1.0
+ * @category store helpers
+ */
+export const shareError: (versions: ReadonlyArray<ModelVersion>, target: ModelVersion, share: number) => RegistryError | null =
+  internal.shareError
+
+/**
+ * The routing of a name from all its versions.
+ *
+ * @since 0.1.0
+ * @category store helpers
+ */
+export const routingOf: (name: string, versions: ReadonlyArray<ModelVersion>) => Routing = internal.routingOf
+
 /** @since 0.1.0 @category layers */
 export const layerMemory: Layer.Layer<ModelRegistry> = Layer.effect(ModelRegistry, internal.makeMemory())
 

@@ -397,6 +397,30 @@ const jobRuns: ReadonlyArray<string> = [
   )
 ]
 
+/**
+ * Migration 5: the model registry's invariants. `model_active` holds the active version of each
+ * model name: its primary key is the name, so two active versions of one name cannot exist, and
+ * activate/rollback swap it in the same transaction as `models.status`. `model_activations` is
+ * the stack of activations that `rollback` pops.
+ */
+const modelRegistry: ReadonlyArray<string> = [
+  table(
+    "model_active",
+    `  name VARCHAR(128) NOT NULL,
+  version VARCHAR(64) NOT NULL,
+  activated_at BIGINT NOT NULL,
+  PRIMARY KEY (name)`
+  ),
+  table(
+    "model_activations",
+    `  name VARCHAR(128) NOT NULL,
+  seq BIGINT NOT NULL,
+  version VARCHAR(64) NOT NULL,
+  activated_at BIGINT NOT NULL,
+  PRIMARY KEY (name, seq)`
+  )
+]
+
 /** A migration: an id, a name and the statements it runs in order. */
 export interface MigrationSpec {
   readonly id: number
@@ -409,7 +433,8 @@ export const migrations: ReadonlyArray<MigrationSpec> = [
   { id: 1, name: "core", statements: core },
   { id: 2, name: "history", statements: history },
   { id: 3, name: "event_sequence", statements: eventSequence },
-  { id: 4, name: "job_runs", statements: jobRuns }
+  { id: 4, name: "job_runs", statements: jobRuns },
+  { id: 5, name: "model_registry", statements: modelRegistry }
 ]
 
 /** The tables the adapter creates (for tests and tooling). */
