@@ -28,7 +28,7 @@ import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { EngineError, MemoryStore } from "@spotfleet/engine"
-import { Config, type ConfigError, type Context, type Effect, Layer, Redacted } from "effect"
+import { Config, type ConfigError, type Context, type Effect, Layer, Redacted, type Scope } from "effect"
 import * as internal from "./internal/mysqlStore.js"
 
 /**
@@ -48,17 +48,26 @@ export type Stores = MemoryStore.Stores
 export interface Options {
   /** Retries of a transaction that hit a deadlock (1213) or a lock wait timeout (1205). Default 5. */
   readonly lockRetries?: number | undefined
+  /**
+   * Heartbeats are the hottest write: when the client in context is a `MysqlClient`, the store
+   * opens its own mysql2 pool for them from the client's config (so up to this many extra
+   * connections; default the client's `maxConnections`, else 10) and closes it with its scope.
+   * 0 sends heartbeats through the `SqlClient` like every other statement (and records their
+   * `sql.execute` spans, which the dedicated pool does not).
+   */
+  readonly heartbeatConnections?: number | undefined
 }
 
 /**
  * Builds the store ports on the `SqlClient` in context (a MySQL or MariaDB client). Runs no
- * migrations.
+ * migrations. The scope owns the heartbeat pool (see {@link Options.heartbeatConnections}).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Context.Context<Stores>, EngineError.StoreError, SqlClient.SqlClient> =
-  internal.make
+export const make: (
+  options?: Options
+) => Effect.Effect<Context.Context<Stores>, EngineError.StoreError, SqlClient.SqlClient | Scope.Scope> = internal.make
 
 /**
  * The store ports on the `SqlClient` in context.
@@ -66,7 +75,7 @@ export const make: (options?: Options) => Effect.Effect<Context.Context<Stores>,
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Stores, EngineError.StoreError, SqlClient.SqlClient> = Layer.effectContext(internal.make())
+export const layer: Layer.Layer<Stores, EngineError.StoreError, SqlClient.SqlClient> = Layer.scopedContext(internal.make())
 
 /**
  * The store ports with options, on the `SqlClient` in context.
@@ -75,7 +84,7 @@ export const layer: Layer.Layer<Stores, EngineError.StoreError, SqlClient.SqlCli
  * @category layers
  */
 export const layerWith = (options: Options): Layer.Layer<Stores, EngineError.StoreError, SqlClient.SqlClient> =>
-  Layer.effectContext(internal.make(options))
+  Layer.scopedContext(internal.make(options))
 
 /**
  * A MySQL client and the store ports on it, configured through `Config` (for example

@@ -36,15 +36,16 @@ export interface Commit {
 }
 
 /**
- * What a heartbeat write saw.
+ * What a heartbeat write saw: the agent's liveness before the heartbeat (an `offline` agent is
+ * brought back online by the engine through a commit) and its current config version (so the
+ * heartbeat's answer needs no aggregate load).
  *
  * @since 0.1.0
  * @category models
  */
 export interface HeartbeatTouch {
-  readonly tenantId: TenantId
   readonly liveness: Liveness
-  readonly previousHeartbeatAt: number | null
+  readonly configVersion: number
 }
 
 /**
@@ -85,9 +86,15 @@ export interface AgentStoreService {
   readonly commit: (commit: Commit) => Effect.Effect<ReadonlyArray<DomainEvent>, VersionConflict | DuplicateKey | StoreError>
   /**
    * Records a heartbeat without touching the version (heartbeats must not conflict with
-   * flows). Returns None for an unknown agent. Never moves the timestamp backwards.
+   * flows). Ownership is part of the write: an agent that does not exist or belongs to another
+   * tenant is left untouched and answered with None. Never moves the timestamp backwards.
+   * This is the hottest write of the system: adapters should make it one statement.
    */
-  readonly touchHeartbeat: (agentId: AgentId, at: number) => Effect.Effect<Option.Option<HeartbeatTouch>, StoreError>
+  readonly touchHeartbeat: (
+    tenantId: TenantId,
+    agentId: AgentId,
+    at: number
+  ) => Effect.Effect<Option.Option<HeartbeatTouch>, StoreError>
 }
 
 /**

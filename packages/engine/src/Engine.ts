@@ -72,7 +72,9 @@ export class RegisterResult extends Schema.Class<RegisterResult>("RegisterResult
 }) {}
 
 /**
- * The answer to a heartbeat.
+ * The answer to a heartbeat. It carries what the heartbeat write itself returns (no aggregate
+ * load on the hot path): commands are fetched by polling, and a changed `configVersion` tells
+ * the agent to fetch its config.
  *
  * @since 0.1.0
  * @category models
@@ -80,8 +82,7 @@ export class RegisterResult extends Schema.Class<RegisterResult>("RegisterResult
 export class HeartbeatResult extends Schema.Class<HeartbeatResult>("HeartbeatResult")({
   agentId: Schema.String,
   liveness: Schema.Literal("online", "offline"),
-  configVersion: Schema.Int,
-  pendingCommands: Schema.Int
+  configVersion: Schema.Int
 }) {}
 
 /**

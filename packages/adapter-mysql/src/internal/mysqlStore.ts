@@ -1,5 +1,6 @@
+import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type { Statement } from "@effect/sql/Statement"
 import {
   type Agent,
@@ -14,7 +15,8 @@ import {
   type StateMachine,
   TenantStore
 } from "@spotfleet/engine"
-import { Context, Effect, Option, Schedule } from "effect"
+import { Context, Duration, Effect, Option, Redacted, Schedule, type Scope } from "effect"
+import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
@@ -25,6 +27,12 @@ type Row = Record<string, unknown>
 export interface Options {
   /** Retries of a transaction that hit a deadlock or a lock wait timeout (default 5). */
   readonly lockRetries?: number | undefined
+  /**
+   * Size of the store's own mysql2 pool for heartbeats (default: the client's `maxConnections`,
+   * else 10; 0 = send heartbeats through the `SqlClient` too). Used only when the client in
+   * context is a `MysqlClient` (its config says where to connect).
+   */
+  readonly heartbeatConnections?: number | undefined
 }
 
 interface ResultHeader {
@@ -45,6 +53,37 @@ const updateSet = (columns: ReadonlyArray<string>) => columns.map((c) => `${c} =
 /** LIMIT is inlined (prepared-statement LIMIT parameters are rejected by some MySQL 8 versions). */
 const limitClause = (limit: number | undefined) =>
   limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(limit)))}`
+
+/**
+ * A small mysql2 pool of the store's own for heartbeats, built from the config of the
+ * `MysqlClient` in context and closed with the scope; null without a MysqlClient or when
+ * disabled.
+ */
+const ownPool = (options: Options): Effect.Effect<Mysql.Pool | null, never, Scope.Scope> =>
+  Effect.flatMap(Effect.serviceOption(MysqlClient.MysqlClient), (client) => {
+    if (Option.isNone(client)) return Effect.succeed(null)
+    const config = client.value.config
+    const connections = options.heartbeatConnections ?? config.maxConnections ?? 10
+    if (connections <= 0) return Effect.succeed(null)
+    const idleTimeout = config.connectionTTL === undefined ? {} : { idleTimeout: Duration.toMillis(config.connectionTTL) }
+    return Effect.acquireRelease(
+      Effect.sync(() =>
+        config.url !== undefined
+          ? Mysql.createPool({ uri: Redacted.value(config.url) as string, connectionLimit: connections, ...idleTimeout })
+          : Mysql.createPool({
+            ...config.poolConfig,
+            ...(config.host === undefined ? {} : { host: config.host }),
+            ...(config.port === undefined ? {} : { port: config.port }),
+            ...(config.database === undefined ? {} : { database: config.database }),
+            ...(config.username === undefined ? {} : { user: config.username }),
+            ...(config.password === undefined ? {} : { password: Redacted.value(config.password) as string }),
+            connectionLimit: connections,
+            ...idleTimeout
+          })
+      ),
+      (pool) => Effect.async<void>((resume) => pool.end(() => resume(Effect.void)))
+    )
+  })
 
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
@@ -280,56 +319,62 @@ export const make = (options: Options = {}) =>
 
     const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
 
-    const HEARTBEAT_UPDATE = "UPDATE agents SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, ?), ?) WHERE id = ?"
-    const HEARTBEAT_READ = "SELECT tenant_id, liveness, last_heartbeat_at FROM agents WHERE id = ?"
+    /**
+     * The heartbeat is one statement. Ownership is in the WHERE clause; what the engine needs
+     * back (liveness before the write, config version) comes in the OK packet: the SET clause
+     * evaluates `LAST_INSERT_ID(expr)` for the matched row, and MySQL and MariaDB hand `expr`
+     * back as the statement's insert id. `expr` = configVersion * 2 + online + 1 is never 0, so
+     * an insert id of 0 means no row matched (or a server that ignores the idiom: see below).
+     */
+    const HEARTBEAT_SQL = "UPDATE agents SET last_heartbeat_at = " +
+      "IF(LAST_INSERT_ID(config_version * 2 + (liveness = 'online') + 1) > 0, " +
+      "GREATEST(COALESCE(last_heartbeat_at, ?), ?), last_heartbeat_at) " +
+      "WHERE id = ? AND tenant_id = ?"
+    const HEARTBEAT_READ = "SELECT config_version, liveness FROM agents WHERE id = ? AND tenant_id = ?"
 
-    const touched = (row: Row | undefined) =>
-      row === undefined ? Option.none() : Option.some<AgentStore.HeartbeatTouch>({
-        tenantId: row.tenant_id as Agent.Agent["tenantId"],
-        liveness: row.liveness as Agent.Liveness,
-        previousHeartbeatAt: row.last_heartbeat_at === null ? null : Number(row.last_heartbeat_at)
-      })
-
-    /** Two round trips: read, then the (conditional) UPDATE. */
-    const touchHeartbeatTwoTrips = (agentId: string, at: number) =>
-      Effect.gen(function*() {
-        const rows = yield* query(HEARTBEAT_READ, [agentId])
-        const result = touched(rows[0])
-        if (Option.isSome(result) && (result.value.previousHeartbeatAt === null || at > result.value.previousHeartbeatAt)) {
-          yield* exec(HEARTBEAT_UPDATE, [at, at, agentId])
-        }
-        return result
-      })
+    const unpack = (packed: number): AgentStore.HeartbeatTouch => ({
+      liveness: (packed - 1) % 2 === 1 ? "online" : "offline",
+      configVersion: Math.floor((packed - 1) / 2)
+    })
 
     /**
-     * One round trip: the read and the UPDATE sent together as a multi-statement query (the
-     * @effect/sql-mysql2 client enables multi-statements). A heartbeat is the hottest write of
-     * the system, so this halves its cost. If the host's client refuses multi-statements, the
-     * store falls back to two round trips for good.
+     * The statement runs on the store's own mysql2 pool when there is one: @effect/sql's
+     * statement machinery (span, scope, compilation) costs more CPU than the round trip of this
+     * one-row write. No `sql.execute` span is recorded for heartbeats on that path.
      */
-    let multiStatements = true
-    const touchHeartbeatOneTrip = (agentId: string, at: number) =>
-      Effect.map(
-        sql.unsafe(`${HEARTBEAT_READ}; ${HEARTBEAT_UPDATE}`, [agentId, at, at, agentId]).unprepared,
-        (results) => touched(((results as unknown as ReadonlyArray<ReadonlyArray<Row>>)[0] ?? [])[0])
+    const heartbeatPool = yield* ownPool(options)
+    const heartbeatWrite = (params: Array<string | number>): Effect.Effect<ResultHeader, SqlError> =>
+      heartbeatPool === null
+        ? exec(HEARTBEAT_SQL, params)
+        : Effect.async<ResultHeader, SqlError>((resume) => {
+          heartbeatPool.execute(HEARTBEAT_SQL, params, (cause, result) => {
+            resume(
+              cause === null
+                ? Effect.succeed(header(result))
+                : Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+            )
+          })
+        })
+
+    const touchOnce = (tenantId: string, agentId: string, at: number) =>
+      Effect.flatMap(
+        heartbeatWrite([at, at, agentId, tenantId]),
+        (written): Effect.Effect<Option.Option<AgentStore.HeartbeatTouch>, SqlError> =>
+          written.insertId > 0
+            ? Effect.succeed(Option.some(unpack(written.insertId)))
+            // No row matched, or a MySQL-compatible server without the insert-id idiom: read.
+            : Effect.map(query(HEARTBEAT_READ, [agentId, tenantId]), (rows) =>
+              Option.map(Option.fromNullable(rows[0]), (row) => ({
+                liveness: row.liveness as Agent.Liveness,
+                configVersion: Number(row.config_version)
+              })))
       )
 
-    const touchHeartbeat: AgentStore.AgentStoreService["touchHeartbeat"] = (agentId, at) =>
-      run(
-        "touchHeartbeat",
-        // One statement per write and no version: a heartbeat is not a state change and must
-        // not conflict with flows; GREATEST keeps it from moving back.
-        multiStatements
-          ? touchHeartbeatOneTrip(agentId, at).pipe(
-            Effect.catchIf(
-              (e) => Errors.driverError(e).errno === 1064,
-              () => {
-                multiStatements = false
-                return touchHeartbeatTwoTrips(agentId, at)
-              }
-            )
-          )
-          : touchHeartbeatTwoTrips(agentId, at)
+    const touchHeartbeat: AgentStore.AgentStoreService["touchHeartbeat"] = (tenantId, agentId, at) =>
+      // No version: a heartbeat is not a state change and must not conflict with flows;
+      // GREATEST keeps it from moving back. The success path skips the retry machinery.
+      touchOnce(tenantId, agentId, at).pipe(
+        Effect.catchAll((e) => run("touchHeartbeat", Errors.isRetryable(e) ? touchOnce(tenantId, agentId, at) : Effect.fail(e)))
       )
 
     const agentStore: AgentStore.AgentStoreService = {

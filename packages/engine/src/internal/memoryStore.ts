@@ -103,15 +103,16 @@ export const make = Effect.sync(() => {
         }
         return Effect.succeed(appendEvents(commit.events))
       }),
-    touchHeartbeat: (agentId, at) =>
+    touchHeartbeat: (tenantId, agentId, at) =>
       Effect.sync(() => {
         const stored = aggregates.get(agentId)
-        if (stored === undefined) return Option.none()
+        // Another tenant's agent is reported exactly like a missing one, and left untouched.
+        if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
         const previous = stored.agent.lastHeartbeatAt
         if (previous === null || at > previous) {
           aggregates.set(agentId, { ...stored, agent: Agent.make({ ...stored.agent, lastHeartbeatAt: at }) })
         }
-        return Option.some({ tenantId: stored.agent.tenantId, liveness: stored.agent.liveness, previousHeartbeatAt: previous })
+        return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
       })
   }
 

@@ -324,16 +324,67 @@ export const suite = <E>(
         // The clock is shared by the tests of one layer: work relative to now.
         const now = yield* Clock.currentTimeMillis
         const id = aggregate.agent.id
-        const touched = yield* store.touchHeartbeat(id, now + 5_000)
-        assert.strictEqual(Option.getOrThrow(touched).tenantId, aggregate.agent.tenantId)
-        yield* store.touchHeartbeat(id, now + 3_000)
+        const tenantId = aggregate.agent.tenantId
+        const touched = yield* store.touchHeartbeat(tenantId, id, now + 5_000)
+        assert.deepStrictEqual(Option.getOrThrow(touched), {
+          liveness: aggregate.agent.liveness,
+          configVersion: aggregate.agent.configVersion
+        })
+        yield* store.touchHeartbeat(tenantId, id, now + 3_000)
         const loaded = Option.getOrThrow(yield* store.load(id))
         assert.strictEqual(loaded.agent.lastHeartbeatAt, now + 5_000)
         assert.strictEqual(loaded.agent.version, aggregate.agent.version)
         // A commit based on an older read keeps the newer heartbeat.
         yield* store.commit({ before: aggregate, after: bump(aggregate), events: [] })
         assert.strictEqual(Option.getOrThrow(yield* store.load(id)).agent.lastHeartbeatAt, now + 5_000)
-        assert.isTrue(Option.isNone(yield* store.touchHeartbeat(AgentId.make(`agent-missing-${unique()}`), 1)))
+        assert.isTrue(Option.isNone(yield* store.touchHeartbeat(tenantId, AgentId.make(`agent-missing-${unique()}`), 1)))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("a heartbeat reports liveness and config version, and never touches another tenant's agent", () =>
+      Effect.gen(function*() {
+        const { aggregate, engine, store } = yield* fixture
+        const now = yield* Clock.currentTimeMillis
+        const id = aggregate.agent.id
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        // Another tenant's heartbeat: None, and nothing written.
+        assert.isTrue(Option.isNone(yield* store.touchHeartbeat(other.id, id, now + 9_000)))
+        assert.strictEqual(Option.getOrThrow(yield* store.load(id)).agent.lastHeartbeatAt, aggregate.agent.lastHeartbeatAt)
+        // The touch reads the stored row, not a cached one: a committed change shows at once.
+        const changed = bump(aggregate, { liveness: "offline", configVersion: aggregate.agent.configVersion + 1 })
+        yield* store.commit({ before: aggregate, after: changed, events: [] })
+        const touched = Option.getOrThrow(yield* store.touchHeartbeat(aggregate.agent.tenantId, id, now + 9_000))
+        assert.deepStrictEqual(touched, { liveness: "offline", configVersion: aggregate.agent.configVersion + 1 })
+        const loaded = Option.getOrThrow(yield* store.load(id)).agent
+        assert.strictEqual(loaded.lastHeartbeatAt, now + 9_000)
+        assert.strictEqual(loaded.version, changed.agent.version)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("engine heartbeat: one write while online, a commit only when it brings the agent back online", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, engine, store, tenant } = yield* fixture
+        const configured = yield* engine.updateConfig(tenant.id, agent.id, { autoTerminate: !agent.config.autoTerminate })
+        const beat = yield* engine.heartbeat(tenant.id, agent.id)
+        assert.deepStrictEqual({ ...beat }, { agentId: agent.id, liveness: "online", configVersion: configured.agent.configVersion })
+        // Online: the heartbeat writes no version and no event.
+        const online = Option.getOrThrow(yield* store.load(agent.id))
+        assert.strictEqual(online.agent.version, configured.agent.version)
+        const countBefore = (yield* eventsOf(tenant.id)).length
+        // Another tenant's token: 404 and nothing written.
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const foreign = yield* Effect.flip(engine.heartbeat(other.id, agent.id))
+        assert.strictEqual(foreign._tag, "AgentNotFound")
+        // Offline: the heartbeat commits MarkOnline (an AgentOnline event, a new version).
+        yield* store.commit({ before: online, after: bump(online, { liveness: "offline" }), events: [] })
+        yield* TestClock.adjust("1 second")
+        const back = yield* engine.heartbeat(tenant.id, agent.id)
+        assert.strictEqual(back.liveness, "online")
+        assert.strictEqual(back.configVersion, configured.agent.configVersion)
+        const reloaded = Option.getOrThrow(yield* store.load(agent.id)).agent
+        assert.strictEqual(reloaded.liveness, "online")
+        assert.strictEqual(reloaded.version, online.agent.version + 2)
+        const events = (yield* eventsOf(tenant.id)).slice(countBefore)
+        assert.deepStrictEqual(events.map((e) => e.type), ["AgentOnline"])
+        assert.isTrue(aggregate.agent.version < reloaded.version)
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("lists agents by liveness and heartbeat age, paged by id", () =>

@@ -1,0 +1,77 @@
+import { SqlClient } from "@effect/sql"
+import { assert } from "@effect/vitest"
+import { AgentStore, Engine, Ids, Pool } from "@spotfleet/engine"
+import { Context, Effect, Option, Schedule, TestServices } from "effect"
+import * as MysqlStore from "../src/MysqlStore.js"
+import { describeMysql, it, layerDatabase, TestDatabase } from "./utils.js"
+
+const unique = () => globalThis.crypto.randomUUID().slice(0, 12)
+
+/** Connections the server holds for the test database. */
+const connections = Effect.flatMap(TestDatabase, ({ name }) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql<{ n: number }>`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ${name}`,
+      (rows) => Number(rows[0]!.n)
+    )))
+
+/** A store (with its own engine) in the current scope, and one registered agent. */
+const storeWithAgent = (options: MysqlStore.Options) =>
+  Effect.gen(function*() {
+    const stores = yield* MysqlStore.make(options)
+    const engine = yield* Effect.provide(Engine.make(), stores)
+    const tenant = yield* engine.createTenant({ name: `hb-${unique()}`, tokenHash: `${unique()}${unique()}${unique()}` })
+    const other = yield* engine.createTenant({ name: `hb-${unique()}`, tokenHash: `${unique()}${unique()}${unique()}` })
+    const registered = yield* engine.register(tenant.id, {
+      logicalAgentId: `agent-${unique()}`,
+      cloudInstanceId: `i-${unique()}`,
+      pool: Pool.make("t3.medium", "us-east-1a")
+    })
+    return { store: Context.get(stores, AgentStore.AgentStore), engine, tenant, other, agent: registered.agent }
+  })
+
+describeMysql("heartbeat write on MySQL", () => {
+  it.layer(layerDatabase({ maxConnections: 4 }), { timeout: "60 seconds" })((it) => {
+    it.effect("the store's own pool and the SqlClient path answer and write alike; the pool closes with the scope", () =>
+      Effect.gen(function*() {
+        const idle = yield* connections
+        for (const heartbeatConnections of [undefined, 0]) {
+          const opened = yield* Effect.scoped(Effect.gen(function*() {
+            const { agent, other, store, tenant } = yield* storeWithAgent({ heartbeatConnections })
+            const touched = yield* store.touchHeartbeat(tenant.id, agent.id, 1_000)
+            assert.deepStrictEqual(Option.getOrThrow(touched), { liveness: "online", configVersion: agent.configVersion })
+            assert.isTrue(Option.isNone(yield* store.touchHeartbeat(other.id, agent.id, 2_000)))
+            assert.isTrue(Option.isNone(yield* store.touchHeartbeat(tenant.id, Ids.AgentId.make(`agent-${unique()}`), 2_000)))
+            // The same instant twice still matches (the answer does not depend on a changed row).
+            assert.isTrue(Option.isSome(yield* store.touchHeartbeat(tenant.id, agent.id, 1_000)))
+            const loaded = Option.getOrThrow(yield* store.load(agent.id)).agent
+            assert.strictEqual(loaded.lastHeartbeatAt, 1_000)
+            assert.strictEqual(loaded.version, agent.version)
+            return yield* connections
+          }))
+          if (heartbeatConnections === 0) assert.strictEqual(opened, idle, "no extra pool when disabled")
+          else assert.isAbove(opened, idle, "heartbeats ran on the store's own pool")
+        }
+        // Closed with the scope: the server lets go of those connections.
+        const after = yield* connections.pipe(
+          Effect.filterOrFail((n) => n === idle),
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(40)))),
+          TestServices.provideLive
+        )
+        assert.strictEqual(after, idle)
+      }))
+
+    it.effect("a driver failure on the heartbeat path is a StoreError naming no SQL", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const { agent, store, tenant } = yield* storeWithAgent({})
+        yield* sql`RENAME TABLE agents TO agents_away`
+        const failed = yield* Effect.flip(store.touchHeartbeat(tenant.id, agent.id, 5_000)).pipe(
+          Effect.ensuring(Effect.orDie(sql`RENAME TABLE agents_away TO agents`))
+        )
+        assert.strictEqual(failed._tag, "StoreError")
+        assert.strictEqual(failed.operation, "touchHeartbeat")
+        assert.notMatch(failed.reason, /agents|UPDATE|SELECT/i)
+      })))
+  })
+})
