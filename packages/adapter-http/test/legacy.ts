@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert } from "@effect/vitest"
-import { Engine, type Ids, PriceStore } from "@spotfleet/engine"
+import { type DomainEvent, Engine, type Ids, PriceStore } from "@spotfleet/engine"
 import { Effect } from "effect"
 import { call, createTenant } from "./utils.js"
 
@@ -74,7 +74,7 @@ export const assertCommandList = (body: any): ReadonlyArray<any> => {
 const count = (events: ReadonlyArray<{ readonly type: string; readonly data: Record<string, unknown> }>, type: string, where: (d: Record<string, unknown>) => boolean = () => true) =>
   events.filter((e) => e.type === type && where(e.data)).length
 
-export const eventsOf = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
+export const eventsOf = (tenantId: Ids.TenantId, agentId: Ids.AgentId): Effect.Effect<ReadonlyArray<DomainEvent.DomainEvent>, never, Engine.Engine> =>
   Effect.flatMap(Engine.Engine, (engine) => Effect.orDie(engine.events(tenantId, { afterId: 0, limit: 10_000, agentId })))
 
 export const countEvents = count

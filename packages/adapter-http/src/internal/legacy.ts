@@ -64,7 +64,7 @@ const str = (u: unknown): string | null => (typeof u === "string" && u.length > 
  */
 export const renderCommand = (command: Command.Command): LegacyCommandShape => {
   const params: Record<string, unknown> = { ...command.params }
-  let instanceId: string | null = null
+  let instanceId: string | null
   switch (command.type) {
     case "LAUNCH_INSTANCE": {
       instanceId = str(params.temp_instance_id) ?? command.instanceId
