@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx --conditions=@spotfleet/source
 /**
- * The `spotfleet` bin: `spotfleet ml export-dataset …`, `spotfleet ml train …` (see src/cli).
+ * The `spotfleet` bin: `spotfleet ml export-dataset …`, `spotfleet ml train …`, `spotfleet consolidate …`,
+ * `spotfleet backfill --file …` (see src/cli).
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"

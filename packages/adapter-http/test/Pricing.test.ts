@@ -93,7 +93,7 @@ layer(defaultServer, { timeout: "60 seconds", excludeTestServices: true })("pric
       assert.strictEqual(got!.event.data.role, "PRIMARY")
       const store = yield* PriceStore.PriceStore
       const stored = (yield* store.snapshots({ pools: [pool as never], from: 0, to: Date.now() + 1 }))
-      assert.deepStrictEqual(stored.map((s) => [s.price, s.reporterRole, s.reporterAgentId, s.source]), [
+      assert.deepStrictEqual(stored.map((s) => [s.price, s.reporterRole, String(s.reporterAgentId), s.source]), [
         [0.0312, "PRIMARY", agentId, "agent"],
         [0.0315, "PRIMARY", agentId, "agent"]
       ])

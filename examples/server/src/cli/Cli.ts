@@ -4,11 +4,12 @@
  */
 import { Command } from "@effect/cli"
 import { mlCommand } from "./MlCommand.js"
+import { backfillCommand, consolidateCommand } from "./PricingCommand.js"
 
 /** `spotfleet <group> <command>`. */
 export const spotfleet = Command.make("spotfleet").pipe(
   Command.withDescription("spotfleet control plane tools"),
-  Command.withSubcommands([mlCommand])
+  Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand])
 )
 
 /** Runs the CLI on argv (without the node and script entries). */

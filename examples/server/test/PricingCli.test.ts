@@ -1,0 +1,89 @@
+/**
+ * `spotfleet backfill` and `spotfleet consolidate` against a MariaDB test database, on a small
+ * AWS-format export written by the test (not the shared data).
+ */
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import * as mysql from "mysql2/promise"
+import { run } from "../src/cli/Cli.js"
+
+const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
+const reachable = await mysql.createConnection({ uri: base, connectTimeout: 3000 }).then(
+  async (c) => (await c.end(), true),
+  () => false
+)
+if (!reachable && process.env.CI === "true") throw new Error(`MySQL at ${base} is unreachable; CI=true requires it`)
+
+// AWS records price changes only: 1a changes at 00:00 and 00:20, 1b once at 00:05 (newest first, as AWS exports).
+const CSV = [
+  "Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone",
+  "2024-03-01 00:20:00+00:00,c5a.large,Linux/UNIX,0.041000,us-east-1a",
+  "2024-03-01 00:05:00+00:00,c5a.large,Linux/UNIX,0.052000,us-east-1b",
+  "2024-03-01 00:00:00+00:00,c5a.large,Linux/UNIX,0.040000,us-east-1a",
+  "2024-03-01 00:00:00+00:00,c5a.large,Windows,0.140000,us-east-1a"
+].join("\n")
+const T0 = Date.UTC(2024, 2, 1)
+const MIN = 60_000
+
+describe.skipIf(!reachable)("spotfleet backfill / consolidate on MariaDB", () => {
+  it.live("backfills the export into the consolidated and canonical tiers, records the run; a repeat changes nothing", () =>
+    Effect.gen(function*() {
+      const database = `spotfleet_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
+      const dir = yield* Effect.promise(() => mkdtemp(path.join(tmpdir(), "spotfleet-cli-")))
+      const file = path.join(dir, "export.csv")
+      yield* Effect.promise(() => writeFile(file, CSV))
+      const admin = yield* Effect.promise(() => mysql.createConnection({ uri: base }))
+      yield* Effect.promise(() => admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))
+      const url = new URL(base)
+      url.pathname = `/${database}`
+      const cli = (...args: Array<string>) =>
+        run(["node", "spotfleet", ...args]).pipe(
+          Effect.provide(Layer.merge(NodeContext.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["MYSQL_URL", url.toString()]])))))
+        )
+      const rows = (sql: string) =>
+        Effect.promise(async () => (await admin.query(sql))[0] as Array<Record<string, unknown>>)
+      try {
+        yield* cli("backfill", "--file", file, "--to", String(T0 + 30 * MIN))
+        const points = yield* rows(
+          `SELECT pool, slot_start, price, source, confidence FROM \`${database}\`.consolidated_prices ORDER BY pool, slot_start`
+        )
+        const a = points.filter((p) => p.pool === "c5a.large.us-east-1a").map((p) => [(Number(p.slot_start) - T0) / MIN, p.price, p.source])
+        // step semantics: 0.040 from 00:00 until the change at 00:20, 0.041 after it
+        assert.deepStrictEqual(a, [
+          [0, 0.04, "backfilled"],
+          [5, 0.04, "backfilled"],
+          [10, 0.04, "backfilled"],
+          [15, 0.04, "backfilled"],
+          [20, 0.041, "backfilled"],
+          [25, 0.041, "backfilled"]
+        ])
+        const b = points.filter((p) => p.pool === "c5a.large.us-east-1b").map((p) => [(Number(p.slot_start) - T0) / MIN, p.price])
+        assert.deepStrictEqual(b, [[5, 0.052], [10, 0.052], [15, 0.052], [20, 0.052], [25, 0.052]])
+        assert.isTrue(points.every((p) => Number(p.confidence) === 0.9))
+        const canonical = yield* rows(`SELECT COUNT(*) AS n FROM \`${database}\`.canonical_prices`)
+        assert.strictEqual(Number(canonical[0]!.n), points.length)
+        const runs = yield* rows(`SELECT status, backfilled_points, written_points, window_start FROM \`${database}\`.consolidation_runs`)
+        assert.deepStrictEqual(runs.map((r) => [r.status, Number(r.backfilled_points), Number(r.written_points), Number(r.window_start)]), [
+          ["succeeded", 11, 11, T0]
+        ])
+
+        // The same window again through `consolidate` with the export: idempotent.
+        yield* cli("backfill", "--file", file, "--to", String(T0 + 30 * MIN))
+        yield* cli("consolidate", "--from", new Date(T0).toISOString(), "--to", String(T0 + 30 * MIN))
+        const after = yield* rows(`SELECT status, written_points, canonical_points FROM \`${database}\`.consolidation_runs ORDER BY started_at`)
+        assert.deepStrictEqual(after.slice(1).map((r) => [r.status, Number(r.written_points), Number(r.canonical_points)]), [
+          ["succeeded", 0, 0],
+          ["succeeded", 0, 0]
+        ])
+        assert.strictEqual((yield* rows(`SELECT COUNT(*) AS n FROM \`${database}\`.consolidated_prices`))[0]!.n, points.length)
+      } finally {
+        yield* Effect.promise(() => admin.query(`DROP DATABASE IF EXISTS \`${database}\``))
+        yield* Effect.promise(() => admin.end())
+        yield* Effect.promise(() => rm(dir, { recursive: true, force: true }))
+      }
+    }), 60_000)
+})
