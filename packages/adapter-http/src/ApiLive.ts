@@ -185,12 +185,11 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
           const completed = millis(payload.completedAt)
           const downtimeSeconds = payload.downtimeSeconds ??
             (started !== undefined && completed !== undefined && completed >= started ? (completed - started) / 1000 : undefined)
-          if (downtimeSeconds === undefined) {
-            return yield* Effect.fail(ApiError.badField("downtimeSeconds", "give downtimeSeconds, or startedAt and completedAt"))
-          }
           return yield* idempotentReport(principal, path.agentId, "switch-report", keyOf(headers, payload), () =>
             Effect.map(
-              engineCall(engine.reportSwitch(principal.tenantId, path.agentId, {
+              downtimeSeconds === undefined
+                ? Effect.fail(ApiError.badField("downtimeSeconds", "give downtimeSeconds, or startedAt and completedAt"))
+                : engineCall(engine.reportSwitch(principal.tenantId, path.agentId, {
                 requestId: payload.request_id,
                 downtimeSeconds,
                 details: {

@@ -99,15 +99,16 @@ layer(memoryServer, { timeout: "30 seconds", excludeTestServices: true })("SSE /
       assert.isAtLeast(missed.length, 4)
 
       // reconnect: exactly the missed ones, then live ones too
-      const live = call("POST", `/api/agents/${agentId}/switch-report`, {
+      // (a price report: one event; a switch-report needs a switch to report on)
+      const live = call("POST", `/api/agents/${agentId}/pricing-report`, {
         token: tenant.token,
-        body: { fromInstanceId: "i-sse-1", toInstanceId: "i-sse-2", downtimeSeconds: 3 }
+        body: { prices: [{ pool: "t3.medium.us-east-1a", price: 0.0123 }] }
       }).pipe(Effect.delay("500 millis"))
       const [second] = yield* Effect.all([
         readStream(tenant.token, lastSeen, (r) => r.ids.length >= missed.length + 1),
         live
       ], { concurrency: 2 })
-      assert.strictEqual(second.types[missed.length], "SwitchReported", "a live event after the missed ones")
+      assert.strictEqual(second.types[missed.length], "PriceReported", "a live event after the missed ones")
       assert.deepStrictEqual(second.ids.slice(0, missed.length), missed.map((e) => e.id))
       assert.strictEqual(new Set(second.ids).size, second.ids.length, "no duplicates")
       assert.isTrue(second.ids.every((id) => id > lastSeen))
