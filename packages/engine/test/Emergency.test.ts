@@ -332,3 +332,25 @@ describe("inventory reconciliation", () => {
       assert.strictEqual(launch!.type, "LAUNCH_INSTANCE")
     }).pipe(Effect.provide(TestEngine)))
 })
+
+describe("early promotion", () => {
+  it.effect("an early PROMOTE the agent cannot execute does not end the emergency: the replica is promoted on arrival", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.engine.notice(h.t, id, { kind: "termination", cloudInstanceId: "i-web-1" })
+      const [launch] = yield* h.poll(id)
+      yield* TestClock.adjust("101 seconds")
+      const [early] = yield* h.poll(id)
+      assert.strictEqual(early!.type, "PROMOTE_REPLICA_TO_PRIMARY")
+      yield* h.report(id, early!.id, CommandResult.make({ success: false, message: "replica_instance_id missing", cloudInstanceId: null, data: {} }))
+      assert.strictEqual((yield* h.view(id)).agent.flow!.kind, "emergency")
+      yield* TestClock.adjust("10 seconds")
+      yield* h.report(id, launch!.id, ok("i-r"))
+      const [promote] = yield* h.poll(id)
+      assert.strictEqual(promote!.type, "PROMOTE_REPLICA_TO_PRIMARY")
+      assert.strictEqual(promote!.params.replica_instance_id, "i-r")
+      yield* h.report(id, promote!.id, ok())
+      assert.deepStrictEqual(yield* h.roles(id), { "i-web-1": "TERMINATED", "i-r": "PRIMARY" })
+    }).pipe(Effect.provide(TestEngine)))
+})

@@ -503,7 +503,14 @@ class Draft {
       const gone = this.setRole(instance, "TERMINATED", "launch failed, expired or cancelled")
       this.flowTargetLost(gone, reason)
     } else if (command.type === "PROMOTE_REPLICA_TO_PRIMARY") {
-      if (this.flowFor(instance) !== null) this.finishFlow("failed", reason)
+      if (this.flowFor(instance) === null) return
+      if (instance.role === "LAUNCHING") {
+        // An early PROMOTE (deadline − margin) the agent could not carry out before its replica
+        // ran (the legacy agent cannot promote by temporary id): the flow still promotes on arrival.
+        this.emit("EmergencyPromotion", { step: "early promote not carried out", instanceId: instance.id, reason })
+        return
+      }
+      this.finishFlow("failed", reason)
     }
   }
 
