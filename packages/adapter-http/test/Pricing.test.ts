@@ -133,6 +133,9 @@ layer(defaultServer, { timeout: "60 seconds", excludeTestServices: true })("pric
       assert.strictEqual(runs[0].id, run.id)
       assert.strictEqual(runs[0].filled, 2)
       assert.strictEqual((yield* call("GET", "/api/prices/consolidation-runs", {})).status, 401)
+      const metrics = (yield* call("GET", "/metrics")).text
+      assert.match(metrics, /spotfleet_consolidation_last_success_timestamp_seconds \d/)
+      assert.match(metrics, /spotfleet_consolidation_points_total\{kind="filled"\} [1-9]/)
     }))
 
   it.effect("pool options of an instance type: latest price per AZ, cheapest first, savings % against on-demand", () =>

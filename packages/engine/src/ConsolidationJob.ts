@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, type Option, Schema } from "effect"
+import { Context, Duration, Effect, Layer, type Metric, type Option, Schema } from "effect"
 import type { PoolContext } from "./Consolidation.js"
 import type { StoreError } from "./EngineError.js"
 import type { EventLog } from "./EventLog.js"
@@ -212,3 +212,20 @@ export const jobSpec = (options: {
     }))
   )
 })
+
+/**
+ * `spotfleet_consolidation_points_total{kind}`: points of successful runs by kind (`agent`,
+ * `filled`, `backfilled`, `duplicate`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const pointsTotal: Metric.Metric.Counter<number> = internal.pointsTotal
+
+/**
+ * `spotfleet_consolidation_last_success_timestamp_seconds`: when the last run succeeded.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const lastSuccess: Metric.Metric.Gauge<number> = internal.lastSuccess

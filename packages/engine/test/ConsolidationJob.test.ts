@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Metric, Option, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import {
@@ -7,6 +7,8 @@ import {
   DomainEvent,
   EventLog,
   Ids,
+  JobLease,
+  Jobs,
   MemoryStore,
   Pool,
   PriceHistorySource,
@@ -383,4 +385,30 @@ describe.skipIf(!hasData)("ConsolidationJob on the real AWS price history", () =
       }
       assert.isAtLeast(run.backfilled, points.length)
     }).pipe(Effect.provide(jobLayer({ fillPolicy: "step", maxGapMillis }))))
+})
+
+describe("ConsolidationJob.jobSpec", () => {
+  it.effect("runs under the JobLease runner: one holder at a time, the run's counts recorded, metrics updated", () =>
+    Effect.gen(function*() {
+      const store = yield* PriceStore.PriceStore
+      const pool = Pool.make("m5.large", "us-east-1a")
+      yield* TestClock.setTime(T0 + 13 * HOUR)
+      yield* store.appendSnapshots([snap(pool, T0 + 12 * HOUR + 1, 0.1), snap(pool, T0 + 12 * HOUR + 3 * SLOT + 1, 0.2)])
+      const spec = ConsolidationJob.jobSpec()
+      assert.strictEqual(spec.name, "consolidation")
+      assert.strictEqual(Duration.toMillis(Duration.decode(spec.every)), 12 * HOUR)
+      assert.isTrue(yield* Jobs.tick(spec, "process-a"))
+      assert.isFalse(yield* Jobs.tick(spec, "process-b"), "the lease is held by process-a")
+      const leases = yield* JobLease.JobLease
+      const [recorded] = yield* leases.runs("consolidation", 10)
+      assert.strictEqual(recorded!.outcome, "succeeded")
+      assert.strictEqual(recorded!.detail.agentPoints, 2)
+      assert.strictEqual(recorded!.detail.filled, 2)
+      const [ledger] = yield* store.runs({ limit: 1 })
+      assert.strictEqual(recorded!.detail.runId, ledger!.id)
+      const last = yield* Metric.value(ConsolidationJob.lastSuccess)
+      assert.strictEqual(last.value, (T0 + 13 * HOUR) / 1000)
+      const agentPoints = yield* Metric.value(Metric.tagged(ConsolidationJob.pointsTotal, "kind", "agent"))
+      assert.isAtLeast(agentPoints.count, 2)
+    }).pipe(Effect.provide(Layer.mergeAll(jobLayer(), JobLease.layerMemory))))
 })

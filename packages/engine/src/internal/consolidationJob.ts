@@ -14,11 +14,11 @@ import { DEFAULT_CONTEXT_MILLIS, DEFAULT_MAX_GAP_MILLIS, DEFAULT_ROLLING_SLOTS }
 
 const HOUR = 60 * 60 * 1000
 
-const pointsTotal = Metric.counter("spotfleet_consolidation_points_total", {
+export const pointsTotal = Metric.counter("spotfleet_consolidation_points_total", {
   description: "Points written by consolidation runs, by kind",
   incremental: true
 })
-const lastSuccess = Metric.gauge("spotfleet_consolidation_last_success_timestamp_seconds", {
+export const lastSuccess = Metric.gauge("spotfleet_consolidation_last_success_timestamp_seconds", {
   description: "When the last consolidation run succeeded"
 })
 
