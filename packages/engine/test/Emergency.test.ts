@@ -147,6 +147,7 @@ describe("emergency flows", () => {
       yield* h.seedBoot(poolB, [40, 50, 45])
       yield* h.seedBoot(poolC, [30, 35, 32])
       yield* h.seedBoot(poolM, [5, 5, 5]) // another type: only after same-type pools
+      yield* h.seedBoot(Pool.make("t3.medium", "eu-west-1a"), [2, 2, 2]) // another region: never
       const fewSamples = Pool.make("t3.medium", "us-east-1d")
       yield* h.seedBoot(fewSamples, [1, 1]) // too few samples to trust
       yield* TestClock.adjust("10 minutes")

@@ -101,12 +101,15 @@ export const fold = (ledger: Ledger, events: Iterable<DomainEvent>): Ledger => {
 export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyArray<Pool.PoolId> => {
   const interrupted = Pool.parse(options.interrupted)
   if (Either.isLeft(interrupted)) return []
-  const { az, instanceType } = interrupted.right
+  const { az, instanceType, region } = interrupted.right
   const quarantine = options.quarantineMillis ?? 5 * 60_000
   const minSamples = options.minSamples ?? 3
   const spot = [...ledger.pools.values()]
     .filter((r) => {
       if (r.pool === options.interrupted || Pool.lifecycleOf(r.pool) !== "spot") return false
+      // A workload never moves to another region in an emergency (its data and network are there).
+      const parts = Pool.parse(r.pool)
+      if (Either.isLeft(parts) || parts.right.region !== region) return false
       if (r.bootSeconds.length < minSamples || r.medianBootSeconds === null) return false
       return r.lastInterruptionAt === null || options.now - r.lastInterruptionAt >= quarantine
     })
@@ -120,7 +123,7 @@ export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyA
   const otherAzs = new Set<Pool.PoolId>()
   for (const pool of ledger.pools.keys()) {
     const parts = Pool.parse(pool)
-    if (Either.isRight(parts) && parts.right.instanceType === instanceType && parts.right.az !== az) {
+    if (Either.isRight(parts) && parts.right.instanceType === instanceType && parts.right.region === region && parts.right.az !== az) {
       otherAzs.add(Pool.make(instanceType, parts.right.az, "on-demand"))
     }
   }
