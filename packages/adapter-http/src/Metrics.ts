@@ -50,7 +50,8 @@ const declared: ReadonlyArray<Prometheus.Declared> = [
   { name: "spotfleet_savings_dollars_total", type: "counter", help: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)" },
   { name: "spotfleet_baseline_cost_dollars_total", type: "counter", help: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)" },
   { name: "spotfleet_ml_decisions_total", type: "counter", help: "Switch decisions by model and action" },
-  { name: "spotfleet_agents_with_multiple_primaries", type: "gauge", help: "Agents with more than one PRIMARY instance (the invariant says never)" }
+  { name: "spotfleet_agents_with_multiple_primaries", type: "gauge", help: "Agents with more than one PRIMARY instance (the invariant says never)" },
+  { name: "spotfleet_consolidation_points_total", type: "counter", help: "Points written by consolidation runs, by kind" }
 ]
 
 /** Histograms are exposed (all buckets 0) before their first observation. */
