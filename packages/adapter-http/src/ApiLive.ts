@@ -28,6 +28,7 @@ import * as LegacyLive from "./LegacyLive.js"
 import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 import * as OpsLive from "./OpsLive.js"
 import * as PricingLive from "./PricingLive.js"
+import * as RateLimit from "./RateLimit.js"
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
   Effect.mapError(effect, errors.fromEngine)
@@ -380,6 +381,8 @@ export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>
 
 const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))
 
+const RateLimitLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => RateLimit.middleware(config.rateLimit)))
+
 /**
  * Everything the API needs besides the store ports and the engine: auth, metrics, SSE shutdown.
  *
@@ -391,7 +394,7 @@ export const layer: Layer.Layer<
   never,
   Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig | import("@spotfleet/engine").AgentStore.AgentStore | import("@spotfleet/engine").PriceStore.PriceStore
 > = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive]),
+  Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive, RateLimitLive]),
   Layer.provide(OpsLive.layer),
   Layer.provide(PricingLive.layer),
   Layer.provide(MetricsSummaryLive.layer),

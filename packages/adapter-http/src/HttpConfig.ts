@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as RateLimit from "./RateLimit.js"
 
 /**
  * Options as given by the host.
@@ -23,6 +24,8 @@ export interface HttpOptions {
   readonly ssePollMillis?: number | undefined
   /** Interval of SSE keep-alive comments (default 15 s). */
   readonly sseKeepAliveMillis?: number | undefined
+  /** Per-token and per-IP rate limits (429); see {@link RateLimit.RateLimitOptions}. On by default with high limits. */
+  readonly rateLimit?: RateLimit.RateLimitOptions | undefined
 }
 
 /**
@@ -37,6 +40,7 @@ export interface HttpSettings {
   readonly agentTokenSecret: Option.Option<Redacted.Redacted<string>>
   readonly ssePollMillis: number
   readonly sseKeepAliveMillis: number
+  readonly rateLimit: RateLimit.RateLimitSettings
 }
 
 /**
@@ -58,7 +62,8 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
   maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
   agentTokenSecret: Option.fromNullable(options.agentTokenSecret).pipe(Option.filter((t) => Redacted.value(t).length > 0)),
   ssePollMillis: options.ssePollMillis ?? 250,
-  sseKeepAliveMillis: options.sseKeepAliveMillis ?? 15_000
+  sseKeepAliveMillis: options.sseKeepAliveMillis ?? 15_000,
+  rateLimit: RateLimit.resolve(options.rateLimit)
 })
 
 /**
@@ -71,7 +76,7 @@ export const layer = (options: HttpOptions = {}): Layer.Layer<HttpConfig> => Lay
 
 /**
  * The settings from configuration: `SPOTFLEET_ADMIN_TOKEN`, `SPOTFLEET_MAX_BODY_BYTES`,
- * `SPOTFLEET_AGENT_TOKEN_SECRET`.
+ * `SPOTFLEET_AGENT_TOKEN_SECRET`, `SPOTFLEET_RATE_LIMIT` (`false` turns the default rate limits off).
  *
  * @since 0.1.0
  * @category layers
@@ -82,10 +87,12 @@ export const layerConfig: Layer.Layer<HttpConfig, import("effect/ConfigError").C
     const adminToken = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
     const maxBodyBytes = yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES"))
     const agentTokenSecret = yield* Config.option(Config.redacted("SPOTFLEET_AGENT_TOKEN_SECRET"))
+    const rateLimit = yield* Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true))
     return make({
       adminToken: Option.getOrUndefined(adminToken),
       maxBodyBytes: Option.getOrUndefined(maxBodyBytes),
-      agentTokenSecret: Option.getOrUndefined(agentTokenSecret)
+      agentTokenSecret: Option.getOrUndefined(agentTokenSecret),
+      rateLimit: { enabled: rateLimit }
     })
   })
 )

@@ -36,4 +36,6 @@ export * as PricingApi from "./PricingApi.js"
 /** @since 0.1.0 */
 export * as PricingLive from "./PricingLive.js"
 /** @since 0.1.0 */
+export * as RateLimit from "./RateLimit.js"
+/** @since 0.1.0 */
 export * as WebHandler from "./WebHandler.js"

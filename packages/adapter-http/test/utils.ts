@@ -1,7 +1,7 @@
 import { createServer } from "node:http"
 import { FetchHttpClient, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ApiLive, Client } from "@spotfleet/adapter-http"
+import { ApiLive, Client, type RateLimit } from "@spotfleet/adapter-http"
 import { Engine, MemoryStore } from "@spotfleet/engine"
 import { Context, Effect, Layer, Redacted } from "effect"
 
@@ -10,7 +10,7 @@ export const adminToken = "test-admin-token-0123456789"
 export class TestServer extends Context.Tag("test/TestServer")<TestServer, { readonly baseUrl: string }>() {}
 
 /** A real server on an ephemeral port over the given store ports. */
-export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>, options: { readonly maxBodyBytes?: number } = {}) =>
+export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>, options: { readonly maxBodyBytes?: number; readonly rateLimit?: RateLimit.RateLimitOptions } = {}) =>
   Layer.effect(
     TestServer,
     Effect.map(HttpServer.HttpServer, (server) => {
@@ -23,7 +23,8 @@ export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>, optio
       maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
       agentTokenSecret: Redacted.make("agent-secret-for-tests"),
       ssePollMillis: 50,
-      sseKeepAliveMillis: 200
+      sseKeepAliveMillis: 200,
+      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit })
     })),
     Layer.provideMerge(Engine.layer()),
     Layer.provideMerge(stores),
