@@ -341,22 +341,23 @@ export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (hasBody(request.method)) {
-      const tooLarge = new ApiError.PayloadTooLarge({
+      // Built only when needed: an error captures a stack trace, too costly for every request.
+      const tooLarge = () => new ApiError.PayloadTooLarge({
         code: "PayloadTooLarge",
         message: `the request body is larger than ${maxBodyBytes} bytes`,
         details: { field: "body", maxBytes: maxBodyBytes }
       })
       const length = request.headers["content-length"]
-      if (length !== undefined && Number(length) > maxBodyBytes) return errorResponse(tooLarge)
+      if (length !== undefined && Number(length) > maxBodyBytes) return errorResponse(tooLarge())
       const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
       if (contentType.includes("json")) {
         const text = yield* Effect.either(HttpServerRequest.withMaxBodySize(request.text, Option.some(maxBodyBytes)))
         if (text._tag === "Left") {
           return errorResponse(
-            length === undefined ? tooLarge : ApiError.badField("body", "the request body could not be read", "MalformedBody")
+            length === undefined ? tooLarge() : ApiError.badField("body", "the request body could not be read", "MalformedBody")
           )
         }
-        if (Buffer.byteLength(text.right) > maxBodyBytes) return errorResponse(tooLarge)
+        if (Buffer.byteLength(text.right) > maxBodyBytes) return errorResponse(tooLarge())
         if (text.right.trim() !== "") {
           try {
             JSON.parse(text.right)

@@ -7,7 +7,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { Engine, Ids } from "@spotfleet/engine"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Effect, Layer, Option, Redacted } from "effect"
 import { Unauthorized } from "./ApiError.js"
 import { AdminAuth, TenantAuth } from "./Api.js"
 import { HttpConfig } from "./HttpConfig.js"
@@ -78,8 +78,57 @@ export const verifyAgentToken = (
 const unauthorized = (message: string) => new Unauthorized({ code: "Unauthorized", message })
 
 /**
+ * A bounded, short-lived map of successful credential lookups (token hash → tenant id), so the
+ * hot agent routes (heartbeats every few seconds per agent) do not look the same token up in
+ * the store on every request.
+ *
+ * Trade-off: a token (or tenant) removed from the store stays accepted by this process for at
+ * most the time to live (`HttpOptions.tokenCacheMillis`, default 5 s); other processes each
+ * have their own cache. Unknown tokens are never cached, so a new token works at once. Time is
+ * read through `Clock`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenCache {
+  /** The cached tenant for a key, if it has not expired. */
+  readonly get: (key: string, now: number) => Ids.TenantId | undefined
+  readonly set: (key: string, tenantId: Ids.TenantId, now: number) => void
+  /** Forgets every entry (call it when tokens change in this process). */
+  readonly clear: () => void
+}
+
+/**
+ * A token cache keeping at most `size` entries for `ttlMillis` each (insertion order: the
+ * oldest entry is dropped first). `ttlMillis` or `size` of 0 caches nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeTokenCache = (ttlMillis: number, size: number): TokenCache => {
+  const entries = new Map<string, { readonly tenantId: Ids.TenantId; readonly expiresAt: number }>()
+  return {
+    get: (key, now) => {
+      const entry = entries.get(key)
+      if (entry === undefined) return undefined
+      if (entry.expiresAt > now) return entry.tenantId
+      entries.delete(key)
+      return undefined
+    },
+    set: (key, tenantId, now) => {
+      if (ttlMillis <= 0 || size <= 0) return
+      entries.delete(key)
+      while (entries.size >= size) entries.delete(entries.keys().next().value!)
+      entries.set(key, { tenantId, expiresAt: now + ttlMillis })
+    },
+    clear: () => entries.clear()
+  }
+}
+
+/**
  * Tenant authentication: the bearer token's hash is looked up in the store (a tenant token), or
- * a per-agent token is verified (when a secret is configured).
+ * a per-agent token is verified (when a secret is configured) and its tenant checked. Successful
+ * lookups are reused for a few seconds (see {@link TokenCache}).
  *
  * @since 0.1.0
  * @category layers
@@ -89,6 +138,16 @@ export const layerTenantAuth: Layer.Layer<TenantAuth, never, Engine.Engine | Htt
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const config = yield* HttpConfig
+    const cache = makeTokenCache(config.tokenCacheMillis, config.tokenCacheSize)
+    /** The tenant for a cache key: from the cache, else from `lookup` (cached when found). */
+    const cached = <E>(key: string, lookup: Effect.Effect<Ids.TenantId | null, E>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const hit = cache.get(key, now)
+        if (hit !== undefined) return Effect.succeed<Ids.TenantId | null>(hit)
+        return Effect.tap(lookup, (tenantId) => {
+          if (tenantId !== null) cache.set(key, tenantId, now)
+        })
+      })
     return TenantAuth.of({
       tenantToken: (bearer) =>
         Effect.gen(function*() {
@@ -97,16 +156,21 @@ export const layerTenantAuth: Layer.Layer<TenantAuth, never, Engine.Engine | Htt
           if (Option.isSome(config.agentTokenSecret) && token.startsWith(agentTokenPrefix)) {
             const verified = verifyAgentToken(config.agentTokenSecret.value, token)
             if (Option.isNone(verified)) return yield* Effect.fail(unauthorized("invalid agent token"))
-            const tenant = yield* engine.getTenant(verified.value.tenantId).pipe(
-              Effect.mapError(() => unauthorized("invalid agent token"))
-            )
-            return { tenantId: tenant.id, agentId: verified.value.agentId }
+            // The signature is checked on every request; only the tenant's existence is cached.
+            const tenantId = yield* cached(
+              `tenant\u0000${verified.value.tenantId}`,
+              Effect.map(engine.getTenant(verified.value.tenantId), (tenant) => tenant.id)
+            ).pipe(Effect.mapError(() => unauthorized("invalid agent token")))
+            if (tenantId === null) return yield* Effect.fail(unauthorized("invalid agent token"))
+            return { tenantId, agentId: verified.value.agentId }
           }
-          const tenant = yield* engine.authenticate(hashToken(token)).pipe(
-            Effect.mapError(() => unauthorized("credentials could not be checked"))
-          )
-          if (tenant === null) return yield* Effect.fail(unauthorized("invalid token"))
-          return { tenantId: tenant.id, agentId: null }
+          const hash = hashToken(token)
+          const tenantId = yield* cached(
+            `token\u0000${hash}`,
+            Effect.map(engine.authenticate(hash), (tenant) => (tenant === null ? null : tenant.id))
+          ).pipe(Effect.mapError(() => unauthorized("credentials could not be checked")))
+          if (tenantId === null) return yield* Effect.fail(unauthorized("invalid token"))
+          return { tenantId, agentId: null }
         })
     })
   })

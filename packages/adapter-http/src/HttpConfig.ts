@@ -24,6 +24,14 @@ export interface HttpOptions {
   readonly ssePollMillis?: number | undefined
   /** Interval of SSE keep-alive comments (default 15 s). */
   readonly sseKeepAliveMillis?: number | undefined
+  /**
+   * How long a successful tenant-token lookup is reused in this process (default 5 s; 0 = look
+   * every token up on every request). A token removed from the store keeps working here for
+   * at most this long.
+   */
+  readonly tokenCacheMillis?: number | undefined
+  /** Most token lookups kept (default 10,000; the oldest is dropped first). */
+  readonly tokenCacheSize?: number | undefined
   /** Per-token and per-IP rate limits (429); see {@link RateLimit.RateLimitOptions}. On by default with high limits. */
   readonly rateLimit?: RateLimit.RateLimitOptions | undefined
 }
@@ -40,6 +48,8 @@ export interface HttpSettings {
   readonly agentTokenSecret: Option.Option<Redacted.Redacted<string>>
   readonly ssePollMillis: number
   readonly sseKeepAliveMillis: number
+  readonly tokenCacheMillis: number
+  readonly tokenCacheSize: number
   readonly rateLimit: RateLimit.RateLimitSettings
 }
 
@@ -63,6 +73,8 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
   agentTokenSecret: Option.fromNullable(options.agentTokenSecret).pipe(Option.filter((t) => Redacted.value(t).length > 0)),
   ssePollMillis: options.ssePollMillis ?? 250,
   sseKeepAliveMillis: options.sseKeepAliveMillis ?? 15_000,
+  tokenCacheMillis: Math.max(0, options.tokenCacheMillis ?? 5_000),
+  tokenCacheSize: Math.max(0, options.tokenCacheSize ?? 10_000),
   rateLimit: RateLimit.resolve(options.rateLimit)
 })
 

@@ -1,0 +1,76 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Engine, Ids, MemoryStore } from "@spotfleet/engine"
+import { Effect, Layer, Redacted, TestClock } from "effect"
+import * as Auth from "../src/Auth.js"
+import * as HttpConfig from "../src/HttpConfig.js"
+import type { PrincipalService } from "../src/Api.js"
+import type { Unauthorized } from "../src/ApiError.js"
+import { TenantAuth } from "../src/Security.js"
+
+describe("token cache", () => {
+  it("keeps an entry for its time to live, drops the oldest beyond its size, caches nothing at 0", () => {
+    const cache = Auth.makeTokenCache(5_000, 2)
+    const t = (n: number) => Ids.TenantId.make(`tenant-${n}`)
+    cache.set("a", t(1), 0)
+    assert.strictEqual(cache.get("a", 4_999), t(1))
+    assert.isUndefined(cache.get("a", 5_000))
+    cache.set("a", t(1), 10_000)
+    cache.set("b", t(2), 10_000)
+    cache.set("c", t(3), 10_000)
+    assert.isUndefined(cache.get("a", 10_001), "the oldest entry went first")
+    assert.strictEqual(cache.get("c", 10_001), t(3))
+    cache.clear()
+    assert.isUndefined(cache.get("c", 10_001))
+    const off = Auth.makeTokenCache(0, 100)
+    off.set("a", t(1), 0)
+    assert.isUndefined(off.get("a", 0))
+  })
+})
+
+/** The real engine on the memory store, counting the credential lookups that reach it. */
+const counted = (options: HttpConfig.HttpOptions) =>
+  Effect.gen(function*() {
+    const lookups = { n: 0 }
+    const engine = yield* Engine.Engine
+    const counting = Layer.succeed(Engine.Engine, {
+      ...engine,
+      authenticate: (hash: string) => Effect.zipRight(Effect.sync(() => lookups.n++), engine.authenticate(hash))
+    })
+    const auth = yield* Effect.provide(TenantAuth, Auth.layerTenantAuth.pipe(Layer.provide([counting, HttpConfig.layer(options)])))
+    // The security handler may use the request context; this one does not, so it runs without one.
+    const check = (token: string) =>
+      auth.tenantToken(Redacted.make(token)) as unknown as Effect.Effect<PrincipalService, Unauthorized>
+    return { check, engine, lookups }
+  }).pipe(Effect.provide(Engine.layer().pipe(Layer.provide(MemoryStore.layer))))
+
+describe("tenant authentication", () => {
+  it.effect("reuses a successful lookup for the time to live, never caches an unknown token", () =>
+    Effect.gen(function*() {
+      const { check, engine, lookups } = yield* counted({})
+      const tenant = yield* engine.createTenant({ name: "cached", tokenHash: Auth.hashToken("sft_known") })
+      const first = yield* check("sft_known")
+      const second = yield* check("sft_known")
+      assert.deepStrictEqual([first, second], [{ tenantId: tenant.id, agentId: null }, { tenantId: tenant.id, agentId: null }])
+      assert.strictEqual(lookups.n, 1)
+      // Past the time to live (TestClock), the store is asked again.
+      yield* TestClock.adjust("5 seconds")
+      yield* check("sft_known")
+      assert.strictEqual(lookups.n, 2)
+      // An unknown token is looked up (and refused) every time, so a token added later works at once.
+      for (let n = 0; n < 2; n++) {
+        const refused = yield* Effect.flip(check("sft_unknown"))
+        assert.strictEqual(refused._tag, "Unauthorized")
+      }
+      assert.strictEqual(lookups.n, 4)
+      yield* engine.addTenantToken(tenant.id, Auth.hashToken("sft_unknown"), "later")
+      assert.deepStrictEqual(yield* check("sft_unknown"), { tenantId: tenant.id, agentId: null })
+    }))
+
+  it.effect("a time to live of 0 looks every request up", () =>
+    Effect.gen(function*() {
+      const { check, engine, lookups } = yield* counted({ tokenCacheMillis: 0 })
+      yield* engine.createTenant({ name: "uncached", tokenHash: Auth.hashToken("sft_plain") })
+      for (let n = 0; n < 3; n++) yield* check("sft_plain")
+      assert.strictEqual(lookups.n, 3)
+    }))
+})
