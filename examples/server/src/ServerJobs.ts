@@ -13,7 +13,7 @@
  * - `SPOTFLEET_JOB_<NAME>_SECONDS`: the period of one job, e.g. `SPOTFLEET_JOB_LIVENESS_SECONDS`,
  *   `SPOTFLEET_JOB_COMMAND_SWEEP_SECONDS`, `SPOTFLEET_JOB_ZOMBIE_RETENTION_SECONDS`,
  *   `SPOTFLEET_JOB_RETENTION_SECONDS`, `SPOTFLEET_JOB_CONSOLIDATION_SECONDS`,
- *   `SPOTFLEET_JOB_AUTO_SWITCH_SECONDS` (not scaled).
+ *   `SPOTFLEET_JOB_AUTO_SWITCH_SECONDS`, `SPOTFLEET_JOB_SAVINGS_ACCRUAL_SECONDS` (not scaled).
  * - `SPOTFLEET_OFFLINE_AFTER_SECONDS` (default 90), `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (default 30).
  */
 import * as os from "node:os"
@@ -28,13 +28,15 @@ import {
   type IdempotencyStore,
   type JobLease,
   Jobs,
+  PriceService,
   type PriceStore,
+  SavingsAccrual,
   type TenantStore
 } from "@spotfleet/engine"
 import { Config, Duration, Effect, Layer, Option, type Scope } from "effect"
 
 /** The jobs, by the name their lease and runs are recorded under. */
-export const jobNames = ["liveness", "command-sweep", "zombie-retention", "retention", "consolidation", "auto-switch"] as const
+export const jobNames = ["liveness", "command-sweep", "zombie-retention", "retention", "consolidation", "auto-switch", "savings-accrual"] as const
 
 /** A job name. */
 export type JobName = (typeof jobNames)[number]
@@ -46,7 +48,8 @@ export const defaultPeriods: Readonly<Record<JobName, number>> = {
   "zombie-retention": 3_600,
   retention: 3_600,
   consolidation: 12 * 3_600,
-  "auto-switch": 300
+  "auto-switch": 300,
+  "savings-accrual": 60
 }
 
 /** The environment variable that sets a job's period. */
@@ -83,8 +86,11 @@ export const config: Effect.Effect<JobsConfig, import("effect/ConfigError").Conf
 })
 
 /** What the jobs need besides the store ports. */
-export const layer: Layer.Layer<ConsolidationJob.ConsolidationJob | DecisionModel.DecisionModel, never, PriceStore.PriceStore | EventLog.EventLog> =
-  Layer.merge(ConsolidationJob.layer(), DecisionModel.layerRuleBased)
+export const layer: Layer.Layer<
+  ConsolidationJob.ConsolidationJob | DecisionModel.DecisionModel | PriceService.PriceService,
+  never,
+  PriceStore.PriceStore | EventLog.EventLog | AgentStore.AgentStore
+> = Layer.mergeAll(ConsolidationJob.layer(), DecisionModel.layerRuleBased, PriceService.layer)
 
 /** Everything the jobs read and write. */
 export type Requirements =
@@ -97,9 +103,14 @@ export type Requirements =
   | DecisionLog.DecisionLog
   | DecisionModel.DecisionModel
   | ConsolidationJob.ConsolidationJob
+  | PriceService.PriceService
 
 /** The job specs with the configured periods. */
-export const specs = (c: JobsConfig): ReadonlyArray<Jobs.JobSpec<Requirements>> => {
+export const specs = (
+  c: JobsConfig,
+  /** The savings accrual (it remembers where it stopped); without it the job is left out. */
+  accrual?: Effect.Effect<SavingsAccrual.Accrued, import("@spotfleet/engine").EngineError.StoreError, AgentStore.AgentStore | PriceService.PriceService>
+): ReadonlyArray<Jobs.JobSpec<Requirements>> => {
   const standard: ReadonlyArray<Jobs.JobSpec<Requirements>> = Jobs.standard({
     liveness: { offlineAfter: c.offlineAfter },
     zombieRetention: c.zombieRetention
@@ -112,13 +123,14 @@ export const specs = (c: JobsConfig): ReadonlyArray<Jobs.JobSpec<Requirements>> 
   return [
     ...standard.map((spec) => ({ ...spec, every: c.periods[spec.name as JobName] ?? spec.every })),
     ConsolidationJob.jobSpec({ every: c.periods.consolidation }),
-    autoSwitch
+    autoSwitch,
+    ...(accrual === undefined ? [] : [SavingsAccrual.job(accrual, c.periods["savings-accrual"])])
   ]
 }
 
 /** Runs every job in fibers of the scope; closing the scope stops them and releases the leases. */
 export const start = (c: JobsConfig): Effect.Effect<void, never, Requirements | Scope.Scope> =>
-  c.enabled ? Jobs.runScoped(specs(c), c.holder) : Effect.void
+  c.enabled ? Effect.flatMap(SavingsAccrual.make(), (accrual) => Jobs.runScoped(specs(c, accrual), c.holder)) : Effect.void
 
 /** One line for the start-up banner. */
 export const describe = (c: JobsConfig): string =>
