@@ -12,6 +12,7 @@
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
+ * - `SPOTFLEET_DASHBOARD_DIR`: the built dashboard served at `/` (default examples/dashboard/dist).
  * - Background jobs: `SPOTFLEET_JOBS`, `SPOTFLEET_JOB_HOLDER`, `SPOTFLEET_JOB_PERIOD_SCALE`,
  *   `SPOTFLEET_JOB_<NAME>_SECONDS`, `SPOTFLEET_OFFLINE_AFTER_SECONDS`,
  *   `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (see ServerJobs.ts).
@@ -27,6 +28,7 @@ import { ApiLive, Auth, Events } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore } from "@spotfleet/engine"
 import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
 
@@ -66,7 +68,8 @@ const settings = Effect.gen(function*() {
     agentTokenSecret: yield* nonEmpty("SPOTFLEET_AGENT_TOKEN_SECRET"),
     maxBodyBytes: yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
     drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10))),
-    jobs: yield* ServerJobs.config
+    jobs: yield* ServerJobs.config,
+    dashboardDir: yield* Config.string("SPOTFLEET_DASHBOARD_DIR").pipe(Config.withDefault(Dashboard.defaultDir))
   }
 })
 
@@ -107,6 +110,8 @@ const program = Effect.gen(function*() {
       agentTokenSecret: Option.getOrUndefined(config.agentTokenSecret),
       maxBodyBytes: Option.getOrUndefined(config.maxBodyBytes)
     }).pipe(
+      // The dashboard at `/` (examples/dashboard/dist; never shadows /api, /metrics, /health, /ready).
+      Layer.provide(Dashboard.layer(config.dashboardDir)),
       Layer.provideMerge(Layer.merge(Engine.layer(), ServerJobs.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
@@ -140,6 +145,11 @@ const program = Effect.gen(function*() {
   if (config.generated) yield* Console.log(`  admin token (generated for this demo run): ${Redacted.value(config.adminToken)}`)
   yield* Console.log(`  jobs: ${ServerJobs.describe(config.jobs)}`)
   yield* Console.log(`  OpenAPI: docs/api-spec.yaml · metrics: ${url}/metrics · events: ${url}/api/events/stream`)
+  yield* Console.log(
+    Dashboard.isBuilt(config.dashboardDir)
+      ? `  dashboard: ${url}/`
+      : `  dashboard: not built (${config.dashboardDir}): run \`npm run build -w examples/dashboard\``
+  )
 
   if (config.demo) {
     const token = Auth.generateToken()

@@ -1,0 +1,21 @@
+import type { InstanceWire } from "../api.js"
+
+/** An instance's role and lifecycle (spot / on-demand), with its pool. */
+export const InstanceStatusBadge = (props: { readonly instance: InstanceWire; readonly showPool?: boolean }) => {
+  const i = props.instance
+  const label = `${i.role.toLowerCase()} ${i.lifecycle} instance${i.cloudInstanceId ? ` ${i.cloudInstanceId}` : ""} in ${i.pool}`
+  return (
+    <span className={`badge role-${i.role.toLowerCase()}`} title={label} aria-label={label} data-testid="instance-badge" data-role={i.role}>
+      <span className="badge-role">{i.role}</span>
+      <span className={`badge-life life-${i.lifecycle}`}>{i.lifecycle}</span>
+      {props.showPool && <span className="badge-pool">{i.pool}</span>}
+    </span>
+  )
+}
+
+export const LivenessBadge = (props: { readonly liveness: "online" | "offline" }) => (
+  <span className={`live live-${props.liveness}`} data-testid="liveness">
+    <span className="dot" aria-hidden="true" />
+    {props.liveness}
+  </span>
+)

@@ -1,0 +1,48 @@
+import { useEffect, useState } from "react"
+import { Link } from "../App.js"
+import { dateTime } from "../format.js"
+import { useStore } from "../store.js"
+
+/** The unread count in the top bar. */
+export const NotificationBell = () => {
+  const unread = useStore((s) => s.unread)
+  return (
+    <Link to="/notifications" className="bell">
+      <span aria-hidden="true">🔔</span>
+      <span className="sr-only">Notifications, </span>
+      <span className="count" data-testid="unread">{unread}</span>
+      <span className="sr-only"> unread</span>
+    </Link>
+  )
+}
+
+const severities = ["all", "critical", "warning", "success", "info"] as const
+
+/** Notifications from the event stream of this session, newest first, with a severity filter. */
+export const NotificationCenter = () => {
+  const notifications = useStore((s) => s.notifications)
+  const markRead = useStore((s) => s.markRead)
+  const [filter, setFilter] = useState<(typeof severities)[number]>("all")
+  useEffect(() => markRead(), [markRead, notifications.length])
+  const list = notifications.filter((n) => filter === "all" || n.severity === filter).slice().reverse()
+  return (
+    <section className="card wide" aria-labelledby="nc-h" data-testid="notification-center">
+      <h2 id="nc-h">Notifications <span className="count">{notifications.length}</span></h2>
+      <div role="group" aria-label="Filter by severity" className="row">
+        {severities.map((s) => (
+          <button key={s} type="button" className={filter === s ? "" : "ghost"} aria-pressed={filter === s} onClick={() => setFilter(s)}>{s}</button>
+        ))}
+      </div>
+      {list.length === 0 ? <p className="muted">Nothing yet: notifications arrive live from the event stream.</p> : (
+        <ul className="notifications" aria-live="polite">
+          {list.slice(0, 200).map((n) => (
+            <li key={n.id} className={`sev-${n.severity}`}>
+              <span className="muted small">{dateTime(n.at)}</span>{" "}
+              {n.agentId === null ? n.text : <Link to={`/agents/${encodeURIComponent(n.agentId)}`}>{n.text}</Link>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,91 @@
+import { useEffect, useId, useMemo, useState } from "react"
+import { dateTime, money, num, time, useNow } from "../format.js"
+import { useStore } from "../store.js"
+import { ConsolidationRuns } from "./ConsolidationRuns.js"
+import { type ChartSeries, PricingChart, sourceLabel } from "./PricingChart.js"
+
+const poolPattern = /^(ondemand:)?([a-z0-9-]+\.[a-z0-9-]+)\.([a-z]{2}(?:-[a-z]+)+-\d[a-z])$/
+const parts = (pool: string) => {
+  const m = poolPattern.exec(pool)
+  return m === null ? null : { instanceType: m[2]!, region: m[3]!.slice(0, -1) }
+}
+
+/** Pools over time (chosen from the fleet's pools), the latest points as a table, and the consolidation runs. */
+export const PricingView = () => {
+  const views = useStore((s) => s.views)
+  const prices = useStore((s) => s.prices)
+  const onDemandList = useStore((s) => s.onDemand)
+  const loadPrices = useStore((s) => s.loadPrices)
+  const now = useNow(5000)
+  const fleetPools = useMemo(() => {
+    const set = new Set<string>()
+    for (const v of Object.values(views)) for (const i of v.instances) if (!i.pool.startsWith("ondemand:") && i.role !== "TERMINATED") set.add(i.pool)
+    for (const p of Object.keys(prices)) if (!p.startsWith("ondemand:")) set.add(p)
+    return [...set].sort()
+  }, [views, prices])
+  const [chosen, setChosen] = useState<ReadonlyArray<string> | null>(null)
+  const [extra, setExtra] = useState("")
+  const selected = chosen ?? fleetPools.slice(0, 3)
+  const extraId = useId()
+
+  useEffect(() => {
+    for (const pool of selected) {
+      if (prices[pool] === undefined) void loadPrices(pool)
+      const od = `ondemand:${pool}`
+      if (prices[od] === undefined) void loadPrices(od)
+    }
+  }, [selected.join(","), prices, loadPrices]) // eslint-disable-line react-hooks/exhaustive-deps
+
+  const series: Array<ChartSeries> = selected.flatMap((pool) => {
+    const spot = prices[pool]
+    if (spot === undefined) return []
+    const p = parts(pool)
+    const od = onDemandList.find((o) => p !== null && o.instanceType === p.instanceType && o.region === p.region)
+    return [{ spot, onDemand: prices[`ondemand:${pool}`], onDemandPrice: od?.price ?? null }]
+  })
+  const from = Math.min(now - 3600_000, ...series.map((s) => s.spot.points[0]?.at ?? now))
+  const latest = series.flatMap((s) => s.spot.points.slice(-5).map((p) => ({ pool: s.spot.pool, ...p }))).sort((a, b) => b.at - a.at).slice(0, 12)
+
+  const toggle = (pool: string, on: boolean) => setChosen(on ? [...selected, pool] : selected.filter((p) => p !== pool))
+  return (
+    <div className="grid">
+      <section className="card wide" aria-labelledby="pc-h">
+        <h2 id="pc-h">Spot prices</h2>
+        <fieldset className="pools">
+          <legend>Pools</legend>
+          {[...new Set([...fleetPools, ...selected])].map((pool) => (
+            <label key={pool} className="check">
+              <input type="checkbox" checked={selected.includes(pool)} onChange={(e) => toggle(pool, e.target.checked)} data-pool={pool} /> {pool}
+            </label>
+          ))}
+          <form className="row" onSubmit={(e) => {
+            e.preventDefault()
+            if (poolPattern.test(extra) && !selected.includes(extra)) setChosen([...selected, extra])
+            setExtra("")
+          }}>
+            <label htmlFor={extraId} className="sr-only">Add a pool</label>
+            <input id={extraId} value={extra} onChange={(e) => setExtra(e.target.value.trim())} placeholder="add a pool, e.g. m5.large.us-east-1c" />
+            <button type="submit" className="ghost" disabled={!poolPattern.test(extra)}>Add</button>
+          </form>
+        </fieldset>
+        {series.length === 0 ? <p className="muted">Choose a pool.</p> : <PricingChart series={series} from={from} to={now + 60_000} />}
+        <details>
+          <summary>Latest points (table)</summary>
+          <table>
+            <caption className="sr-only">The latest price points of the chosen pools</caption>
+            <thead><tr><th scope="col">Time</th><th scope="col">Pool</th><th scope="col">Price / h</th><th scope="col">Source</th><th scope="col">Confidence</th></tr></thead>
+            <tbody data-testid="latest-prices">
+              {latest.map((p) => (
+                <tr key={`${p.pool}-${p.at}-${p.source}`}>
+                  <td>{time(p.at)}</td><td>{p.pool}</td><td>{money(p.price, 5)}</td><td>{sourceLabel[p.source]}</td><td>{num(p.confidence, 1)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+        <p className="muted small">Consolidated up to {series[0] === undefined ? "—" : dateTime(series[0].spot.rawSince)}; later points are raw reports, added live as agents send them.</p>
+      </section>
+      <ConsolidationRuns />
+    </div>
+  )
+}
