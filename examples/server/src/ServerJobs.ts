@@ -33,6 +33,7 @@ import {
   SavingsAccrual,
   type TenantStore
 } from "@spotfleet/engine"
+import { OnnxDecisionModel } from "@spotfleet/ml-onnx"
 import { Config, Duration, Effect, Layer, Option, type Scope } from "effect"
 
 /** The jobs, by the name their lease and runs are recorded under. */
@@ -85,12 +86,33 @@ export const config: Effect.Effect<JobsConfig, import("effect/ConfigError").Conf
   }
 })
 
+/**
+ * The switch decision model: the trained ONNX model shipped in @spotfleet/ml-onnx by default,
+ * the rule-based one with `SPOTFLEET_DECISION_MODEL=rule-based` — or when the ONNX runtime cannot
+ * load here (said in the log, never silently).
+ */
+export const decisionModelLayer: Layer.Layer<DecisionModel.DecisionModel> = Layer.unwrapEffect(
+  Effect.map(
+    Config.literal("onnx", "rule-based")("SPOTFLEET_DECISION_MODEL").pipe(Config.withDefault("onnx" as const), Effect.orDie),
+    (choice) =>
+      choice === "rule-based"
+        ? DecisionModel.layerRuleBased
+        : OnnxDecisionModel.layerDefault.pipe(
+          Layer.catchAll((e) =>
+            Layer.effectDiscard(Effect.logWarning(`ONNX decision model unavailable (${e.message}); using the rule-based model`)).pipe(
+              Layer.provideMerge(DecisionModel.layerRuleBased)
+            )
+          )
+        )
+  )
+)
+
 /** What the jobs need besides the store ports. */
 export const layer: Layer.Layer<
   ConsolidationJob.ConsolidationJob | DecisionModel.DecisionModel | PriceService.PriceService,
   never,
   PriceStore.PriceStore | EventLog.EventLog | AgentStore.AgentStore
-> = Layer.mergeAll(ConsolidationJob.layer(), DecisionModel.layerRuleBased, PriceService.layer)
+> = Layer.mergeAll(ConsolidationJob.layer(), decisionModelLayer, PriceService.layer)
 
 /** Everything the jobs read and write. */
 export type Requirements =
