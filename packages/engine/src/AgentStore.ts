@@ -22,7 +22,9 @@ import type { AgentAggregate } from "./StateMachine.js"
  * - `after` is the new aggregate; its `agent.version` is the new version. Adapters may write only
  *   the instances and commands that differ from `before` (compare by reference).
  * - `events` are appended in the same transaction; `idempotency` is inserted in the same
- *   transaction and fails the whole commit with `DuplicateKey` if the key exists.
+ *   transaction and fails the whole commit with `DuplicateKey` if the key exists. The key is
+ *   checked before the version: a commit with a stale version AND a key that exists fails with
+ *   `DuplicateKey` (the engine then replays the first answer instead of retrying).
  * - `lastHeartbeatAt` never moves backwards through a commit (heartbeats are written apart).
  *
  * @since 0.1.0

@@ -302,3 +302,19 @@ describe("StateMachine", () => {
     assert.strictEqual(Either.getOrThrow(e)._tag, "LimitExceeded")
   })
 })
+
+describe("bad input is a rejection, never a defect", () => {
+  it("registration with a malformed pool or an empty id names the field", () => {
+    const ctx = { now: 0, ids: sequentialIds(), actor }
+    const base = { tenantId: TenantId.make("t"), logicalAgentId: "a", cloudInstanceId: "i-1", pool: poolA, metadata: {} }
+    const badPool = Either.flip(StateMachine.register({ ...base, pool: "not a pool" as never }, ctx)).pipe(Either.getOrThrow)
+    assert.strictEqual(badPool._tag, "InvalidInput")
+    if (badPool._tag === "InvalidInput") assert.strictEqual(badPool.field, "pool")
+    const empty = Either.flip(StateMachine.register({ ...base, logicalAgentId: "" }, ctx)).pipe(Either.getOrThrow)
+    assert.strictEqual(empty._tag, "InvalidInput")
+    if (empty._tag === "InvalidInput") assert.strictEqual(empty.field, "logicalAgentId")
+    const created = Either.getOrThrow(StateMachine.register(base, ctx))
+    const again = Either.flip(StateMachine.transition(created.aggregate, { _tag: "Register", cloudInstanceId: "", pool: poolA, metadata: {} }, ctx))
+    assert.strictEqual(Either.getOrThrow(again)._tag, "InvalidInput")
+  })
+})

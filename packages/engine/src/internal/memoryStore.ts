@@ -71,6 +71,12 @@ export const make = Effect.sync(() => {
         const { after, before } = commit
         const id = after.agent.id
         const stored = aggregates.get(id)
+        // The idempotency key is checked first: a repeated request answers DuplicateKey (and the
+        // engine replays the first answer) even when its read is stale by now.
+        const idemId = commit.idempotency === undefined ? undefined : idemKey(commit.idempotency.tenantId, commit.idempotency.key)
+        if (idemId !== undefined && idempotency.has(idemId)) {
+          return Effect.fail(new DuplicateKey({ entity: "idempotency key", key: commit.idempotency!.key }))
+        }
         if (before === null) {
           if (stored !== undefined) return Effect.fail(new DuplicateKey({ entity: "agent", key: id }))
           if (byLogicalId.has(logicalKey(after.agent.tenantId, after.agent.logicalAgentId))) {
@@ -86,11 +92,7 @@ export const make = Effect.sync(() => {
             return Effect.fail(new DuplicateKey({ entity: "instance", key: instance.cloudInstanceId }))
           }
         }
-        if (commit.idempotency !== undefined) {
-          const key = idemKey(commit.idempotency.tenantId, commit.idempotency.key)
-          if (idempotency.has(key)) return Effect.fail(new DuplicateKey({ entity: "idempotency key", key: commit.idempotency.key }))
-          idempotency.set(key, commit.idempotency)
-        }
+        if (idemId !== undefined) idempotency.set(idemId, commit.idempotency!)
         // Heartbeats are written apart from commits: never move the timestamp backwards.
         const lastHeartbeatAt = Math.max(stored?.agent.lastHeartbeatAt ?? 0, after.agent.lastHeartbeatAt ?? 0) || null
         const agent = lastHeartbeatAt === after.agent.lastHeartbeatAt

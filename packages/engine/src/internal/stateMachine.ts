@@ -664,20 +664,25 @@ const mergeConfig = (current: AgentConfig, patch: AgentConfigPatch): AgentConfig
   try {
     return AgentConfig.make(merged)
   } catch (e) {
-    if (ParseResult.isParseError(e)) {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-      return reject(new InvalidInput({ field: String(issue?.path[0] ?? "config"), reason: issue?.message ?? "invalid" }))
-    }
+    if (ParseResult.isParseError(e)) return reject(invalidInput(e))
     throw e
   }
 }
 
-const run = (draft: Draft, step: (d: Draft) => void): Either.Either<Transition, Rejection> => {
+/** A schema failure of outside input (a pool id, an empty id) is bad input, never a defect. */
+const invalidInput = (e: ParseResult.ParseError): InvalidInput => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+  return new InvalidInput({ field: String(issue?.path[0] ?? "input"), reason: issue?.message ?? "invalid" })
+}
+
+const run = (draft: () => Draft, step: (d: Draft) => void): Either.Either<Transition, Rejection> => {
   try {
-    step(draft)
-    return Either.right(draft.finish())
+    const d = draft()
+    step(d)
+    return Either.right(d.finish())
   } catch (e) {
     if (e instanceof Reject) return Either.left(e.error)
+    if (ParseResult.isParseError(e)) return Either.left(invalidInput(e))
     throw e
   }
 }
@@ -973,7 +978,7 @@ export const transition = (
   input: Input,
   context: TransitionContext
 ): Either.Either<Transition, Rejection> =>
-  run(new Draft(aggregate, context), (d) => {
+  run(() => new Draft(aggregate, context), (d) => {
     apply(d, input)
     d.ensureManualReplica()
   })
@@ -989,22 +994,26 @@ export const register = (
   },
   context: TransitionContext
 ): Either.Either<Transition, Rejection> => {
-  const agent = Agent.make({
-    id: AgentId.make(context.ids.next("agent")),
-    tenantId: args.tenantId,
-    logicalAgentId: args.logicalAgentId,
-    config: defaultConfig,
-    configVersion: 1,
-    liveness: "online",
-    lastHeartbeatAt: context.now,
-    notice: null,
-    degraded: false,
-    flow: null,
-    metadata: { ...args.metadata },
-    createdAt: context.now,
-    version: 0
-  })
-  return run(new Draft({ agent, instances: [], commands: [] }, context), (d) => {
+  return run(() => {
+    const pool = Pool.parse(args.pool)
+    if (Either.isLeft(pool)) throw new Reject(new InvalidInput({ field: "pool", reason: pool.left }))
+    const agent = Agent.make({
+      id: AgentId.make(context.ids.next("agent")),
+      tenantId: args.tenantId,
+      logicalAgentId: args.logicalAgentId,
+      config: defaultConfig,
+      configVersion: 1,
+      liveness: "online",
+      lastHeartbeatAt: context.now,
+      notice: null,
+      degraded: false,
+      flow: null,
+      metadata: { ...args.metadata },
+      createdAt: context.now,
+      version: 0
+    })
+    return new Draft({ agent, instances: [], commands: [] }, context)
+  }, (d) => {
     if (args.config !== undefined) d.setAgent({ config: mergeConfig(defaultConfig, args.config) })
     d.emit("AgentRegistered", { logicalAgentId: args.logicalAgentId, cloudInstanceId: args.cloudInstanceId, pool: args.pool })
     d.addInstance({ role: "PRIMARY", pool: args.pool, cloudInstanceId: args.cloudInstanceId, roleHint: null, trigger: "registration" })
