@@ -2,7 +2,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/.tsbuild/**", "**/node_modules/**", "examples/dashboard/**", "docs/**"] },
+  { ignores: ["**/dist/**", "**/.tsbuild/**", "**/node_modules/**", "**/test-artifacts/**", "docs/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

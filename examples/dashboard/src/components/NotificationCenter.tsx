@@ -8,7 +8,7 @@ export const NotificationBell = () => {
   const unread = useStore((s) => s.unread)
   return (
     <Link to="/notifications" className="bell">
-      <span aria-hidden="true">🔔</span>
+      <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" /><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" /></svg>
       <span className="sr-only">Notifications, </span>
       <span className="count" data-testid="unread">{unread}</span>
       <span className="sr-only"> unread</span>

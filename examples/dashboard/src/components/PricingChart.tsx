@@ -42,7 +42,7 @@ export const PricingChart = (props: { readonly series: ReadonlyArray<ChartSeries
   const total = props.series.reduce((n, s) => n + s.spot.points.length, 0)
   const max = Math.max(0.001, ...all.map((p) => p.price), ...props.series.map((s) => s.onDemandPrice ?? 0))
   return (
-    <figure className="chart" data-testid="price-chart" data-points={total} aria-label={`Spot price chart of ${props.series.map((s) => s.spot.pool).join(", ")}`}>
+    <figure className="chart" data-testid="price-chart" data-points={total} data-ondemand={props.series.filter((s) => (s.onDemand?.points.length ?? 0) > 0 || s.onDemandPrice !== null).length} aria-label={`Spot price chart of ${props.series.map((s) => s.spot.pool).join(", ")}`}>
       <div className="chart-box">
         <ResponsiveContainer width="100%" height={320}>
           <LineChart margin={{ top: 10, right: 20, bottom: 10, left: 10 }}>
@@ -60,8 +60,10 @@ export const PricingChart = (props: { readonly series: ReadonlyArray<ChartSeries
             })}
             {props.series.map((s, n) => {
               const color = colors[n % colors.length]!
-              return s.onDemand !== undefined && s.onDemand.points.length > 0
-                ? <Line key={`od-${s.spot.pool}`} name={`on-demand ${s.spot.pool}`} data={[...s.onDemand.points]} dataKey="price" type="stepAfter" stroke={color} strokeDasharray="6 4" dot={false} isAnimationActive={false} />
+              const od = s.onDemand?.points ?? []
+              // The on-demand price as reported over time, held to the right edge.
+              return od.length > 0
+                ? <Line key={`od-${s.spot.pool}`} name={`on-demand ${s.spot.pool}`} data={[...od, { ...od[od.length - 1]!, at: props.to }]} dataKey="price" type="stepAfter" stroke={color} strokeDasharray="6 4" dot={false} isAnimationActive={false} className="ondemand-line" />
                 : s.onDemandPrice !== null
                 ? <ReferenceLine key={`odr-${s.spot.pool}`} y={s.onDemandPrice} stroke={color} strokeDasharray="6 4" label={{ value: "on-demand", position: "insideTopRight", fontSize: 11 }} />
                 : null

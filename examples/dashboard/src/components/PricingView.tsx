@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState } from "react"
+import { useEffect, useId, useMemo, useRef, useState } from "react"
 import { dateTime, money, num, time, useNow } from "../format.js"
 import { useStore } from "../store.js"
 import { ConsolidationRuns } from "./ConsolidationRuns.js"
@@ -19,7 +19,8 @@ export const PricingView = () => {
   const now = useNow(5000)
   const fleetPools = useMemo(() => {
     const set = new Set<string>()
-    for (const v of Object.values(views)) for (const i of v.instances) if (!i.pool.startsWith("ondemand:") && i.role !== "TERMINATED") set.add(i.pool)
+    // Every pool the fleet has run in (retired instances too: their prices are history worth seeing).
+    for (const v of Object.values(views)) for (const i of v.instances) if (!i.pool.startsWith("ondemand:")) set.add(i.pool)
     for (const p of Object.keys(prices)) if (!p.startsWith("ondemand:")) set.add(p)
     return [...set].sort()
   }, [views, prices])
@@ -28,13 +29,15 @@ export const PricingView = () => {
   const selected = chosen ?? fleetPools.slice(0, 3)
   const extraId = useId()
 
+  // Each chosen pool (and its on-demand pool) is loaded once; live reports keep it current.
+  const requested = useRef(new Set<string>())
   useEffect(() => {
-    for (const pool of selected) {
-      if (prices[pool] === undefined) void loadPrices(pool)
-      const od = `ondemand:${pool}`
-      if (prices[od] === undefined) void loadPrices(od)
+    for (const pool of selected.flatMap((p) => [p, `ondemand:${p}`])) {
+      if (prices[pool] !== undefined || requested.current.has(pool)) continue
+      requested.current.add(pool)
+      void loadPrices(pool).finally(() => requested.current.delete(pool))
     }
-  }, [selected.join(","), prices, loadPrices]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [selected, prices, loadPrices])
 
   const series: Array<ChartSeries> = selected.flatMap((pool) => {
     const spot = prices[pool]
@@ -43,7 +46,8 @@ export const PricingView = () => {
     const od = onDemandList.find((o) => p !== null && o.instanceType === p.instanceType && o.region === p.region)
     return [{ spot, onDemand: prices[`ondemand:${pool}`], onDemandPrice: od?.price ?? null }]
   })
-  const from = Math.min(now - 3600_000, ...series.map((s) => s.spot.points[0]?.at ?? now))
+  // At least the last 15 minutes, else from the first point of the day.
+  const from = Math.min(now - 15 * 60_000, ...series.map((s) => s.spot.points[0]?.at ?? now))
   const latest = series.flatMap((s) => s.spot.points.slice(-5).map((p) => ({ pool: s.spot.pool, ...p }))).sort((a, b) => b.at - a.at).slice(0, 12)
 
   const toggle = (pool: string, on: boolean) => setChosen(on ? [...selected, pool] : selected.filter((p) => p !== pool))
