@@ -150,16 +150,27 @@ export const make = (options: EngineOptions = {}) =>
       Effect.gen(function*() {
         const ref = yield* Ref.make(empty)
         const lock = yield* Effect.makeSemaphore(1)
-        return lock.withPermits(1)(Effect.gen(function*() {
-          let state = yield* Ref.get(ref)
-          while (true) {
-            const page = yield* eventLog.read({ tenantId: null, afterId: state.lastEventId, limit: 1000 })
-            if (page.length === 0) break
-            state = fold(state, page)
-          }
-          yield* Ref.set(ref, state)
-          return state
-        }))
+        // Catch-ups completed so far. A caller that queued behind a catch-up which started after
+        // it asked takes that result instead of reading again: under a burst (1,000 notices at
+        // once) one read serves every waiter rather than one read each, in turn.
+        let started = 0
+        let finished = 0
+        return Effect.suspend(() => {
+          const asked = started
+          return lock.withPermits(1)(Effect.gen(function*() {
+            if (finished > asked) return yield* Ref.get(ref)
+            started++
+            let state = yield* Ref.get(ref)
+            while (true) {
+              const page = yield* eventLog.read({ tenantId: null, afterId: state.lastEventId, limit: 1000 })
+              if (page.length === 0) break
+              state = fold(state, page)
+            }
+            yield* Ref.set(ref, state)
+            finished = started
+            return state
+          }))
+        })
       })
     const poolLedger = yield* readModel(PoolLedger.empty, PoolLedger.fold)
     const switchHistory = yield* readModel(SwitchHistory.empty, SwitchHistory.fold)
