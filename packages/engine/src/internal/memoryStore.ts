@@ -112,7 +112,8 @@ export const make = Effect.sync(() => {
         if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
         const previous = stored.agent.lastHeartbeatAt
         if (previous === null || at > previous) {
-          aggregates.set(agentId, { ...stored, agent: Agent.make({ ...stored.agent, lastHeartbeatAt: at }) })
+          // A stored (valid) agent with a new timestamp: no need to validate it again.
+          aggregates.set(agentId, { ...stored, agent: new Agent({ ...stored.agent, lastHeartbeatAt: at }, true) })
         }
         return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
       })
