@@ -40,3 +40,21 @@ describe("Engine", () => {
       )
     }).pipe(Effect.provide(EngineLive)))
 })
+
+describe("idempotency keys", () => {
+  it.effect("a key reused for another agent or another kind of call is refused, never answered with the first answer", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const tenant = yield* engine.createTenant({ name: "acme", tokenHash: "9".repeat(64) })
+      const pool = Pool.make("t3.medium", "us-east-1a")
+      const a = yield* engine.register(tenant.id, { logicalAgentId: "a", cloudInstanceId: "i-a", pool })
+      const b = yield* engine.register(tenant.id, { logicalAgentId: "b", cloudInstanceId: "i-b", pool })
+      const first = yield* engine.updateConfig(tenant.id, a.agent.id, { autoTerminate: false }, { idempotencyKey: "k-1" })
+      assert.deepStrictEqual(yield* engine.updateConfig(tenant.id, a.agent.id, { autoTerminate: false }, { idempotencyKey: "k-1" }), first)
+      const other = yield* Effect.flip(engine.updateConfig(tenant.id, b.agent.id, { autoTerminate: false }, { idempotencyKey: "k-1" }))
+      assert.strictEqual(other._tag, "IdempotencyKeyReused")
+      yield* engine.notice(tenant.id, a.agent.id, { kind: "rebalance", cloudInstanceId: "i-a" }, { idempotencyKey: "n-1" })
+      const kind = yield* Effect.flip(engine.notice(tenant.id, a.agent.id, { kind: "termination", cloudInstanceId: "i-a" }, { idempotencyKey: "n-1" }))
+      assert.strictEqual(kind._tag, "IdempotencyKeyReused")
+    }).pipe(Effect.provide(EngineLive)))
+})

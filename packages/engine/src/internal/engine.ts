@@ -112,7 +112,9 @@ export const make = (options: EngineOptions = {}) =>
       readonly schema: Schema.Schema<A, I>
       readonly answer: (transition: StateMachine.Transition) => A
     }): Effect.Effect<A, EngineFailure> =>
-      idempotent(args.tenantId, args.idempotencyKey, args.operation, args.schema, (record) =>
+      // A key names one request: the same key for another agent (or another kind of call) is a
+      // reuse, answered with IdempotencyKeyReused rather than with the first call's answer.
+      idempotent(args.tenantId, args.idempotencyKey, `${args.operation} ${args.agentId}`, args.schema, (record) =>
         retryConflicts(Effect.gen(function*() {
           const before = yield* loadOwned(args.tenantId, args.agentId)
           const tenant = yield* getTenant(args.tenantId)
@@ -381,7 +383,7 @@ export const make = (options: EngineOptions = {}) =>
           callOptions
         ),
       notice: (tenantId, agentId, args, callOptions) =>
-        simple("notice", (aggregate) =>
+        simple(`notice:${args.kind}`, (aggregate) =>
           Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const instance = aggregate.instances.find((i) => i.cloudInstanceId === args.cloudInstanceId)
