@@ -162,6 +162,10 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.scoped,
+  // This server exports no traces, so the span every request and query would record is pure
+  // cost (a third of a heartbeat's CPU in a profile). A host that exports traces embeds the
+  // layers itself and keeps its tracer on.
+  Effect.withTracerEnabled(false),
   Effect.catchAll((e) =>
     e instanceof StartupError
       ? Effect.zipRight(Console.error(`spotfleet: ${e.message}`), Effect.sync(() => process.exit(1)))
