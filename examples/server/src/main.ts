@@ -16,6 +16,9 @@
  * - Background jobs: `SPOTFLEET_JOBS`, `SPOTFLEET_JOB_HOLDER`, `SPOTFLEET_JOB_PERIOD_SCALE`,
  *   `SPOTFLEET_JOB_<NAME>_SECONDS`, `SPOTFLEET_OFFLINE_AFTER_SECONDS`,
  *   `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (see ServerJobs.ts).
+ * - Decision models: `SPOTFLEET_DECISION_MODEL` (see ServerJobs.ts), `SPOTFLEET_MODEL_DIR` (see
+ *   ServerModels.ts): the model registry (in memory, or MySQL with `MYSQL_URL`) with the shipped
+ *   model active by default, served under `/api/models` and `/api/admin/models`.
  *
  * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
  * end SSE streams, let in-flight requests finish (up to the drain time), close the store, exit 0.
@@ -25,12 +28,13 @@ import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { ApiLive, Auth, Events } from "@spotfleet/adapter-http"
-import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
-import { DecisionLog, Engine, JobLease, MemoryStore } from "@spotfleet/engine"
+import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
+import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
 import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
+import * as ServerModels from "./ServerModels.js"
 
 class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
 
@@ -76,11 +80,11 @@ const settings = Effect.gen(function*() {
 /** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases and decision log). */
 const storeLayer = (
   mysqlUrl: Option.Option<Redacted.Redacted<string>>
-): Layer.Layer<MemoryStore.Stores | JobLease.JobLease | DecisionLog.DecisionLog, unknown> =>
+): Layer.Layer<MemoryStore.Stores | JobLease.JobLease | DecisionLog.DecisionLog | ModelRegistry.ModelRegistry, unknown> =>
   Option.match(mysqlUrl, {
-    onNone: () => Layer.mergeAll(MemoryStore.layer, JobLease.layerMemory, DecisionLog.layerMemory),
+    onNone: () => Layer.mergeAll(MemoryStore.layer, JobLease.layerMemory, DecisionLog.layerMemory, ModelRegistry.layerMemory),
     onSome: (url) =>
-      Layer.mergeAll(MysqlStore.layer, MysqlJobLease.layer, MysqlDecisionLog.layer).pipe(
+      Layer.mergeAll(MysqlStore.layer, MysqlJobLease.layer, MysqlDecisionLog.layer, MysqlModelRegistry.layer).pipe(
         Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url }))))
       )
   })
@@ -112,7 +116,7 @@ const program = Effect.gen(function*() {
     }).pipe(
       // The dashboard at `/` (examples/dashboard/dist; never shadows /api, /metrics, /health, /ready).
       Layer.provide(Dashboard.layer(config.dashboardDir)),
-      Layer.provideMerge(Layer.merge(Engine.layer(), ServerJobs.layer)),
+      Layer.provideMerge(Layer.mergeAll(Engine.layer(), ServerJobs.layer, ServerModels.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
     )

@@ -29,6 +29,7 @@ import {
 } from "./ApiError.js"
 import { LegacyApi } from "./LegacyApi.js"
 import { MetricsSummaryApi } from "./MetricsSummaryApi.js"
+import { ModelsAdminApi, ModelsApi } from "./ModelsApi.js"
 import { OpsAdminApi, OpsApi } from "./OpsApi.js"
 import { PricingApi } from "./PricingApi.js"
 import { AdminAuth, IdempotencyHeaders, RequestId, TenantAuth } from "./Security.js"
@@ -493,6 +494,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(OpsAdminApi).add(OpsApi)
   .add(PricingApi)
   .add(MetricsSummaryApi)
+  .add(ModelsApi).add(ModelsAdminApi)
   .add(LegacyApi)
   .addError(BadRequestWire)
   .addError(UnauthorizedWire)

@@ -26,6 +26,7 @@ import * as errors from "./internal/errors.js"
 import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
 import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
+import * as ModelsLive from "./ModelsLive.js"
 import * as OpsLive from "./OpsLive.js"
 import * as PricingLive from "./PricingLive.js"
 import * as RateLimit from "./RateLimit.js"
@@ -399,6 +400,7 @@ export const layer: Layer.Layer<
   Layer.provide(OpsLive.layer),
   Layer.provide(PricingLive.layer),
   Layer.provide(MetricsSummaryLive.layer),
+  Layer.provide(ModelsLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))

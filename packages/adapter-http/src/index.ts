@@ -30,6 +30,10 @@ export * as MetricsSummaryApi from "./MetricsSummaryApi.js"
 /** @since 0.1.0 */
 export * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 /** @since 0.1.0 */
+export * as ModelsApi from "./ModelsApi.js"
+/** @since 0.1.0 */
+export * as ModelsLive from "./ModelsLive.js"
+/** @since 0.1.0 */
 export * as OpenApiSpec from "./OpenApiSpec.js"
 /** @since 0.1.0 */
 export * as PricingApi from "./PricingApi.js"

@@ -6,6 +6,14 @@
  */
 
 /**
+ * Model artifacts on disk for a registry: validation against the feature layout and a
+ * content-addressed directory.
+ *
+ * @since 0.1.0
+ */
+export * as ArtifactStore from "./ArtifactStore.js"
+
+/**
  * Training datasets from a price history: features, labels, CSV/JSONL and a manifest.
  *
  * @since 0.1.0
