@@ -9,58 +9,18 @@
  * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306),
  * BENCH_AGENTS (1000), BENCH_CONCURRENCY (64 requests in flight).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { Agent, request } from "node:http"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import * as mysql from "mysql2/promise"
+import type { ChildProcess } from "node:child_process"
+import { admin, freshDatabase, startProcess, stop } from "./support.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const tsx = path.join(root, "node_modules/.bin/tsx")
-const baseMysql = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const agentCount = Number(process.env.BENCH_AGENTS ?? 1000)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64)
 const tenantToken = `bench-${crypto.randomUUID()}`
-const database = `spotfleet_bench_em_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const dbUrl = (() => {
-  const u = new URL(baseMysql)
-  u.pathname = `/${database}`
-  return u.toString()
-})()
+const { database, url: dbUrl } = freshDatabase("spotfleet_bench_em")
 
-const admin = async (sql: string) => {
-  const conn = await mysql.createConnection({ uri: baseMysql })
-  try {
-    await conn.query(sql)
-  } finally {
-    await conn.end()
-  }
-}
 
-const startServer = (env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(tsx, ["--conditions=@spotfleet/source", "examples/server/src/main.ts"], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m !== null) resolve({ child, url: m[1]!.replace("localhost", "127.0.0.1") })
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
-  })
+const startServer = (env: Record<string, string>) => startProcess(["examples/server/src/main.ts"], env)
 
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.removeAllListeners("exit")
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
 
 const httpAgent = new Agent({ keepAlive: true, maxSockets: concurrency })
 let baseUrl = ""

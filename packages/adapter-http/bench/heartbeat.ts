@@ -7,55 +7,17 @@
  * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306),
  * BENCH_CONCURRENCY (32), BENCH_SECONDS (10), BENCH_AGENTS (50).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { Agent, request } from "node:http"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import * as mysql from "mysql2/promise"
+import { admin, freshDatabase, startProcess, stop } from "./support.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const tsx = path.join(root, "node_modules/.bin/tsx")
-const baseMysql = process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const agentCount = Number(process.env.BENCH_AGENTS ?? 50)
 const tenantToken = `bench-${crypto.randomUUID()}`
-const database = `spotfleet_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const dbUrl = (() => {
-  const u = new URL(baseMysql)
-  u.pathname = `/${database}`
-  return u.toString()
-})()
+const { database, url: dbUrl } = freshDatabase("spotfleet_bench")
 
-const admin = async (sql: string) => {
-  const conn = await mysql.createConnection({ uri: baseMysql })
-  try {
-    await conn.query(sql)
-  } finally {
-    await conn.end()
-  }
-}
 
-const startProcess = (args: Array<string>, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(tsx, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m !== null) resolve({ child, url: m[1]!.replace("localhost", "127.0.0.1") })
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`process exited with ${code}:\n${out}`)))
-  })
 
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.removeAllListeners("exit")
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
 
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
 
@@ -122,7 +84,7 @@ const main = async () => {
   await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
   try {
     console.log(`heartbeat benchmark: concurrency ${concurrency}, ${seconds} s per run, ${agentCount} agents, database ${database}`)
-    const spotfleet = await startProcess(["--conditions=@spotfleet/source", "examples/server/src/main.ts"], {
+    const spotfleet = await startProcess(["examples/server/src/main.ts"], {
       MYSQL_URL: dbUrl,
       PORT: "0",
       HOST: "127.0.0.1",
@@ -141,7 +103,7 @@ const main = async () => {
       if (res.status !== 200) throw new Error(`register failed: ${res.status} ${await res.text()}`)
       agentIds.push(((await res.json()) as { agentId: string }).agentId)
     }
-    const bare = await startProcess([path.join(root, "packages/adapter-http/bench/bare-server.ts")], { MYSQL_URL: dbUrl })
+    const bare = await startProcess(["packages/adapter-http/bench/bare-server.ts"], { MYSQL_URL: dbUrl })
     await load(spotfleet.url, agentIds, 2000) // warm-up
     await load(bare.url, agentIds, 2000)
     // Both servers are up (the idle one costs nothing); the rounds alternate, so drift in the
