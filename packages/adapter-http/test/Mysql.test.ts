@@ -3,47 +3,14 @@
  * `mysql://root@127.0.0.1:3306`) in a fresh database, plus a scan of every table for plain-text
  * tokens. Skipped loudly when the server is unreachable (failed under CI=true).
  */
-import { MysqlClient } from "@effect/sql-mysql2"
 import { assert, describe, layer } from "@effect/vitest"
-import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
-import { Effect, Layer, Redacted } from "effect"
-import * as mysql from "mysql2/promise"
+import { Effect } from "effect"
+import * as MariaDb from "./mariadb.js"
 import { agentLifecycle } from "./flows.js"
 import { adminToken, call, createTenant, serverLayer } from "./utils.js"
 
-const baseUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const database = `spotfleet_http_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const urlOf = (db: string) => {
-  const url = new URL(baseUrl)
-  url.pathname = `/${db}`
-  return url.toString()
-}
-
-const admin = async <A>(f: (c: mysql.Connection) => Promise<A>): Promise<A> => {
-  const conn = await mysql.createConnection({ uri: baseUrl, connectTimeout: 3000 })
-  try {
-    return await f(conn)
-  } finally {
-    await conn.end()
-  }
-}
-
-const reachable = await admin((c) => c.query("SELECT 1")).then(() => true, (e: unknown) => {
-  if (process.env.CI === "true") throw e
-  console.warn(`\n!!!! SKIPPING adapter-http MariaDB tests: ${baseUrl} unreachable (${String(e)})\n`)
-  return false
-})
-
-const databaseLayer = Layer.scopedDiscard(Effect.acquireRelease(
-  Effect.promise(() => admin((c) => c.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))),
-  () => Effect.promise(() => admin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)))
-))
-
-const mysqlStores = MysqlStore.layer.pipe(
-  Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url: Redacted.make(urlOf(database)) })))),
-  Layer.provide(databaseLayer),
-  Layer.orDie
-)
+const reachable = await MariaDb.reachable("adapter-http MariaDB tests")
+const { database, stores: mysqlStores } = MariaDb.freshStore("spotfleet_http")
 
 const suite = reachable ? layer(serverLayer(mysqlStores), { timeout: "60 seconds", excludeTestServices: true }) : undefined
 
@@ -66,7 +33,7 @@ if (suite === undefined) {
         assert.strictEqual(reg.status, 200)
         const agentToken = reg.body.agentToken as string
         const dump = yield* Effect.promise(() =>
-          admin(async (c) => {
+          MariaDb.admin(async (c) => {
             await c.query(`USE \`${database}\``)
             const [tables] = await c.query("SHOW TABLES")
             let text = ""

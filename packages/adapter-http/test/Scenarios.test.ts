@@ -5,51 +5,19 @@
  * in-process against the server's own store. Skipped loudly when MariaDB is unreachable (failed
  * under CI=true).
  */
-import { MysqlClient } from "@effect/sql-mysql2"
 import { assert, describe, layer } from "@effect/vitest"
-import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { AutoSwitch, ConsolidationJob, DecisionLog, DecisionModel, EventLog, Jobs } from "@spotfleet/engine"
-import { Clock, Effect, Layer, Redacted } from "effect"
-import * as mysql from "mysql2/promise"
+import { Clock, Effect, Layer } from "effect"
+import * as MariaDb from "./mariadb.js"
 import * as Sim from "./simAgent.js"
 import { call, createTenant, serverLayer } from "./utils.js"
 
-const baseUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const database = `spotfleet_scn_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const urlOf = (db: string) => {
-  const url = new URL(baseUrl)
-  url.pathname = `/${db}`
-  return url.toString()
-}
-
-const admin = async <A>(f: (c: mysql.Connection) => Promise<A>): Promise<A> => {
-  const conn = await mysql.createConnection({ uri: baseUrl, connectTimeout: 3000 })
-  try {
-    return await f(conn)
-  } finally {
-    await conn.end()
-  }
-}
-
-const reachable = await admin((c) => c.query("SELECT 1")).then(() => true, (e: unknown) => {
-  if (process.env.CI === "true") throw e
-  console.warn(`\n!!!! SKIPPING the ten scenarios on MariaDB: ${baseUrl} unreachable (${String(e)})\n`)
-  return false
-})
-
-const databaseLayer = Layer.scopedDiscard(Effect.acquireRelease(
-  Effect.promise(() => admin((c) => c.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))),
-  () => Effect.promise(() => admin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)))
-))
-
+const reachable = await MariaDb.reachable("the ten scenarios")
+const { stores: mysqlStores } = MariaDb.freshStore("spotfleet_scn")
 const decisionLog = DecisionLog.makeMemory()
 
 const stores = Layer.merge(
-  MysqlStore.layer.pipe(
-    Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url: Redacted.make(urlOf(database)) })))),
-    Layer.provide(databaseLayer),
-    Layer.orDie
-  ),
+  mysqlStores,
   Layer.succeed(DecisionLog.DecisionLog, decisionLog)
 )
 
