@@ -4,6 +4,7 @@
  */
 import { MysqlClient } from "@effect/sql-mysql2"
 import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
+import type { MemoryStore } from "@spotfleet/engine"
 import { Effect, Layer, Redacted } from "effect"
 import * as mysql from "mysql2/promise"
 
@@ -29,7 +30,9 @@ export const reachable = (what: string): Promise<boolean> =>
   })
 
 /** A uniquely named database, and every store port on it (created, migrated, dropped with the layer). */
-export const freshStore = (prefix: string) => {
+export const freshStore = (
+  prefix: string
+): { readonly database: string; readonly url: string; readonly stores: Layer.Layer<MemoryStore.Stores> } => {
   const database = `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
   const url = new URL(baseUrl)
   url.pathname = `/${database}`
