@@ -23,7 +23,7 @@ describe("DEPLOYMENT_RUNBOOK.md", () => {
   })
 
   it("documents every environment variable the server reads", () => {
-    const sources = ["examples/server/src/main.ts", "examples/server/src/ServerJobs.ts"].map(read).join("\n")
+    const sources = ["examples/server/src/main.ts", "examples/server/src/ServerJobs.ts", "examples/server/src/ServerModels.ts"].map(read).join("\n")
     const read_ = new Set([...sources.matchAll(/(?:Config\.\w+|nonEmpty|positive)\("([A-Z][A-Z0-9_]+)"\)/g)].map((m) => m[1]!))
     for (const name of ["MYSQL_URL", "SPOTFLEET_BOOTSTRAP_TENANT_TOKEN", "SPOTFLEET_JOB_PERIOD_SCALE"]) assert.isTrue(read_.has(name), name)
     for (const name of read_) assert.include(runbook, `\`${name}\``, name)
