@@ -1,15 +1,16 @@
 import { defineConfig } from "tsup"
 
 /**
- * The build every published package shares: ESM + CJS + declarations for each entry point.
- * Declarations are built without project-reference settings (`composite`) and resolve workspace
- * packages through their published exports, not the `@spotfleet/source` condition.
+ * The JavaScript build every published package shares: ESM + CJS for each entry point. The
+ * package's `build` script then copies the declarations `tsc -b` emitted into dist/dts.
  */
 export const packageConfig = (entry: ReadonlyArray<string>) =>
   defineConfig({
     entry: [...entry],
     format: ["esm", "cjs"],
-    dts: { compilerOptions: { composite: false, customConditions: [] } },
+    // Declarations come from `tsc -b` (scripts/copy-dts.mjs): bundled ones cannot always name
+    // the types of other workspace packages.
+    dts: false,
     sourcemap: true,
     clean: true,
     splitting: true,
