@@ -155,6 +155,9 @@ export const runOnce = (options: RunOptions = {}) =>
     const onDemand = yield* prices.onDemandPrices
     const recentPools = yield* prices.snapshotPools({ from: now - HOUR, to: now + 1 })
     const summary = { agents: 0, decisions: 0, switches: 0, wouldSwitch: 0, timeouts: 0 }
+    // One pass reads each pool set and each tenant once, however many agents share them.
+    const snapshotsOf = new Map<string, ReadonlyArray<PriceSnapshot>>()
+    const dryRunOf = new Map<string, boolean>()
     let afterId: Agent["id"] | undefined
     while (true) {
       const page = yield* agents.list(null, { afterId, limit: 500 })
@@ -166,7 +169,12 @@ export const runOnce = (options: RunOptions = {}) =>
         const primary = view.instances.find((i) => i.role === "PRIMARY")
         if (primary === undefined) continue
         const pools = [primary.pool, ...candidatesOf(recentPools, primary)]
-        const snapshots = yield* prices.snapshots({ from: now - DAY, to: now + 1, pools })
+        const poolKey = pools.join(",")
+        let snapshots = snapshotsOf.get(poolKey)
+        if (snapshots === undefined) {
+          snapshots = yield* prices.snapshots({ from: now - DAY, to: now + 1, pools })
+          snapshotsOf.set(poolKey, snapshots)
+        }
         const features = buildFeatures({ view, now, snapshots, onDemand, ledger })
         if (features === null) continue
         const routed = Option.isSome(router) ? yield* router.value.route(agent.id) : { acting: null, shadows: [] }
@@ -185,8 +193,12 @@ export const runOnce = (options: RunOptions = {}) =>
         })
         const verdicts = GuardRails.evaluate(timed.decision, guardContext(routed.acting?.confidenceThreshold))
         const allowed = GuardRails.allows(timed.decision, verdicts)
-        const tenant = yield* tenants.get(agent.tenantId)
-        const dryRun = options.dryRun === true || Option.match(tenant, { onNone: () => false, onSome: (t) => t.dryRun })
+        let tenantDryRun = dryRunOf.get(agent.tenantId)
+        if (tenantDryRun === undefined) {
+          tenantDryRun = Option.match(yield* tenants.get(agent.tenantId), { onNone: () => false, onSome: (t) => t.dryRun })
+          dryRunOf.set(agent.tenantId, tenantDryRun)
+        }
+        const dryRun = options.dryRun === true || tenantDryRun
         let acted = false
         let flowId: string | null = null
         let note: string | null = null
