@@ -12,6 +12,8 @@
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
+ * - `SPOTFLEET_AGENT_FAST_PATH` (default true): heartbeats, command polls and price reports
+ *   answered on a lean node:http path in front of HttpApi (same contract); `false` = HttpApi only.
  * - `SPOTFLEET_DASHBOARD_DIR`: the built dashboard served at `/` (default examples/dashboard/dist).
  * - Background jobs: `SPOTFLEET_JOBS`, `SPOTFLEET_JOB_HOLDER`, `SPOTFLEET_JOB_PERIOD_SCALE`,
  *   `SPOTFLEET_JOB_<NAME>_SECONDS`, `SPOTFLEET_OFFLINE_AFTER_SECONDS`,
@@ -27,7 +29,7 @@ import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
-import { ApiLive, Auth, Events } from "@spotfleet/adapter-http"
+import { AgentFastPath, ApiLive, Auth, Events } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
 import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
@@ -71,6 +73,7 @@ const settings = Effect.gen(function*() {
     bootstrapToken: yield* nonEmpty("SPOTFLEET_BOOTSTRAP_TENANT_TOKEN"),
     agentTokenSecret: yield* nonEmpty("SPOTFLEET_AGENT_TOKEN_SECRET"),
     maxBodyBytes: yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
+    agentFastPath: yield* Config.boolean("SPOTFLEET_AGENT_FAST_PATH").pipe(Config.withDefault(true)),
     drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10))),
     jobs: yield* ServerJobs.config,
     dashboardDir: yield* Config.string("SPOTFLEET_DASHBOARD_DIR").pipe(Config.withDefault(Dashboard.defaultDir))
@@ -102,11 +105,6 @@ const bootstrapTenant = (engine: Engine.EngineService, token: string) =>
 const program = Effect.gen(function*() {
   const config = yield* settings
   const server = createServer()
-  let inFlight = 0
-  server.on("request", (_req, res) => {
-    inFlight++
-    res.once("close", () => inFlight--)
-  })
 
   const context = yield* Layer.build(
     ApiLive.serve({
@@ -121,6 +119,15 @@ const program = Effect.gen(function*() {
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
     )
   )
+  // Heartbeats, command polls and price reports skip HttpApi's per-request machinery (same
+  // contract; see AgentFastPath). Installed in front of the HttpApi handler just registered.
+  if (config.agentFastPath) AgentFastPath.install(server, Context.get(context, AgentFastPath.AgentFastPath))
+  // Registered after the fast path, so it counts every request (the drain waits for them).
+  let inFlight = 0
+  server.on("request", (_req, res) => {
+    inFlight++
+    res.once("close", () => inFlight--)
+  })
   const engine = Context.get(context, Engine.Engine)
   const sse = Context.get(context, Events.SseShutdown)
   const address = Context.get(context, HttpServer.HttpServer).address as HttpServer.TcpAddress

@@ -6,22 +6,16 @@
  * @since 0.1.0
  */
 import { HttpApiBuilder, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import {
-  Command,
-  Engine,
-  EngineError,
-  EventLog,
-  IdempotencyStore,
-  type Ids,
-  PriceService
-} from "@spotfleet/engine"
-import { Clock, DateTime, Effect, Layer, Option, Schema } from "effect"
-import { Api, Principal, type PrincipalService, ReportAccepted } from "./Api.js"
+import { Command, Engine, EventLog, IdempotencyStore } from "@spotfleet/engine"
+import { Effect, Layer, Option } from "effect"
+import { Api, Principal, type PrincipalService } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import * as Auth from "./Auth.js"
 import * as Events from "./Events.js"
 import * as HttpConfigModule from "./HttpConfig.js"
 import { HttpConfig } from "./HttpConfig.js"
+import * as AgentFastPath from "./AgentFastPath.js"
+import * as agentCalls from "./internal/agentCalls.js"
 import * as errors from "./internal/errors.js"
 import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
@@ -31,71 +25,17 @@ import * as OpsLive from "./OpsLive.js"
 import * as PricingLive from "./PricingLive.js"
 import * as RateLimit from "./RateLimit.js"
 
-const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
-  Effect.mapError(effect, errors.fromEngine)
-
-/** The idempotency key: `X-Request-ID`, else the body's `request_id`. */
-const keyOf = (
-  headers: { readonly "x-request-id"?: string | undefined },
-  payload?: { readonly request_id?: string | undefined }
-): string | undefined => headers["x-request-id"] ?? payload?.request_id
-
-const forbidden = (message: string) => new ApiError.Forbidden({ code: "Forbidden", message })
-
-/** An agent token may act only for its own agent. */
-const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Effect.Effect<void, ApiError.ApiError> =>
-  principal.agentId === null || principal.agentId === agentId
-    ? Effect.void
-    : Effect.fail(forbidden("this agent token belongs to another agent"))
+const { engineCall, forAgent, forbidden, keyOf, millis } = agentCalls
 
 /** Dashboard and registration routes need the tenant's own token. */
 const tenantOnly = (principal: PrincipalService): Effect.Effect<void, ApiError.ApiError> =>
   principal.agentId === null ? Effect.void : Effect.fail(forbidden("an agent token cannot call this route"))
 
-const millis = (d: DateTime.Utc | undefined) => (d === undefined ? undefined : DateTime.toEpochMillis(d))
-
 const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
   Effect.gen(function*() {
-    const engine = yield* Engine.Engine
-    const idempotency = yield* IdempotencyStore.IdempotencyStore
+    const calls = yield* agentCalls.make
+    const { engine, idempotentReport } = calls
     const config = yield* HttpConfig
-    const prices = yield* PriceService.make
-
-    /** Reports the engine writes itself, idempotent here: `write` answers the ids of the events it appended (and how many items it accepted, when that differs). */
-    const idempotentReport = (
-      principal: PrincipalService,
-      agentId: Ids.AgentId,
-      operation: string,
-      key: string | undefined,
-      write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
-    ) =>
-      Effect.gen(function*() {
-        yield* engineCall(engine.getAgent(principal.tenantId, agentId))
-        if (key !== undefined) {
-          const found = yield* engineCall(idempotency.get(principal.tenantId, key))
-          if (Option.isSome(found)) {
-            if (found.value.operation !== operation) {
-              return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
-            }
-            return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
-          }
-        }
-        const written = yield* write()
-        const answer = "accepted" in written
-          ? ReportAccepted.make({ accepted: written.accepted, eventIds: written.eventIds })
-          : ReportAccepted.make({ accepted: written.length, eventIds: written })
-        if (key !== undefined) {
-          const now = yield* Clock.currentTimeMillis
-          yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
-            tenantId: principal.tenantId,
-            key,
-            operation,
-            response: Schema.encodeSync(ReportAccepted)(answer),
-            createdAt: now
-          }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
-        }
-        return answer
-      })
 
     return handlers
       .handle("register", ({ headers, payload }) =>
@@ -115,19 +55,8 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
             onSome: (secret) => ({ ...base, agentToken: Auth.agentToken(secret, principal.tenantId, result.agent.id) })
           })
         }))
-      .handle("heartbeat", ({ path }) =>
-        Effect.gen(function*() {
-          const principal = yield* Principal
-          yield* forAgent(principal, path.agentId)
-          return yield* engineCall(engine.heartbeat(principal.tenantId, path.agentId))
-        }))
-      .handle("pendingCommands", ({ path }) =>
-        Effect.gen(function*() {
-          const principal = yield* Principal
-          yield* forAgent(principal, path.agentId)
-          const commands = yield* engineCall(engine.pollCommands(principal.tenantId, path.agentId))
-          return { commands }
-        }))
+      .handle("heartbeat", ({ path }) => Effect.flatMap(Principal, (principal) => calls.heartbeat(principal, path.agentId)))
+      .handle("pendingCommands", ({ path }) => Effect.flatMap(Principal, (principal) => calls.pendingCommands(principal, path.agentId)))
       .handle("commandExecuted", ({ headers, path, payload }) =>
         Effect.gen(function*() {
           const principal = yield* Principal
@@ -163,20 +92,7 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
           }, { idempotencyKey: keyOf(headers, payload) }))
         }))
       .handle("pricingReport", ({ headers, path, payload }) =>
-        Effect.gen(function*() {
-          const principal = yield* Principal
-          yield* forAgent(principal, path.agentId)
-          // Into the snapshot tier with the reporter's role, plus one PriceReported event (SSE).
-          return yield* idempotentReport(principal, path.agentId, "pricing-report", keyOf(headers, payload), () =>
-            Effect.gen(function*() {
-              const now = yield* Clock.currentTimeMillis
-              const result = yield* engineCall(prices.ingest(principal.tenantId, path.agentId, {
-                cloudInstanceId: payload.instanceId,
-                prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) ?? now }))
-              }))
-              return { accepted: result.snapshots, eventIds: [result.eventId] }
-            }))
-        }))
+        Effect.flatMap(Principal, (principal) => calls.pricingReport(principal, path.agentId, keyOf(headers, payload), payload)))
       .handle("switchReport", ({ headers, path, payload }) =>
         Effect.gen(function*() {
           const principal = yield* Principal
@@ -383,26 +299,36 @@ export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>
 
 const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))
 
-const RateLimitLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => RateLimit.middleware(config.rateLimit)))
+/** One limiter per server: the HttpApi middleware and the agent fast path take from the same buckets. */
+const RateLimiterLive = Layer.effect(RateLimit.RateLimiter, Effect.map(HttpConfig, (config) => RateLimit.makeLimiter(config.rateLimit)))
+
+const RateLimitLive = HttpApiBuilder.middleware(Effect.map(RateLimit.RateLimiter, RateLimit.middlewareWith))
 
 /**
- * Everything the API needs besides the store ports and the engine: auth, metrics, SSE shutdown.
+ * Everything the API needs besides the store ports and the engine: auth, metrics, SSE shutdown,
+ * and the agent fast path for `node:http` hosts (see {@link AgentFastPath}; it shares the
+ * token cache and the rate limiter with the API).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer: Layer.Layer<
-  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics,
+  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
   never,
   Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig | import("@spotfleet/engine").AgentStore.AgentStore | import("@spotfleet/engine").PriceStore.PriceStore
-> = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive, RateLimitLive]),
+> = Layer.merge(
+  HttpApiBuilder.api(Api).pipe(
+    Layer.provide([AgentsLive, AdminLive, DashboardLive, EventsLive, SystemLive, GuardLive, RateLimitLive])
+  ),
+  AgentFastPath.layer
+).pipe(
   Layer.provide(OpsLive.layer),
   Layer.provide(PricingLive.layer),
   Layer.provide(MetricsSummaryLive.layer),
   Layer.provide(ModelsLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
+  Layer.provide([Auth.layerTenantTokens, RateLimiterLive]),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
 )
 
@@ -416,7 +342,7 @@ export const layer: Layer.Layer<
 export const serve = (
   options?: import("./HttpConfig.js").HttpOptions
 ): Layer.Layer<
-  Events.SseShutdown | Metrics.Metrics,
+  Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
   never,
   | import("@effect/platform/HttpServer").HttpServer
   | import("@effect/platform/HttpRouter").HttpRouter.DefaultServices

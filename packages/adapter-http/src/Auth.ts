@@ -7,9 +7,9 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { Engine, Ids } from "@spotfleet/engine"
-import { Clock, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { Unauthorized } from "./ApiError.js"
-import { AdminAuth, TenantAuth } from "./Api.js"
+import { AdminAuth, type PrincipalService, TenantAuth } from "./Api.js"
 import { HttpConfig } from "./HttpConfig.js"
 
 /**
@@ -126,15 +126,25 @@ export const makeTokenCache = (ttlMillis: number, size: number): TokenCache => {
 }
 
 /**
- * Tenant authentication: the bearer token's hash is looked up in the store (a tenant token), or
- * a per-agent token is verified (when a secret is configured) and its tenant checked. Successful
- * lookups are reused for a few seconds (see {@link TokenCache}).
+ * Tenant (and per-agent) bearer tokens → the caller: the lookup behind `TenantAuth`, with its
+ * cache, as a service of its own so every way in of one server (the HttpApi middleware, the
+ * agent fast path) shares one cache.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TenantTokens extends Context.Tag("@spotfleet/adapter-http/TenantTokens")<TenantTokens, {
+  readonly authenticate: (bearer: Redacted.Redacted<string>) => Effect.Effect<PrincipalService, Unauthorized>
+}>() {}
+
+/**
+ * The token lookup over the engine, with the token cache of {@link HttpConfig}.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerTenantAuth: Layer.Layer<TenantAuth, never, Engine.Engine | HttpConfig> = Layer.effect(
-  TenantAuth,
+export const layerTenantTokens: Layer.Layer<TenantTokens, never, Engine.Engine | HttpConfig> = Layer.effect(
+  TenantTokens,
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const config = yield* HttpConfig
@@ -148,8 +158,8 @@ export const layerTenantAuth: Layer.Layer<TenantAuth, never, Engine.Engine | Htt
           if (tenantId !== null) cache.set(key, tenantId, now)
         })
       })
-    return TenantAuth.of({
-      tenantToken: (bearer) =>
+    return TenantTokens.of({
+      authenticate: (bearer) =>
         Effect.gen(function*() {
           const token = Redacted.value(bearer)
           if (token.length === 0) return yield* Effect.fail(unauthorized("missing bearer token"))
@@ -174,6 +184,17 @@ export const layerTenantAuth: Layer.Layer<TenantAuth, never, Engine.Engine | Htt
         })
     })
   })
+)
+
+/**
+ * `TenantAuth` (the HttpApi security middleware) over {@link TenantTokens}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTenantAuth: Layer.Layer<TenantAuth, never, TenantTokens> = Layer.effect(
+  TenantAuth,
+  Effect.map(TenantTokens, (tokens) => TenantAuth.of({ tenantToken: tokens.authenticate }))
 )
 
 /**

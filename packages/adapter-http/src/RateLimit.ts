@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
+import { Clock, Context, Effect } from "effect"
 import * as ApiError from "./ApiError.js"
 
 /**
@@ -174,12 +174,12 @@ const bearerOf = (authorization: string | undefined): string | undefined => {
   return match === null ? undefined : match[1]
 }
 
-const clientIp = (request: HttpServerRequest.HttpServerRequest, trustForwardedFor: boolean): string | undefined => {
+const clientIp = (request: LimitedRequest, trustForwardedFor: boolean): string | undefined => {
   if (trustForwardedFor) {
-    const forwarded = request.headers["x-forwarded-for"]?.split(",")[0]?.trim()
+    const forwarded = request.forwardedFor?.split(",")[0]?.trim()
     if (forwarded !== undefined && forwarded !== "") return forwarded
   }
-  return request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
+  return request.remoteAddress
 }
 
 /**
@@ -189,11 +189,7 @@ const clientIp = (request: HttpServerRequest.HttpServerRequest, trustForwardedFo
  * @category constructors
  */
 export const rateLimited = (scope: "token" | "ip", retryAfterSeconds: number): HttpServerResponse.HttpServerResponse => {
-  const error = new ApiError.TooManyRequests({
-    code: "RateLimited",
-    message: `too many requests for this ${scope === "token" ? "token" : "client address"}; retry after ${retryAfterSeconds} s`,
-    details: { scope, retryAfterSeconds }
-  })
+  const error = rejectionError({ scope, retryAfterSeconds })
   return HttpServerResponse.unsafeJson(ApiError.bodyOf(error), {
     status: ApiError.statusOf(error),
     headers: { "retry-after": String(retryAfterSeconds) }
@@ -201,38 +197,127 @@ export const rateLimited = (scope: "token" | "ip", retryAfterSeconds: number): H
 }
 
 /**
- * The middleware: one set of buckets per call (per server), checked before the wrapped app. The
- * IP bucket is taken first, so requests with ever new (invalid) tokens still count against the
- * address they come from.
+ * The error a refused request is answered with (429, code `RateLimited`).
  *
  * @since 0.1.0
- * @category middleware
+ * @category constructors
  */
-export const middleware = (settings: RateLimitSettings) => {
+export const rejectionError = (rejection: Rejection): ApiError.TooManyRequests =>
+  new ApiError.TooManyRequests({
+    code: "RateLimited",
+    message: `too many requests for this ${rejection.scope === "token" ? "token" : "client address"}; retry after ${rejection.retryAfterSeconds} s`,
+    details: { scope: rejection.scope, retryAfterSeconds: rejection.retryAfterSeconds }
+  })
+
+/**
+ * Why a request was refused: which bucket ran dry and how long to wait.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Rejection {
+  readonly scope: "token" | "ip"
+  readonly retryAfterSeconds: number
+}
+
+/**
+ * One server's buckets (per token, per IP) and the rule that checks a request against them.
+ * Everything that answers requests in one process shares one limiter, so a second way in (the
+ * agent fast path) cannot double a client's allowance.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Limiter {
+  /** `false` when both limits are off (nothing to check). */
+  readonly enabled: boolean
+  /**
+   * Takes a token from the client's buckets for one request to `path`: `undefined` when it may
+   * go ahead. The IP bucket is taken first, so requests with ever new (invalid) tokens still
+   * count against the address they come from.
+   */
+  readonly check: (request: LimitedRequest, now: number) => Rejection | undefined
+}
+
+/**
+ * What the limiter looks at in a request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LimitedRequest {
+  /** The path without the query string. */
+  readonly path: string
+  readonly authorization: string | undefined
+  readonly forwardedFor: string | undefined
+  readonly remoteAddress: string | undefined
+}
+
+/**
+ * The server's one limiter (see {@link Limiter}).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RateLimiter extends Context.Tag("@spotfleet/adapter-http/RateLimiter")<RateLimiter, Limiter>() {}
+
+/**
+ * The limiter for resolved settings (new, empty buckets).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeLimiter = (settings: RateLimitSettings): Limiter => {
   const byToken = settings.perToken === null ? null : makeBuckets(settings.perToken, settings.maxKeys)
   const byIp = settings.perIp === null ? null : makeBuckets(settings.perIp, settings.maxKeys)
-  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => {
-    if (byToken === null && byIp === null) return app
-    return Effect.gen(function*() {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const path = request.url.split("?")[0]!
-      if (unlimitedPaths.has(path)) return yield* app
-      const now = yield* Clock.currentTimeMillis
+  return {
+    enabled: byToken !== null || byIp !== null,
+    check: (request, now) => {
+      if (unlimitedPaths.has(request.path)) return undefined
       if (byIp !== null) {
         const ip = clientIp(request, settings.trustForwardedFor)
         if (ip !== undefined) {
           const wait = byIp.take(ip, now)
-          if (wait > 0) return rateLimited("ip", wait)
+          if (wait > 0) return { scope: "ip", retryAfterSeconds: wait }
         }
       }
       if (byToken !== null) {
-        const token = bearerOf(request.headers["authorization"])
+        const token = bearerOf(request.authorization)
         if (token !== undefined) {
           const wait = byToken.take(token, now)
-          if (wait > 0) return rateLimited("token", wait)
+          if (wait > 0) return { scope: "token", retryAfterSeconds: wait }
         }
       }
-      return yield* app
-    })
+      return undefined
+    }
   }
 }
+
+/**
+ * The middleware over a given limiter: checked before the wrapped app.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const middlewareWith = (limiter: Limiter) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => {
+  if (!limiter.enabled) return app
+  return Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const now = yield* Clock.currentTimeMillis
+    const rejection = limiter.check({
+      path: request.url.split("?")[0]!,
+      authorization: request.headers["authorization"],
+      forwardedFor: request.headers["x-forwarded-for"],
+      remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
+    }, now)
+    return rejection === undefined ? yield* app : rateLimited(rejection.scope, rejection.retryAfterSeconds)
+  })
+}
+
+/**
+ * The middleware with buckets of its own (one set per call, so per server).
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const middleware = (settings: RateLimitSettings) => middlewareWith(makeLimiter(settings))

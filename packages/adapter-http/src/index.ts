@@ -6,6 +6,8 @@
  */
 
 /** @since 0.1.0 */
+export * as AgentFastPath from "./AgentFastPath.js"
+/** @since 0.1.0 */
 export * as Api from "./Api.js"
 /** @since 0.1.0 */
 export * as ApiError from "./ApiError.js"

@@ -3,9 +3,6 @@ import { Engine, Ids, MemoryStore } from "@spotfleet/engine"
 import { Effect, Layer, Redacted, TestClock } from "effect"
 import * as Auth from "../src/Auth.js"
 import * as HttpConfig from "../src/HttpConfig.js"
-import type { PrincipalService } from "../src/Api.js"
-import type { Unauthorized } from "../src/ApiError.js"
-import { TenantAuth } from "../src/Security.js"
 
 describe("token cache", () => {
   it("keeps an entry for its time to live, drops the oldest beyond its size, caches nothing at 0", () => {
@@ -36,10 +33,9 @@ const counted = (options: HttpConfig.HttpOptions) =>
       ...engine,
       authenticate: (hash: string) => Effect.zipRight(Effect.sync(() => lookups.n++), engine.authenticate(hash))
     })
-    const auth = yield* Effect.provide(TenantAuth, Auth.layerTenantAuth.pipe(Layer.provide([counting, HttpConfig.layer(options)])))
-    // The security handler may use the request context; this one does not, so it runs without one.
-    const check = (token: string) =>
-      auth.tenantToken(Redacted.make(token)) as unknown as Effect.Effect<PrincipalService, Unauthorized>
+    // The lookup behind the TenantAuth middleware (and the agent fast path), with its cache.
+    const tokens = yield* Effect.provide(Auth.TenantTokens, Auth.layerTenantTokens.pipe(Layer.provide([counting, HttpConfig.layer(options)])))
+    const check = (token: string) => tokens.authenticate(Redacted.make(token))
     return { check, engine, lookups }
   }).pipe(Effect.provide(Engine.layer().pipe(Layer.provide(MemoryStore.layer))))
 

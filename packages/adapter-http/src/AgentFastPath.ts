@@ -1,0 +1,312 @@
+/**
+ * A lean way in, straight on `node:http`, for the three calls every agent makes all the time:
+ * `POST /api/agents/{id}/heartbeat`, `GET /api/agents/{id}/pending-commands` and
+ * `POST /api/agents/{id}/pricing-report` (agent API v1). Everything else — and every request of
+ * these three that is out of the ordinary: a query string, a body that is not JSON, a body over
+ * the limit announced in `Content-Length`, a call in the legacy v5 dialect — goes on to the
+ * HttpApi server untouched (a body already read is replayed).
+ *
+ * Why: HttpApi's per-request machinery (routing, schema-driven request decoding and response
+ * encoding, middleware fibers) is most of the CPU of a heartbeat. On the 2-core development
+ * machine a trivial HttpApi endpoint costs about 560 µs of server CPU per request against about
+ * 90 µs for a bare `node:http` handler, and one server process has to answer ≈ 3,300
+ * heartbeats/s for 100,000 agents (docs/PERFORMANCE.md).
+ *
+ * Same contract as the HttpApi routes, by construction: the same schemas (`Api.ts`), the same
+ * call implementation (shared with `ApiLive`), the same authentication (`TenantTokens`, the lookup
+ * behind `TenantAuth`, with its token cache), the same rate limiter (one set of buckets per server) and body limit, the same
+ * error bodies. `test/AgentFastPath.test.ts` sends the same requests both ways and compares the
+ * answers.
+ *
+ * Use it with {@link install} on the `node:http` server that `NodeHttpServer.layer` serves
+ * (examples/server does); `ApiLive.serve` provides the service.
+ *
+ * @since 0.1.0
+ */
+import { IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { Engine, Ids } from "@spotfleet/engine"
+import { Cause, Context, Effect, Exit, FiberId, Layer, Option, ParseResult, Redacted, Runtime, Schema } from "effect"
+import { CommandList, HeartbeatRequest, PricingReportRequest, ReportAccepted } from "./Api.js"
+import * as ApiError from "./ApiError.js"
+import { HttpConfig } from "./HttpConfig.js"
+import * as agentCalls from "./internal/agentCalls.js"
+import * as errors from "./internal/errors.js"
+import * as legacy from "./internal/legacy.js"
+import * as RateLimit from "./RateLimit.js"
+import { TenantTokens } from "./Auth.js"
+import { IdempotencyHeaders } from "./Security.js"
+
+/**
+ * A request handler for `node:http` that answers the fast-path calls and hands every other
+ * request to `next`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentFastPathService {
+  readonly handle: (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: (request: IncomingMessage, response: ServerResponse) => void
+  ) => void
+}
+
+/**
+ * The fast path of one server (provided by `ApiLive.serve`).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentFastPath extends Context.Tag("@spotfleet/adapter-http/AgentFastPath")<AgentFastPath, AgentFastPathService>() {}
+
+type Call = "heartbeat" | "pending-commands" | "pricing-report"
+
+const route = /^\/api\/agents\/([^/?#]+)\/(heartbeat|pending-commands|pricing-report)$/
+const AgentPath = Schema.Struct({ agentId: Ids.AgentId })
+const decodePath = Schema.decodeUnknown(AgentPath)
+const decodeHeaders = Schema.decodeUnknown(IdempotencyHeaders)
+const decodeHeartbeat = Schema.decodeUnknown(HeartbeatRequest)
+const decodePricingReport = Schema.decodeUnknown(PricingReportRequest)
+const encodeHeartbeat = Schema.encode(Engine.HeartbeatResult)
+const encodeCommands = Schema.encode(CommandList)
+const encodeReport = Schema.encode(ReportAccepted)
+
+interface Answer {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Record<string, string>
+}
+
+const ok = (body: unknown): Answer => ({ status: 200, body })
+
+const failure = (e: ApiError.ApiError): Answer => ({ status: ApiError.statusOf(e), body: ApiError.bodyOf(e) })
+
+/** A parse failure the way HttpApi answers it (400 naming the field). */
+const decoded = <A>(effect: Effect.Effect<A, ParseResult.ParseError>): Effect.Effect<A, ApiError.ApiError> =>
+  Effect.catchAll(effect, (e) => Effect.flatMap(HttpApiDecodeError.fromParseError(e), (d) => Effect.fail(errors.fromDecodeError(d))))
+
+const tooLarge = (maxBytes: number) =>
+  new ApiError.PayloadTooLarge({
+    code: "PayloadTooLarge",
+    message: `the request body is larger than ${maxBytes} bytes`,
+    details: { field: "body", maxBytes }
+  })
+
+const unreadable = () => ApiError.badField("body", "the request body could not be read", "MalformedBody")
+
+/** The same request with its (already read) body readable again, for the next handler. */
+const replay = (request: IncomingMessage, body: Buffer): IncomingMessage => {
+  const copy = new IncomingMessage(request.socket)
+  copy.method = request.method!
+  copy.url = request.url!
+  copy.headers = request.headers
+  copy.rawHeaders = request.rawHeaders
+  copy.httpVersion = request.httpVersion
+  copy.httpVersionMajor = request.httpVersionMajor
+  copy.httpVersionMinor = request.httpVersionMinor
+  copy.complete = true
+  if (body.length > 0) copy.push(body)
+  copy.push(null)
+  return copy
+}
+
+/** Reads a body of at most `maxBytes`: the bytes, `"too-large"` or `"unreadable"`. */
+const readBody = (
+  request: IncomingMessage,
+  maxBytes: number,
+  done: (body: Buffer | "too-large" | "unreadable") => void
+) => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let finished = false
+  const finish = (body: Buffer | "too-large" | "unreadable") => {
+    if (finished) return
+    finished = true
+    done(body)
+  }
+  request.on("data", (chunk: Buffer) => {
+    if (finished) return
+    size += chunk.length
+    if (size > maxBytes) finish("too-large")
+    else chunks.push(chunk)
+  })
+  request.on("end", () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+  request.on("error", () => finish("unreadable"))
+  request.on("aborted", () => finish("unreadable"))
+}
+
+/**
+ * Builds the fast path over the agent calls, the tenant authentication and the rate limiter in
+ * context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<
+  AgentFastPathService,
+  never,
+  | TenantTokens
+  | RateLimit.RateLimiter
+  | HttpConfig
+  | Engine.Engine
+  | import("@spotfleet/engine").IdempotencyStore.IdempotencyStore
+  | import("@spotfleet/engine").AgentStore.AgentStore
+  | import("@spotfleet/engine").EventLog.EventLog
+  | import("@spotfleet/engine").PriceStore.PriceStore
+> = Effect.gen(function*() {
+  const calls = yield* agentCalls.make
+  const tokens = yield* TenantTokens
+  const limiter = yield* RateLimit.RateLimiter
+  const config = yield* HttpConfig
+  const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+  const clock = yield* Effect.clock
+
+  const write = (response: ServerResponse, answer: Answer) => {
+    if (response.headersSent || response.destroyed) return
+    const text = JSON.stringify(answer.body)
+    response.writeHead(answer.status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...answer.headers
+    })
+    response.end(text)
+  }
+
+  /** The rate limiter's verdict for this request (`undefined`: go ahead). */
+  const limited = (request: IncomingMessage, path: string, now: number): Answer | undefined => {
+    if (!limiter.enabled) return undefined
+    const rejection = limiter.check({
+      path,
+      authorization: request.headers["authorization"],
+      forwardedFor: request.headers["x-forwarded-for"] as string | undefined,
+      remoteAddress: request.socket.remoteAddress
+    }, now)
+    if (rejection === undefined) return undefined
+    const e = RateLimit.rejectionError(rejection)
+    return { ...failure(e), headers: { "retry-after": String(rejection.retryAfterSeconds) } }
+  }
+
+  /** Authentication, then the call: the answer, whatever happens. */
+  const answer = (request: IncomingMessage, call: Call, rawAgentId: string, payload: unknown): Effect.Effect<Answer> =>
+    Effect.gen(function*() {
+      const principal = yield* tokens.authenticate(Redacted.make((request.headers["authorization"] ?? "").slice("Bearer ".length)))
+      const { agentId } = yield* decoded(decodePath({ agentId: safeDecodeURIComponent(rawAgentId) }))
+      switch (call) {
+        case "heartbeat": {
+          yield* decoded(decodeHeartbeat(payload))
+          yield* decoded(decodeHeaders(request.headers))
+          return ok(yield* Effect.orDie(encodeHeartbeat(yield* calls.heartbeat(principal, agentId))))
+        }
+        case "pending-commands":
+          return ok(yield* Effect.orDie(encodeCommands(yield* calls.pendingCommands(principal, agentId))))
+        case "pricing-report": {
+          const report = yield* decoded(decodePricingReport(payload))
+          const headers = yield* decoded(decodeHeaders(request.headers))
+          const accepted = yield* calls.pricingReport(principal, agentId, agentCalls.keyOf(headers, report), report)
+          return ok(yield* Effect.orDie(encodeReport(accepted)))
+        }
+      }
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Option.match(errors.fromCause(cause), {
+          onNone: () => Effect.failCause(cause) as Effect.Effect<never>,
+          onSome: (e) =>
+            e._tag === "InternalError"
+              ? Effect.as(Effect.logError("unexpected failure", cause), failure(e))
+              : Effect.succeed(failure(e))
+        })
+      )
+    )
+
+  const run = (request: IncomingMessage, response: ServerResponse, call: Call, rawAgentId: string, payload: unknown) => {
+    const fiber = runFork(answer(request, call, rawAgentId, payload))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) write(response, exit.value)
+      else if (!Cause.isInterruptedOnly(exit.cause)) write(response, failure(new ApiError.InternalError({ code: "InternalError", message: "internal error" })))
+    })
+    response.on("close", () => {
+      if (!response.writableEnded) fiber.unsafeInterruptAsFork(FiberId.none)
+    })
+  }
+
+  const handle: AgentFastPathService["handle"] = (request, response, next) => {
+    const match = route.exec(request.url ?? "")
+    if (match === null) return next(request, response)
+    const call = match[2] as Call
+    const path = request.url!
+    if (call === "pending-commands") {
+      if (request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined)) {
+        return next(request, response)
+      }
+      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      if (refused !== undefined) return write(response, refused)
+      return run(request, response, call, match[1]!, undefined)
+    }
+    if (request.method !== "POST") return next(request, response)
+    const contentType = request.headers["content-type"]
+    if (contentType !== undefined && !contentType.toLowerCase().includes("json")) return next(request, response)
+    const length = request.headers["content-length"]
+    if (length !== undefined && Number(length) > config.maxBodyBytes) return next(request, response)
+    readBody(request, config.maxBodyBytes, (body) => {
+      // Parsed once: to tell the dialects apart, then for the call.
+      let payload: unknown = undefined
+      let malformed: ApiError.ApiError | undefined = undefined
+      if (typeof body === "string") {
+        malformed = body === "too-large" ? tooLarge(config.maxBodyBytes) : unreadable()
+      } else {
+        const text = body.toString("utf8")
+        if (text === "") payload = null
+        else if (text.trim() === "") malformed = unreadable()
+        else {
+          try {
+            payload = JSON.parse(text)
+          } catch (e) {
+            malformed = ApiError.badField("body", `malformed JSON (${e instanceof Error ? e.message : "parse error"})`, "MalformedJson")
+          }
+        }
+        if (malformed === undefined && legacy.isLegacyRequest(call, contentType, payload)) {
+          return next(replay(request, body), response)
+        }
+      }
+      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      if (refused !== undefined) return write(response, refused)
+      if (malformed !== undefined) return write(response, failure(malformed))
+      run(request, response, call, match[1]!, payload)
+    })
+  }
+  return { handle }
+})
+
+const safeDecodeURIComponent = (s: string): string => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+/**
+ * The fast path as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<AgentFastPath, never, Effect.Effect.Context<typeof make>> = Layer.effect(AgentFastPath, make)
+
+/**
+ * Puts the fast path in front of the `request` listeners the server has so far (the HttpApi
+ * handler `NodeHttpServer.layer` registered): fast-path calls are answered here, every other
+ * request reaches those listeners as before. Listeners added later see every request.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const install = (server: Server, fastPath: AgentFastPathService): void => {
+  const listeners = server.listeners("request") as Array<(request: IncomingMessage, response: ServerResponse) => void>
+  server.removeAllListeners("request")
+  const next = (request: IncomingMessage, response: ServerResponse) => {
+    for (const listener of listeners) listener.call(server, request, response)
+  }
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => fastPath.handle(request, response, next))
+}

@@ -1,0 +1,136 @@
+/**
+ * The agent calls that both ways in answer: the HttpApi handlers (ApiLive) and the node:http
+ * fast path (AgentFastPath). One implementation, so the two cannot drift apart.
+ */
+import { type AgentStore, Command, Engine, EngineError, type EventLog, IdempotencyStore, type Ids, PriceService, type PriceStore } from "@spotfleet/engine"
+import { Clock, DateTime, Effect, Option, Schema } from "effect"
+import { ReportAccepted } from "../Api.js"
+import type * as ApiError from "../ApiError.js"
+import type { PrincipalService } from "../Security.js"
+import { Forbidden } from "../ApiError.js"
+import * as errors from "./errors.js"
+
+/** An engine call with its failure mapped to the HTTP error it is answered with. */
+export const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
+  Effect.mapError(effect, errors.fromEngine)
+
+/** The idempotency key: `X-Request-ID`, else the body's `request_id`. */
+export const keyOf = (
+  headers: { readonly "x-request-id"?: string | undefined },
+  payload?: { readonly request_id?: string | undefined }
+): string | undefined => headers["x-request-id"] ?? payload?.request_id
+
+/** A 403 with a message. */
+export const forbidden = (message: string) => new Forbidden({ code: "Forbidden", message })
+
+/** An agent token may act only for its own agent. */
+export const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Effect.Effect<void, ApiError.ApiError> =>
+  principal.agentId === null || principal.agentId === agentId
+    ? Effect.void
+    : Effect.fail(forbidden("this agent token belongs to another agent"))
+
+/** Epoch milliseconds of an optional timestamp. */
+export const millis = (d: DateTime.Utc | undefined) => (d === undefined ? undefined : DateTime.toEpochMillis(d))
+
+/** What a pricing report carries once decoded. */
+export interface PricingReport {
+  readonly instanceId?: string | undefined
+  readonly prices: ReadonlyArray<{ readonly pool: string; readonly price: number; readonly observedAt?: DateTime.Utc | undefined }>
+  readonly request_id?: string | undefined
+}
+
+/** The agent calls over the engine and the price service. */
+export interface AgentCalls {
+  readonly engine: Engine.EngineService
+  readonly idempotentReport: (
+    principal: PrincipalService,
+    agentId: Ids.AgentId,
+    operation: string,
+    key: string | undefined,
+    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
+  ) => Effect.Effect<typeof ReportAccepted.Type, ApiError.ApiError>
+  readonly heartbeat: (principal: PrincipalService, agentId: Ids.AgentId) => Effect.Effect<Engine.HeartbeatResult, ApiError.ApiError>
+  readonly pendingCommands: (
+    principal: PrincipalService,
+    agentId: Ids.AgentId
+  ) => Effect.Effect<{ readonly commands: ReadonlyArray<Command.Command> }, ApiError.ApiError>
+  readonly pricingReport: (
+    principal: PrincipalService,
+    agentId: Ids.AgentId,
+    key: string | undefined,
+    payload: PricingReport
+  ) => Effect.Effect<typeof ReportAccepted.Type, ApiError.ApiError>
+}
+
+/** Builds the agent calls. */
+export const make: Effect.Effect<
+  AgentCalls,
+  never,
+  Engine.Engine | IdempotencyStore.IdempotencyStore | AgentStore.AgentStore | EventLog.EventLog | PriceStore.PriceStore
+> = Effect.gen(function*() {
+  const engine = yield* Engine.Engine
+  const idempotency = yield* IdempotencyStore.IdempotencyStore
+  const prices = yield* PriceService.make
+
+  /** Reports the engine writes itself, idempotent here: `write` answers the ids of the events it appended (and how many items it accepted, when that differs). */
+  const idempotentReport = (
+    principal: PrincipalService,
+    agentId: Ids.AgentId,
+    operation: string,
+    key: string | undefined,
+    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
+  ) =>
+    Effect.gen(function*() {
+      yield* engineCall(engine.getAgent(principal.tenantId, agentId))
+      if (key !== undefined) {
+        const found = yield* engineCall(idempotency.get(principal.tenantId, key))
+        if (Option.isSome(found)) {
+          if (found.value.operation !== operation) {
+            return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
+          }
+          return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
+        }
+      }
+      const written = yield* write()
+      const answer = "accepted" in written
+        ? ReportAccepted.make({ accepted: written.accepted, eventIds: written.eventIds })
+        : ReportAccepted.make({ accepted: written.length, eventIds: written })
+      if (key !== undefined) {
+        const now = yield* Clock.currentTimeMillis
+        yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
+          tenantId: principal.tenantId,
+          key,
+          operation,
+          response: Schema.encodeSync(ReportAccepted)(answer),
+          createdAt: now
+        }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
+      }
+      return answer
+    })
+
+  const heartbeat = (principal: PrincipalService, agentId: Ids.AgentId) =>
+    Effect.zipRight(forAgent(principal, agentId), engineCall(engine.heartbeat(principal.tenantId, agentId)))
+
+  const pendingCommands = (principal: PrincipalService, agentId: Ids.AgentId) =>
+    Effect.zipRight(
+      forAgent(principal, agentId),
+      Effect.map(engineCall(engine.pollCommands(principal.tenantId, agentId)), (commands): { readonly commands: ReadonlyArray<Command.Command> } => ({ commands }))
+    )
+
+  const pricingReport = (principal: PrincipalService, agentId: Ids.AgentId, key: string | undefined, payload: PricingReport) =>
+    Effect.zipRight(
+      forAgent(principal, agentId),
+      // Into the snapshot tier with the reporter's role, plus one PriceReported event (SSE).
+      idempotentReport(principal, agentId, "pricing-report", key, () =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const result = yield* engineCall(prices.ingest(principal.tenantId, agentId, {
+            cloudInstanceId: payload.instanceId,
+            prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) ?? now }))
+          }))
+          return { accepted: result.snapshots, eventIds: [result.eventId] }
+        }))
+    )
+
+  return { engine, idempotentReport, heartbeat, pendingCommands, pricingReport }
+})

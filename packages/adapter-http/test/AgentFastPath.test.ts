@@ -1,0 +1,228 @@
+/**
+ * The agent fast path answers exactly as the HttpApi routes do: every request below is sent once
+ * through the fast path and once through HttpApi (the same server, the same store), and the two
+ * answers are compared. The test also checks which way each request took, so a fast path that
+ * silently passed everything on could not pass it.
+ */
+import { createServer, type IncomingMessage, request as httpRequest, type ServerResponse } from "node:http"
+import { assert, describe, it } from "@effect/vitest"
+import { FetchHttpClient, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Engine, MemoryStore } from "@spotfleet/engine"
+import { Context, Effect, Layer, Redacted } from "effect"
+import * as AgentFastPath from "../src/AgentFastPath.js"
+import * as ApiLive from "../src/ApiLive.js"
+import type * as RateLimit from "../src/RateLimit.js"
+import { adminToken, call, createTenant, TestServer } from "./utils.js"
+
+const pool = "t3.medium.us-east-1a"
+
+/** Which way the requests went, and the switch between the two. */
+class Lanes extends Context.Tag("test/Lanes")<Lanes, { fast: boolean; fastAnswered: number; passedOn: number }>() {}
+
+const server = (rateLimit?: RateLimit.RateLimitOptions) => {
+  const node = createServer()
+  return Layer.effect(
+    TestServer,
+    Effect.gen(function*() {
+      const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+      const fastPath = yield* AgentFastPath.AgentFastPath
+      const lanes = yield* Lanes
+      // The real fast path, behind a switch that sends everything to HttpApi when off.
+      AgentFastPath.install(node, {
+        handle: (req: IncomingMessage, res: ServerResponse, next) => {
+          if (!lanes.fast) return next(req, res)
+          let passed = false
+          fastPath.handle(req, res, (r, s) => {
+            passed = true
+            lanes.passedOn++
+            next(r, s)
+          })
+          if (!passed) res.once("finish", () => lanes.fastAnswered++)
+        }
+      })
+      return { baseUrl: `http://127.0.0.1:${address.port}` }
+    })
+  ).pipe(
+    Layer.provideMerge(Layer.sync(Lanes, () => ({ fast: true, fastAnswered: 0, passedOn: 0 }))),
+    Layer.provideMerge(ApiLive.serve({
+      adminToken: Redacted.make(adminToken),
+      maxBodyBytes: 4 * 1024,
+      agentTokenSecret: Redacted.make("agent-secret-for-tests"),
+      ...(rateLimit === undefined ? {} : { rateLimit })
+    })),
+    Layer.provideMerge(Engine.layer()),
+    Layer.provideMerge(MemoryStore.layer),
+    Layer.provideMerge(NodeHttpServer.layer(() => node, { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(FetchHttpClient.layer)
+  )
+}
+
+/** A request with a body sent in chunks without `Content-Length` (so only reading it shows its size). */
+const chunked = (baseUrl: string, path: string, token: string, body: string) =>
+  Effect.async<{ status: number; body: unknown }>((resume) => {
+    const req = httpRequest(`${baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "transfer-encoding": "chunked" }
+    }, (res) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (c) => (text += c))
+      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: JSON.parse(text) })))
+    })
+    for (let i = 0; i < body.length; i += 1000) req.write(body.slice(i, i + 1000))
+    req.end()
+  })
+
+interface Case {
+  readonly name: string
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly token?: string | undefined
+  readonly body?: unknown
+  readonly raw?: string
+  readonly headers?: Record<string, string>
+  /** The way the fast path is expected to take. */
+  readonly lane: "fast" | "passed-on"
+}
+
+/** Fields that differ between two otherwise equal answers (ids of the events each call appended). */
+const stable = (body: unknown): unknown => {
+  if (typeof body !== "object" || body === null) return body
+  const { eventIds: _eventIds, ...rest } = body as Record<string, unknown>
+  return rest
+}
+
+describe("agent fast path", () => {
+  it.effect("answers every agent call as HttpApi does, and passes on what it does not serve", () =>
+    Effect.gen(function*() {
+      const lanes = yield* Lanes
+      const { baseUrl } = yield* TestServer
+      const a = yield* createTenant("fast-a")
+      const b = yield* createTenant("fast-b")
+      const reg = yield* call("POST", "/api/agents/register", { token: a.token, body: { logicalAgentId: "fa", instanceId: "i-fa", pool } })
+      assert.strictEqual(reg.status, 200)
+      const agentId = reg.body.agentId as string
+      const agentToken = reg.body.agentToken as string
+      const other = yield* call("POST", "/api/agents/register", { token: a.token, body: { logicalAgentId: "fb", instanceId: "i-fb", pool } })
+      const otherAgentToken = other.body.agentToken as string
+      const foreign = yield* call("POST", "/api/agents/register", { token: b.token, body: { logicalAgentId: "fc", instanceId: "i-fc", pool } })
+      const foreignId = foreign.body.agentId as string
+
+      const hb = `/api/agents/${agentId}/heartbeat`
+      const poll = `/api/agents/${agentId}/pending-commands`
+      const prices = `/api/agents/${agentId}/pricing-report`
+      const report = { instanceId: "i-fa", prices: [{ pool, price: 0.0123 }, { pool: "t3.large.us-east-1a", price: 0.02 }] }
+      const cases: ReadonlyArray<Case> = [
+        { name: "heartbeat", method: "POST", path: hb, token: a.token, body: {}, lane: "fast" },
+        { name: "heartbeat with fields", method: "POST", path: hb, token: a.token, body: { instanceId: "i-fa", status: "ok", extra: 1 }, lane: "fast" },
+        { name: "heartbeat, empty body", method: "POST", path: hb, token: a.token, raw: "", lane: "fast" },
+        { name: "heartbeat, blank body", method: "POST", path: hb, token: a.token, raw: "   ", lane: "fast" },
+        { name: "heartbeat, malformed JSON", method: "POST", path: hb, token: a.token, raw: "{\"instanceId\": ", lane: "fast" },
+        { name: "heartbeat, JSON that is no object", method: "POST", path: hb, token: a.token, raw: "[1,2]", lane: "fast" },
+        { name: "heartbeat, wrong type", method: "POST", path: hb, token: a.token, body: { instanceId: 5 }, lane: "fast" },
+        { name: "heartbeat, request id too long", method: "POST", path: hb, token: a.token, body: {}, headers: { "x-request-id": "r".repeat(300) }, lane: "fast" },
+        { name: "heartbeat, unknown agent", method: "POST", path: "/api/agents/no-such-agent/heartbeat", token: a.token, body: {}, lane: "fast" },
+        { name: "heartbeat, percent-encoded id", method: "POST", path: "/api/agents/%E2%9C%93%20x/heartbeat", token: a.token, body: {}, lane: "fast" },
+        { name: "heartbeat, another tenant's agent", method: "POST", path: `/api/agents/${foreignId}/heartbeat`, token: a.token, body: {}, lane: "fast" },
+        { name: "heartbeat, no token", method: "POST", path: hb, body: {}, lane: "fast" },
+        { name: "heartbeat, invalid token", method: "POST", path: hb, token: "sft_nope", body: {}, lane: "fast" },
+        { name: "heartbeat, own agent token", method: "POST", path: hb, token: agentToken, body: {}, lane: "fast" },
+        { name: "heartbeat, another agent's token", method: "POST", path: hb, token: otherAgentToken, body: {}, lane: "fast" },
+        { name: "heartbeat, oversized body announced", method: "POST", path: hb, token: a.token, body: { status: "x".repeat(5000) }, lane: "passed-on" },
+        { name: "heartbeat, form body", method: "POST", path: hb, token: a.token, raw: "a=1", headers: { "content-type": "application/x-www-form-urlencoded" }, lane: "passed-on" },
+        { name: "heartbeat, query string", method: "POST", path: `${hb}?x=1`, token: a.token, body: {}, lane: "passed-on" },
+        { name: "heartbeat, legacy v5 body", method: "POST", path: hb, token: a.token, body: { status: "active", inventory_snapshot: [], health_metrics: {} }, lane: "passed-on" },
+        { name: "heartbeat, wrong method", method: "GET", path: hb, token: a.token, lane: "passed-on" },
+        { name: "poll", method: "GET", path: poll, token: a.token, lane: "fast" },
+        { name: "poll, unknown agent", method: "GET", path: "/api/agents/nobody/pending-commands", token: a.token, lane: "fast" },
+        { name: "poll, another tenant's agent", method: "GET", path: `/api/agents/${foreignId}/pending-commands`, token: a.token, lane: "fast" },
+        { name: "poll, no token", method: "GET", path: poll, lane: "fast" },
+        { name: "poll, legacy v5 (JSON content type)", method: "GET", path: poll, token: a.token, headers: { "content-type": "application/json" }, lane: "passed-on" },
+        { name: "prices", method: "POST", path: prices, token: a.token, body: report, lane: "fast" },
+        { name: "prices, observedAt", method: "POST", path: prices, token: a.token, body: { prices: [{ pool, price: 0.01, observedAt: "2026-11-27T00:00:00Z" }] }, lane: "fast" },
+        { name: "prices, negative price", method: "POST", path: prices, token: a.token, body: { prices: [{ pool, price: -1 }] }, lane: "fast" },
+        { name: "prices, bad pool", method: "POST", path: prices, token: a.token, body: { prices: [{ pool: "nope", price: 1 }] }, lane: "fast" },
+        { name: "prices, none", method: "POST", path: prices, token: a.token, body: { prices: [] }, lane: "fast" },
+        { name: "prices, missing field", method: "POST", path: prices, token: a.token, body: { instanceId: "i-fa" }, lane: "fast" },
+        { name: "prices, another tenant's agent", method: "POST", path: `/api/agents/${foreignId}/pricing-report`, token: a.token, body: report, lane: "fast" },
+        { name: "prices, legacy v5 body", method: "POST", path: prices, token: a.token, body: { agent_id: agentId, pricing_data_array: [] }, lane: "passed-on" }
+      ]
+      for (const c of cases) {
+        const send = (n: number) =>
+          call(c.method, c.path, {
+            ...(c.token === undefined ? {} : { token: c.token }),
+            ...(c.raw !== undefined ? { raw: c.raw } : c.body !== undefined ? { body: c.body } : {}),
+            headers: { ...c.headers, ...(c.path === prices && c.headers === undefined ? { "x-request-id": `${c.name}-${n}` } : {}) }
+          })
+        lanes.fast = true
+        const before = { fast: lanes.fastAnswered, passed: lanes.passedOn }
+        const viaFast = yield* send(1)
+        const lane = lanes.passedOn > before.passed ? "passed-on" : lanes.fastAnswered > before.fast ? "fast" : "none"
+        lanes.fast = false
+        const viaApi = yield* send(2)
+        assert.strictEqual(lane, c.lane, `${c.name}: went ${lane}`)
+        assert.strictEqual(viaFast.status, viaApi.status, `${c.name}: status ${viaFast.status} (fast) vs ${viaApi.status} (HttpApi): ${viaFast.text} / ${viaApi.text}`)
+        assert.deepStrictEqual(stable(viaFast.body), stable(viaApi.body), c.name)
+        assert.strictEqual(viaFast.headers.get("content-type"), viaApi.headers.get("content-type"), `${c.name}: content type`)
+      }
+      lanes.fast = true
+
+      // A body too large that announces no length is only found out while reading: 413 all the same.
+      const before = lanes.fastAnswered
+      const big = yield* chunked(baseUrl, hb, a.token, JSON.stringify({ status: "y".repeat(6000) }))
+      assert.strictEqual(big.status, 413)
+      assert.strictEqual((big.body as { error: { code: string } }).error.code, "PayloadTooLarge")
+      assert.strictEqual(lanes.fastAnswered, before + 1)
+    }).pipe(Effect.provide(server())))
+
+  it.effect("delivers a queued command once and replays a repeated report by its key", () =>
+    Effect.gen(function*() {
+      const lanes = yield* Lanes
+      const t = yield* createTenant("fast-cmd")
+      const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fq", instanceId: "i-fq", pool } })
+      const agentId = reg.body.agentId as string
+      const replica = yield* call("POST", `/api/agents/${agentId}/replicas`, { token: t.token, body: { pool } })
+      assert.strictEqual(replica.status, 200, replica.text)
+      const first = yield* call("GET", `/api/agents/${agentId}/pending-commands`, { token: t.token })
+      const second = yield* call("GET", `/api/agents/${agentId}/pending-commands`, { token: t.token })
+      assert.strictEqual(first.status, 200)
+      assert.strictEqual(first.body.commands.length, 1)
+      assert.strictEqual(first.body.commands[0].status, "delivered")
+      assert.deepStrictEqual(second.body, { commands: [] })
+
+      const body = { prices: [{ pool, price: 0.5 }] }
+      const once = yield* call("POST", `/api/agents/${agentId}/pricing-report`, { token: t.token, body, headers: { "x-request-id": "same-key" } })
+      const again = yield* call("POST", `/api/agents/${agentId}/pricing-report`, { token: t.token, body, headers: { "x-request-id": "same-key" } })
+      assert.strictEqual(once.status, 200)
+      assert.deepStrictEqual(again.body, once.body)
+      // The key belongs to a pricing report: a heartbeat ignores keys, a switch report may not reuse it.
+      const reused = yield* call("POST", `/api/agents/${agentId}/switch-report`, {
+        token: t.token,
+        body: { downtimeSeconds: 1, fromInstanceId: "i-fq", toInstanceId: "i-x" },
+        headers: { "x-request-id": "same-key" }
+      })
+      assert.strictEqual(reused.status, 409)
+      // Passed on: creating the tenant, registering, the replica request and the switch report.
+      assert.strictEqual(lanes.passedOn, 4)
+    }).pipe(Effect.provide(server())))
+
+  it.effect("shares the rate limiter with HttpApi: one set of buckets per server", () =>
+    Effect.gen(function*() {
+      const lanes = yield* Lanes
+      const t = yield* createTenant("fast-limit")
+      const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fl", instanceId: "i-fl", pool } })
+      const hb = `/api/agents/${reg.body.agentId}/heartbeat`
+      // register took one of the token's 3; two heartbeats through the fast path take the rest.
+      assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
+      assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
+      lanes.fast = false
+      const refused = yield* call("POST", hb, { token: t.token, body: {} })
+      assert.strictEqual(refused.status, 429)
+      lanes.fast = true
+      const refusedFast = yield* call("POST", hb, { token: t.token, body: {} })
+      assert.strictEqual(refusedFast.status, 429)
+      assert.deepStrictEqual(refusedFast.body.error.code, refused.body.error.code)
+      assert.ok(Number(refusedFast.headers.get("retry-after")) >= 1)
+    }).pipe(Effect.provide(server({ perToken: { perSecond: 0.001, burst: 3 }, perIp: false }))))
+})
