@@ -51,9 +51,10 @@ export interface Options {
   /**
    * Heartbeats are the hottest write: when the client in context is a `MysqlClient`, the store
    * opens its own mysql2 pool for them from the client's config (so up to this many extra
-   * connections; default the client's `maxConnections`, else 10) and closes it with its scope.
-   * 0 sends heartbeats through the `SqlClient` like every other statement (and records their
-   * `sql.execute` spans, which the dedicated pool does not).
+   * connections; default the client's `maxConnections`, else 10), writes them there in batches
+   * (group commit: the heartbeats that arrive while one batch is written go together in the
+   * next) and closes the pool with its scope. 0 sends each heartbeat through the `SqlClient`
+   * like every other statement (and records its `sql.execute` span, which the own pool does not).
    */
   readonly heartbeatConnections?: number | undefined
 }

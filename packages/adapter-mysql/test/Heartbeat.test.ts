@@ -61,6 +61,42 @@ describeMysql("heartbeat write on MySQL", () => {
         assert.strictEqual(after, idle)
       }))
 
+    it.effect("concurrent heartbeats go in batches: each caller gets its own agent's answer, times never move back", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { agent, engine, other, store, tenant } = yield* storeWithAgent({ heartbeatConnections: 2 })
+        const more = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+          engine.register(tenant.id, { logicalAgentId: `b-${i}-${unique()}`, cloudInstanceId: `i-${unique()}`, pool: Pool.make("t3.medium", "us-east-1a") }))
+        const foreign = yield* engine.register(other.id, { logicalAgentId: `f-${unique()}`, cloudInstanceId: `i-${unique()}`, pool: Pool.make("t3.medium", "us-east-1a") })
+        const agents = [agent, ...more.map((r) => r.agent)]
+        // 600 heartbeats at once (with times out of order), some for an unknown agent or another
+        // tenant's: far more than two connections can write one by one while the others wait.
+        const calls = Array.from({ length: 600 }, (_, n) => {
+          const kind = n % 10 === 0 ? "unknown" : n % 10 === 1 ? "foreign" : "own"
+          const target = agents[n % agents.length]!
+          const at = 10_000 + ((n * 7919) % 600)
+          return { kind, target, at }
+        })
+        const answers = yield* Effect.forEach(calls, (c) =>
+          c.kind === "unknown"
+            ? store.touchHeartbeat(tenant.id, Ids.AgentId.make(`nobody-${c.at}`), c.at)
+            : c.kind === "foreign"
+            ? store.touchHeartbeat(tenant.id, foreign.agent.id, c.at)
+            : store.touchHeartbeat(tenant.id, c.target.id, c.at), { concurrency: "unbounded" })
+        calls.forEach((c, n) => {
+          if (c.kind === "own") assert.deepStrictEqual(Option.getOrThrow(answers[n]!), { liveness: "online", configVersion: c.target.configVersion })
+          else assert.isTrue(Option.isNone(answers[n]!), `${c.kind} heartbeat ${n} answered`)
+        })
+        for (const a of agents) {
+          const latest = Math.max(...calls.filter((c) => c.kind === "own" && c.target.id === a.id).map((c) => c.at))
+          assert.strictEqual(Option.getOrThrow(yield* store.load(a.id)).agent.lastHeartbeatAt, latest)
+        }
+        // Another tenant's agent was never touched by these heartbeats.
+        assert.strictEqual(Option.getOrThrow(yield* store.load(foreign.agent.id)).agent.lastHeartbeatAt, foreign.agent.lastHeartbeatAt)
+        // A later batch with an older time leaves the newest in place.
+        yield* store.touchHeartbeat(tenant.id, agent.id, 5)
+        assert.isAbove(Option.getOrThrow(yield* store.load(agent.id)).agent.lastHeartbeatAt ?? 0, 10_000)
+      })))
+
     it.effect("a driver failure on the heartbeat path is a StoreError naming no SQL", () =>
       Effect.scoped(Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

@@ -18,6 +18,7 @@ import {
 import { Context, Duration, Effect, Option, Redacted, Schedule, type Scope } from "effect"
 import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
+import * as HeartbeatBatch from "./heartbeatBatch.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
 
@@ -320,7 +321,8 @@ export const make = (options: Options = {}) =>
     const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
 
     /**
-     * The heartbeat is one statement. Ownership is in the WHERE clause; what the engine needs
+     * Without the store's own pool (heartbeatConnections 0) a heartbeat is one statement through
+     * the SqlClient. Ownership is in the WHERE clause; what the engine needs
      * back (liveness before the write, config version) comes in the OK packet: the SET clause
      * evaluates `LAST_INSERT_ID(expr)` for the matched row, and MySQL and MariaDB hand `expr`
      * back as the statement's insert id. `expr` = configVersion * 2 + online + 1 is never 0, so
@@ -338,37 +340,44 @@ export const make = (options: Options = {}) =>
     })
 
     /**
-     * The statement runs on the store's own mysql2 pool when there is one: @effect/sql's
-     * statement machinery (span, scope, compilation) costs more CPU than the round trip of this
-     * one-row write. No `sql.execute` span is recorded for heartbeats on that path.
+     * With the store's own mysql2 pool (the default with a MysqlClient), heartbeats are written
+     * in batches on it (group commit, see heartbeatBatch): @effect/sql's statement machinery
+     * (span, scope, compilation) costs more CPU than a one-row write, and one commit per
+     * heartbeat more database time. No `sql.execute` span is recorded for heartbeats there.
      */
     const heartbeatPool = yield* ownPool(options)
-    const heartbeatWrite = (params: Array<string | number>): Effect.Effect<ResultHeader, SqlError> =>
-      heartbeatPool === null
-        ? exec(HEARTBEAT_SQL, params)
-        : Effect.async<ResultHeader, SqlError>((resume) => {
-          heartbeatPool.execute(HEARTBEAT_SQL, params, (cause, result) => {
+    const heartbeatWrite = (params: Array<string | number>): Effect.Effect<ResultHeader, SqlError> => exec(HEARTBEAT_SQL, params)
+
+    /** Heartbeats on the store's own pool are written in batches (group commit, see heartbeatBatch). */
+    const batcher = heartbeatPool === null ? null : HeartbeatBatch.make(heartbeatPool)
+
+    const touchOnce = (tenantId: string, agentId: string, at: number) =>
+      batcher !== null
+        ? Effect.async<Option.Option<AgentStore.HeartbeatTouch>, SqlError>((resume) => {
+          batcher(tenantId, agentId, at, (cause, touched) => {
             resume(
-              cause === null
-                ? Effect.succeed(header(result))
-                : Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+              cause !== null
+                ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+                : Effect.succeed(
+                  touched === undefined
+                    ? Option.none()
+                    : Option.some({ liveness: touched.online ? "online" : "offline", configVersion: touched.configVersion })
+                )
             )
           })
         })
-
-    const touchOnce = (tenantId: string, agentId: string, at: number) =>
-      Effect.flatMap(
-        heartbeatWrite([at, at, agentId, tenantId]),
-        (written): Effect.Effect<Option.Option<AgentStore.HeartbeatTouch>, SqlError> =>
-          written.insertId > 0
-            ? Effect.succeed(Option.some(unpack(written.insertId)))
-            // No row matched, or a MySQL-compatible server without the insert-id idiom: read.
-            : Effect.map(query(HEARTBEAT_READ, [agentId, tenantId]), (rows) =>
-              Option.map(Option.fromNullable(rows[0]), (row) => ({
-                liveness: row.liveness as Agent.Liveness,
-                configVersion: Number(row.config_version)
-              })))
-      )
+        : Effect.flatMap(
+          heartbeatWrite([at, at, agentId, tenantId]),
+          (written): Effect.Effect<Option.Option<AgentStore.HeartbeatTouch>, SqlError> =>
+            written.insertId > 0
+              ? Effect.succeed(Option.some(unpack(written.insertId)))
+              // No row matched, or a MySQL-compatible server without the insert-id idiom: read.
+              : Effect.map(query(HEARTBEAT_READ, [agentId, tenantId]), (rows) =>
+                Option.map(Option.fromNullable(rows[0]), (row) => ({
+                  liveness: row.liveness as Agent.Liveness,
+                  configVersion: Number(row.config_version)
+                })))
+        )
 
     const touchHeartbeat: AgentStore.AgentStoreService["touchHeartbeat"] = (tenantId, agentId, at) =>
       // No version: a heartbeat is not a state change and must not conflict with flows;

@@ -1,0 +1,86 @@
+/**
+ * Group commit for heartbeats (DESIGN.md §9: heartbeat timestamps may be coalesced into batched
+ * writes; a heartbeat is not a state change). While one batch is being written, the heartbeats
+ * that arrive wait and go together in the next: one UPDATE and one SELECT for the whole batch
+ * instead of one statement (and one commit) per heartbeat. A lone heartbeat is written at once,
+ * so nothing waits on a timer and a quiet server answers as fast as before; under load the
+ * batches grow by themselves. Each caller is answered only after its batch is written.
+ */
+import type { Pool, ResultSetHeader, RowDataPacket } from "mysql2"
+
+/** What a heartbeat learns: the agent's liveness before the write and its config version; `undefined` = no such agent for this tenant. */
+export interface Touched {
+  readonly online: boolean
+  readonly configVersion: number
+}
+
+interface Waiting {
+  readonly tenantId: string
+  readonly agentId: string
+  readonly at: number
+  readonly done: (error: Error | null, touched?: Touched) => void
+}
+
+/** Most heartbeats written by one pair of statements (their size stays far below max_allowed_packet). */
+const maxBatch = 1_000
+
+/**
+ * A batcher over a mysql2 pool: `touch(tenantId, agentId, at, done)` writes the heartbeat with
+ * the others that wait, then calls `done` with the agent's state (or with the driver's error).
+ */
+export const make = (pool: Pool) => {
+  let waiting: Array<Waiting> = []
+  let writing = false
+
+  const write = () => {
+    if (waiting.length === 0) {
+      writing = false
+      return
+    }
+    writing = true
+    const batch = waiting.length <= maxBatch ? waiting : waiting.slice(0, maxBatch)
+    waiting = waiting.length <= maxBatch ? [] : waiting.slice(maxBatch)
+    // One row per agent (its latest time) in a derived table joined on id and tenant: another
+    // tenant's agent is never touched, and GREATEST never moves the time back.
+    const latest = new Map<string, Waiting>()
+    for (const w of batch) {
+      const key = `${w.agentId}\u0000${w.tenantId}`
+      const seen = latest.get(key)
+      if (seen === undefined || w.at > seen.at) latest.set(key, w)
+    }
+    const rows = [...latest.values()]
+    const params: Array<string | number> = []
+    const derived = rows.map((w, i) => {
+      params.push(w.agentId, w.tenantId, w.at)
+      return i === 0 ? "SELECT ? AS id, ? AS tenant_id, ? AS at" : "SELECT ?, ?, ?"
+    }).join(" UNION ALL ")
+    const update = `UPDATE agents a JOIN (${derived}) b ON a.id = b.id AND a.tenant_id = b.tenant_id ` +
+      "SET a.last_heartbeat_at = GREATEST(COALESCE(a.last_heartbeat_at, b.at), b.at)"
+    const ids = [...new Set(rows.map((w) => w.agentId))]
+    const select = `SELECT id, tenant_id, config_version, liveness FROM agents WHERE id IN (${ids.map(() => "?").join(", ")})`
+    const fail = (error: Error) => {
+      for (const w of batch) w.done(error)
+      write()
+    }
+    pool.query<ResultSetHeader>(update, params, (updateError) => {
+      if (updateError) return fail(updateError)
+      pool.query<Array<RowDataPacket>>(select, ids, (selectError, found) => {
+        if (selectError) return fail(selectError)
+        const byKey = new Map<string, Touched>()
+        for (const row of found) {
+          byKey.set(`${row["id"]}\u0000${row["tenant_id"]}`, {
+            online: row["liveness"] === "online",
+            configVersion: Number(row["config_version"])
+          })
+        }
+        for (const w of batch) w.done(null, byKey.get(`${w.agentId}\u0000${w.tenantId}`))
+        write()
+      })
+    })
+  }
+
+  return (tenantId: string, agentId: string, at: number, done: Waiting["done"]): void => {
+    waiting.push({ tenantId, agentId, at, done })
+    if (!writing) write()
+  }
+}
