@@ -97,6 +97,14 @@ export interface AgentStoreService {
     agentId: AgentId,
     at: number
   ) => Effect.Effect<Option.Option<HeartbeatTouch>, StoreError>
+  /**
+   * Whether a command poll could have anything to do for this agent: `Some(false)` only when
+   * it has no open command (pending or delivered) and no notice — a poll would then deliver
+   * nothing and change nothing — and `None` when the agent does not exist for this tenant.
+   * Optional: without it every poll loads the aggregate. Adapters should make it one read
+   * (most polls of a fleet find nothing to do).
+   */
+  readonly peekPoll?: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<Option.Option<boolean>, StoreError>
 }
 
 /**

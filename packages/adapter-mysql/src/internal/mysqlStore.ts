@@ -386,6 +386,27 @@ export const make = (options: Options = {}) =>
         Effect.catchAll((e) => run("touchHeartbeat", Errors.isRetryable(e) ? touchOnce(tenantId, agentId, at) : Effect.fail(e)))
       )
 
+    /** One read: the agent's ownership, and whether it has a notice or an open command. */
+    const PEEK_POLL_SQL = "SELECT (a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id " +
+      "AND c.status IN ('pending', 'delivered'))) AS busy FROM agents a WHERE a.id = ? AND a.tenant_id = ?"
+    const peekOnce = (tenantId: string, agentId: string): Effect.Effect<Option.Option<boolean>, SqlError> =>
+      heartbeatPool === null
+        ? Effect.map(query(PEEK_POLL_SQL, [agentId, tenantId]), (rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.busy) !== 0))
+        // On the store's own pool, like heartbeats: most polls of a fleet are this one read.
+        : Effect.async((resume) => {
+          heartbeatPool.execute<Array<Mysql.RowDataPacket>>(PEEK_POLL_SQL, [agentId, tenantId], (cause, rows) => {
+            resume(
+              cause !== null
+                ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+                : Effect.succeed(Option.map(Option.fromNullable(rows[0]), (r) => Number(r["busy"]) !== 0))
+            )
+          })
+        })
+    const peekPoll: NonNullable<AgentStore.AgentStoreService["peekPoll"]> = (tenantId, agentId) =>
+      peekOnce(tenantId, agentId).pipe(
+        Effect.catchAll((e) => run("peekPoll", Errors.isRetryable(e) ? peekOnce(tenantId, agentId) : Effect.fail(e)))
+      )
+
     const agentStore: AgentStore.AgentStoreService = {
       load,
       findByLogicalId,
@@ -393,7 +414,8 @@ export const make = (options: Options = {}) =>
       list,
       countAgents,
       commit,
-      touchHeartbeat
+      touchHeartbeat,
+      peekPoll
     }
 
     // ---------------------------------------------------------------- event log

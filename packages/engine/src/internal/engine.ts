@@ -266,16 +266,32 @@ export const make = (options: EngineOptions = {}) =>
         return new HeartbeatResult({ agentId, liveness: "online", configVersion }, true)
       })
 
-    const pollCommands: EngineService["pollCommands"] = (tenantId, agentId, pollOptions = {}) =>
+    const deliver = (tenantId: TenantId, agentId: AgentId, limit: number) =>
       execute({
         tenantId,
         agentId,
-        input: () => ({ _tag: "Deliver", limit: pollOptions.limit ?? pollLimit, leaseMillis }),
+        input: () => ({ _tag: "Deliver", limit, leaseMillis }),
         actor: agentActor(agentId),
         operation: "poll",
         schema: Schema.Array(Command),
         answer: (t) => t.delivered
       })
+
+    const nothingToDeliver: Effect.Effect<ReadonlyArray<Command>> = Effect.succeed([])
+
+    const pollCommands: EngineService["pollCommands"] = (tenantId, agentId, pollOptions = {}) => {
+      const limit = pollOptions.limit ?? pollLimit
+      const peek = agents.peekPoll
+      // Most polls find nothing: a store that can tell so in one read spares the aggregate load
+      // (the transition of such a poll changes nothing and delivers nothing).
+      if (peek === undefined) return deliver(tenantId, agentId, limit)
+      return Effect.flatMap(peek(tenantId, agentId), (busy) =>
+        Option.isNone(busy)
+          ? Effect.fail(new AgentNotFound({ agentId }))
+          : busy.value
+          ? deliver(tenantId, agentId, limit)
+          : nothingToDeliver)
+    }
 
     const findCommand = (aggregate: StateMachine.AgentAggregate, commandId: string | undefined, requestId: string | undefined) => {
       const found = aggregate.commands.find((c) =>

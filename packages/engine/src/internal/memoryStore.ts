@@ -116,6 +116,14 @@ export const make = Effect.sync(() => {
           aggregates.set(agentId, { ...stored, agent: new Agent({ ...stored.agent, lastHeartbeatAt: at }, true) })
         }
         return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
+      }),
+    peekPoll: (tenantId, agentId) =>
+      Effect.sync(() => {
+        const stored = aggregates.get(agentId)
+        if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
+        return Option.some(
+          stored.agent.notice !== null || stored.commands.some((c) => c.status === "pending" || c.status === "delivered")
+        )
       })
   }
 

@@ -318,6 +318,31 @@ export const suite = <E>(
         assert.strictEqual(view.instances.filter((i) => i.role === "REPLICA").length, 1)
       }).pipe(Effect.provide(withEngine)))
 
+    it.effect("poll peek (optional): false only with no open command and no notice, None for unknown or foreign agents", () =>
+      Effect.gen(function*() {
+        const { agent, engine, store, tenant } = yield* fixture
+        const peek = store.peekPoll
+        if (peek === undefined) return
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(false))
+        assert.isTrue(Option.isNone(yield* peek(other.id, agent.id)))
+        assert.isTrue(Option.isNone(yield* peek(tenant.id, AgentId.make(`agent-missing-${unique()}`))))
+        // A pending command, then the same command delivered (its lease may run out): busy.
+        yield* engine.requestReplica(tenant.id, agent.id, {})
+        assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
+        const [launch] = yield* engine.pollCommands(tenant.id, agent.id)
+        assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
+        // Done: quiet again, and a poll through the engine delivers nothing.
+        yield* engine.reportResult(tenant.id, agent.id, { commandId: launch!.id, result: ok(`i-${unique()}`) })
+        assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(false))
+        assert.deepStrictEqual(yield* engine.pollCommands(tenant.id, agent.id), [])
+        assert.strictEqual((yield* Effect.flip(engine.pollCommands(other.id, agent.id)))._tag, "AgentNotFound")
+        // A notice makes a poll worth the full path (its deadline is checked there).
+        const primary = (yield* engine.getAgent(tenant.id, agent.id)).instances.find((i) => i.role === "PRIMARY")!
+        yield* engine.notice(tenant.id, agent.id, { kind: "rebalance", cloudInstanceId: primary.cloudInstanceId! })
+        assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
+      }).pipe(Effect.provide(withEngine)))
+
     it.effect("heartbeats do not bump the version and never move back", () =>
       Effect.gen(function*() {
         const { aggregate, store } = yield* fixture
