@@ -12,8 +12,9 @@
  *   with an `X-Request-ID`.
  *
  * Each activity's firings are spread evenly over its period (random phase per agent) and fired
- * by one scheduler tick every 5 ms — no timer per agent. The client is plain `node:http` with a
- * keep-alive pool of `--connections` sockets. After `--warmup` seconds (not measured) it measures
+ * by one scheduler tick every 5 ms — no timer per agent. The client is a minimal HTTP/1.1 client
+ * (rawHttp.ts) over `--connections` keep-alive sockets: latency runs from the moment a request is
+ * due to the end of its response, so it includes any wait for a free connection. After `--warmup` seconds (not measured) it measures
  * `--duration` seconds: per endpoint requests, req/s, p50/p99/max latency and errors; how late
  * the scheduler fired (if the generator falls behind the run is INVALID); the CPU % and RSS of
  * the server, of mariadbd and of the generator itself (/proc, each second); the machine's busy
@@ -29,13 +30,13 @@
  */
 import { type ChildProcess, execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { Agent, request } from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { admin, freshDatabase, root, startProcess, stop } from "../../../packages/adapter-http/bench/support.js"
 import { distribution, Samples, Schedule, seededRandom } from "./fleetStats.js"
+import { RawPool } from "./rawHttp.js"
 import { machine, MachineSampler, pidOf, ProcSampler, type ProcSummary } from "./procStats.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -136,10 +137,9 @@ let saw429 = false
 let inFlight = 0
 let measuredInFlight = 0
 let maxInFlight = 0
-let maxQueued = 0
 
 let base: URL
-let httpAgent: Agent
+let pool: RawPool
 let basePath = ""
 
 const bump = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1)
@@ -153,7 +153,7 @@ const onError = (endpoint: Endpoint, inWindow: boolean, key: string, text: strin
 
 /**
  * One request. `inWindow`: it counts towards the measured figures. `then(ok, body)` runs after
- * it is recorded. Latency runs from the call (including any wait for a free pooled socket) to the
+ * it is recorded. Latency runs from the call (including any wait for a free connection) to the
  * end of the response.
  */
 const send = (
@@ -170,19 +170,15 @@ const send = (
   inFlight++
   if (inFlight > maxInFlight) maxInFlight = inFlight
   if (inWindow) measuredInFlight++
-  const headers: Record<string, string | number> = { authorization: `Bearer ${token}` }
-  if (body !== undefined) {
-    headers["content-type"] = "application/json"
-    headers["content-length"] = Buffer.byteLength(body)
-  }
-  if (requestId !== undefined) headers["x-request-id"] = requestId
-  let finished = false
-  const finish = (errorKey: string | undefined, text: string) => {
-    if (finished) return
-    finished = true
+  const headers =
+    `authorization: Bearer ${token}\r\n` +
+    (body === undefined ? "" : "content-type: application/json\r\n") +
+    (requestId === undefined ? "" : `x-request-id: ${requestId}\r\n`)
+  pool.request(method, basePath + p, headers, body, t0, (error, status, text) => {
     inFlight--
     if (inWindow) measuredInFlight--
     const latency = performance.now() - t0
+    const errorKey = error !== undefined ? error.code ?? error.message : status >= 200 && status < 300 ? undefined : String(status)
     interval.requests[endpoint]++
     if (endpoint === "heartbeat") interval.heartbeat.push(latency)
     const stats = endpoint === "register" ? registration : inWindow ? measured[endpoint] : undefined
@@ -193,32 +189,11 @@ const send = (
     }
     if (errorKey !== undefined) onError(endpoint, inWindow, errorKey, text)
     if (then !== undefined) then(errorKey === undefined, text)
-  }
-  const req = request(
-    { agent: httpAgent, hostname: base.hostname, port: base.port, path: basePath + p, method, headers },
-    (res) => {
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk: string) => {
-        text += chunk
-      })
-      res.on("end", () => {
-        const s = res.statusCode ?? 0
-        finish(s >= 200 && s < 300 ? undefined : String(s), text)
-      })
-      res.on("error", (e: NodeJS.ErrnoException) => finish(e.code ?? e.message, ""))
-    }
-  )
-  req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })))
-  req.on("error", (e: NodeJS.ErrnoException) => finish(e.code ?? e.message, ""))
-  req.end(body)
+  })
 }
 
-const queued = (): number => {
-  let n = 0
-  for (const q of Object.values(httpAgent.requests)) n += q?.length ?? 0
-  return n
-}
+/** Requests waiting for a free pooled connection (every connection is busy with one request). */
+const queued = (): number => pool.queued
 
 // ---------------------------------------------------------------------------------------------
 // the agents
@@ -415,7 +390,7 @@ const run = async () => {
     console.log(`  server: examples/server pid ${serverPid} at ${base.origin}, database ${db.database}`)
   }
   basePath = base.pathname.replace(/\/$/, "")
-  httpAgent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: "lifo" })
+  pool = new RawPool(base.hostname, Number(base.port || 80), connections)
 
   // Per-second samples of the processes and the machine (kept for the whole run; summarized over the window).
   const mariadbPid = pidOf("mariadbd", "mysqld")
@@ -428,8 +403,7 @@ const run = async () => {
   timers.push(setInterval(() => {
     for (const s of samplers) if (!s.gone) s.sample()
     machineSampler.sample()
-    const q = queued()
-    if (q > maxQueued) maxQueued = q
+    pool.sweep(performance.now(), timeoutMs)
   }, 1000))
 
   // Registration.
@@ -596,7 +570,7 @@ const run = async () => {
       eventLoopDelayP99Ms: eventLoop.percentile(99) / 1e6,
       eventLoopDelayMaxMs: eventLoop.max / 1e6,
       maxInFlight,
-      maxQueued,
+      maxQueued: Math.max(0, maxInFlight - connections),
       behind: generatorBehind
     },
     processes: procs,
@@ -660,7 +634,7 @@ const report = (r: Result): string => {
 
 const cleanup = async () => {
   for (const t of timers) clearInterval(t)
-  httpAgent?.destroy()
+  pool?.destroy()
   if (server !== undefined) {
     const child = server.child
     server = undefined
