@@ -188,7 +188,14 @@ const send = (
       if (errorKey !== undefined) stats.errors++
     }
     if (errorKey !== undefined) onError(endpoint, inWindow, errorKey, text)
-    if (then !== undefined) then(errorKey === undefined, text)
+    if (then !== undefined) {
+      try {
+        then(errorKey === undefined, text)
+      } catch (e) {
+        // A 2xx answer the agent cannot read (not the JSON it expects) is an error too.
+        onError(endpoint, inWindow, "unreadable answer", `${String(e)}: ${text}`)
+      }
+    }
   })
 }
 
@@ -295,13 +302,14 @@ const registerAll = async (): Promise<number> => {
     new Promise<void>((resolve) => {
       const body = JSON.stringify({ logicalAgentId: `fleet-${runId}-${i}`, instanceId: instanceOf(i), pool: pools[i % pools.length]!.pool })
       send("register", "POST", "/api/agents/register", body, tenantToken, undefined, false, (ok, text) => {
-        if (ok) {
-          const r = JSON.parse(text) as { agentId: string; agentToken?: string }
-          ids[i] = r.agentId
-          if (r.agentToken !== undefined) (agentTokens ??= new Array(agentCount))[i] = r.agentToken
-        }
         done++
         resolve()
+        if (ok) {
+          const r = JSON.parse(text) as { agentId?: unknown; agentToken?: unknown }
+          if (typeof r.agentId !== "string") throw new Error("no agentId")
+          ids[i] = r.agentId
+          if (typeof r.agentToken === "string") (agentTokens ??= new Array(agentCount))[i] = r.agentToken
+        }
       })
     })
   const worker = async () => {
