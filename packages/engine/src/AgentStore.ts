@@ -11,6 +11,7 @@ import type { DomainEvent, EventDraft } from "./DomainEvent.js"
 import type { DuplicateKey, StoreError, VersionConflict } from "./EngineError.js"
 import type { IdempotencyRecord } from "./IdempotencyStore.js"
 import type { AgentId, TenantId } from "./Ids.js"
+import type { PoolId } from "./Pool.js"
 import type { AgentAggregate } from "./StateMachine.js"
 
 /**
@@ -105,6 +106,24 @@ export interface AgentStoreService {
    * (most polls of a fleet find nothing to do).
    */
   readonly peekPoll?: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<Option.Option<boolean>, StoreError>
+  /**
+   * The agent's live instances (PRIMARY and REPLICA) with their pools, `None` when the agent
+   * does not exist for this tenant: what a price report needs to know about its reporter.
+   * Optional: without it the aggregate is loaded. Adapters should make it one read.
+   */
+  readonly liveInstances?: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<Option.Option<ReadonlyArray<LiveInstance>>, StoreError>
+}
+
+/**
+ * A PRIMARY or REPLICA instance as {@link AgentStoreService.liveInstances} answers it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LiveInstance {
+  readonly role: "PRIMARY" | "REPLICA"
+  readonly cloudInstanceId: string | null
+  readonly pool: PoolId
 }
 
 /**

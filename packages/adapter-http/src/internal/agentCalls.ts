@@ -47,7 +47,8 @@ export interface AgentCalls {
     agentId: Ids.AgentId,
     operation: string,
     key: string | undefined,
-    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
+    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>,
+    writeChecksAgent?: boolean
   ) => Effect.Effect<typeof ReportAccepted.Type, ApiError.ApiError>
   readonly heartbeat: (principal: PrincipalService, agentId: Ids.AgentId) => Effect.Effect<Engine.HeartbeatResult, ApiError.ApiError>
   readonly pendingCommands: (
@@ -78,13 +79,18 @@ export const make: Effect.Effect<
     agentId: Ids.AgentId,
     operation: string,
     key: string | undefined,
-    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>
+    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>,
+    writeChecksAgent = false
   ) =>
     Effect.gen(function*() {
-      yield* engineCall(engine.getAgent(principal.tenantId, agentId))
+      // An unknown agent is a 404 before anything else; a `write` that checks the agent itself
+      // (price ingestion) spares that read except when the answer comes from the record.
+      const checkAgent = engineCall(engine.getAgent(principal.tenantId, agentId))
+      if (!writeChecksAgent) yield* checkAgent
       if (key !== undefined) {
         const found = yield* engineCall(idempotency.get(principal.tenantId, key))
         if (Option.isSome(found)) {
+          if (writeChecksAgent) yield* checkAgent
           if (found.value.operation !== operation) {
             return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
           }
@@ -129,7 +135,7 @@ export const make: Effect.Effect<
             prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) ?? now }))
           }))
           return { accepted: result.snapshots, eventIds: [result.eventId] }
-        }))
+        }), true)
     )
 
   return { engine, idempotentReport, heartbeat, pendingCommands, pricingReport }

@@ -386,26 +386,44 @@ export const make = (options: Options = {}) =>
         Effect.catchAll((e) => run("touchHeartbeat", Errors.isRetryable(e) ? touchOnce(tenantId, agentId, at) : Effect.fail(e)))
       )
 
+    /**
+     * A read of the agents' hot paths (polls, price reports): on the store's own pool when there
+     * is one, like heartbeats (the SqlClient's per-statement machinery costs more CPU than such
+     * a one-row read), else through the SqlClient. Retried once when the error allows it.
+     */
+    const hotRead = <A>(operation: string, text: string, params: Array<string>, decode: (rows: ReadonlyArray<Row>) => A) => {
+      const once: Effect.Effect<A, SqlError> = heartbeatPool === null
+        ? Effect.map(query(text, params), decode)
+        : Effect.async((resume) => {
+          heartbeatPool.execute<Array<Mysql.RowDataPacket>>(text, params, (cause, rows) => {
+            resume(cause !== null ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" })) : Effect.succeed(decode(rows as Array<Row>)))
+          })
+        })
+      return once.pipe(Effect.catchAll((e) => run(operation, Errors.isRetryable(e) ? once : Effect.fail(e))))
+    }
+
     /** One read: the agent's ownership, and whether it has a notice or an open command. */
     const PEEK_POLL_SQL = "SELECT (a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id " +
       "AND c.status IN ('pending', 'delivered'))) AS busy FROM agents a WHERE a.id = ? AND a.tenant_id = ?"
-    const peekOnce = (tenantId: string, agentId: string): Effect.Effect<Option.Option<boolean>, SqlError> =>
-      heartbeatPool === null
-        ? Effect.map(query(PEEK_POLL_SQL, [agentId, tenantId]), (rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.busy) !== 0))
-        // On the store's own pool, like heartbeats: most polls of a fleet are this one read.
-        : Effect.async((resume) => {
-          heartbeatPool.execute<Array<Mysql.RowDataPacket>>(PEEK_POLL_SQL, [agentId, tenantId], (cause, rows) => {
-            resume(
-              cause !== null
-                ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
-                : Effect.succeed(Option.map(Option.fromNullable(rows[0]), (r) => Number(r["busy"]) !== 0))
-            )
-          })
-        })
     const peekPoll: NonNullable<AgentStore.AgentStoreService["peekPoll"]> = (tenantId, agentId) =>
-      peekOnce(tenantId, agentId).pipe(
-        Effect.catchAll((e) => run("peekPoll", Errors.isRetryable(e) ? peekOnce(tenantId, agentId) : Effect.fail(e)))
-      )
+      hotRead("peekPoll", PEEK_POLL_SQL, [agentId, tenantId], (rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.busy) !== 0))
+
+    /** One read: the agent's ownership (a row with NULL instance columns when it has no live instance) and its live instances. */
+    const LIVE_INSTANCES_SQL = "SELECT i.role, i.cloud_instance_id, i.pool FROM agents a " +
+      "LEFT JOIN instances i ON i.agent_id = a.id AND i.role IN ('PRIMARY', 'REPLICA') WHERE a.id = ? AND a.tenant_id = ?"
+    const liveInstances: NonNullable<AgentStore.AgentStoreService["liveInstances"]> = (tenantId, agentId) =>
+      hotRead("liveInstances", LIVE_INSTANCES_SQL, [agentId, tenantId], (rows) =>
+        rows.length === 0
+          ? Option.none()
+          : Option.some(rows.flatMap((r): Array<AgentStore.LiveInstance> =>
+            r.role === null || r.role === undefined
+              ? []
+              : [{
+                role: r.role as AgentStore.LiveInstance["role"],
+                cloudInstanceId: (r.cloud_instance_id as string | null) ?? null,
+                pool: r.pool as AgentStore.LiveInstance["pool"]
+              }]
+          )))
 
     const agentStore: AgentStore.AgentStoreService = {
       load,
@@ -415,7 +433,8 @@ export const make = (options: Options = {}) =>
       countAgents,
       commit,
       touchHeartbeat,
-      peekPoll
+      peekPoll,
+      liveInstances
     }
 
     // ---------------------------------------------------------------- event log

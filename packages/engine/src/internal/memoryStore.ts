@@ -1,6 +1,6 @@
 import { Context, Effect, Option } from "effect"
 import { Agent } from "../Agent.js"
-import type { AgentStoreService, Commit } from "../AgentStore.js"
+import type { AgentStoreService, Commit, LiveInstance } from "../AgentStore.js"
 import { AgentStore } from "../AgentStore.js"
 import { DomainEvent, type EventDraft } from "../DomainEvent.js"
 import { DuplicateKey, VersionConflict } from "../EngineError.js"
@@ -116,6 +116,14 @@ export const make = Effect.sync(() => {
           aggregates.set(agentId, { ...stored, agent: new Agent({ ...stored.agent, lastHeartbeatAt: at }, true) })
         }
         return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
+      }),
+    liveInstances: (tenantId, agentId) =>
+      Effect.sync(() => {
+        const stored = aggregates.get(agentId)
+        if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
+        return Option.some(stored.instances.flatMap((i): Array<LiveInstance> =>
+          i.role === "PRIMARY" || i.role === "REPLICA" ? [{ role: i.role, cloudInstanceId: i.cloudInstanceId, pool: i.pool }] : []
+        ))
       }),
     peekPoll: (tenantId, agentId) =>
       Effect.sync(() => {

@@ -1,7 +1,8 @@
 import { Clock, Effect, Either, Option, Schema } from "effect"
-import { AgentStore } from "../AgentStore.js"
+import { AgentStore, type LiveInstance } from "../AgentStore.js"
 import { Actor, EventDraft } from "../DomainEvent.js"
-import { AgentNotFound, InvalidInput } from "../EngineError.js"
+import { AgentNotFound, InvalidInput, type StoreError } from "../EngineError.js"
+import type { AgentId, TenantId } from "../Ids.js"
 import { EventLog } from "../EventLog.js"
 import * as Pool from "../Pool.js"
 import type { IngestResult, PriceServiceService } from "../PriceService.js"
@@ -17,6 +18,17 @@ export const make = Effect.gen(function*() {
   const agents = yield* AgentStore
   const log = yield* EventLog
   const store = yield* PriceStore
+
+  /** The reporter's PRIMARY and REPLICA instances: one read where the store offers it. */
+  const liveInstances = (tenantId: TenantId, agentId: AgentId): Effect.Effect<Option.Option<ReadonlyArray<LiveInstance>>, StoreError> =>
+    agents.liveInstances !== undefined
+      ? agents.liveInstances(tenantId, agentId)
+      : Effect.map(agents.load(agentId), (aggregate) =>
+        Option.isNone(aggregate) || aggregate.value.agent.tenantId !== tenantId
+          ? Option.none()
+          : Option.some(aggregate.value.instances.flatMap((i): Array<LiveInstance> =>
+            i.role === "PRIMARY" || i.role === "REPLICA" ? [{ role: i.role, cloudInstanceId: i.cloudInstanceId, pool: i.pool }] : []
+          )))
 
   const onDemandRecords = (
     prices: ReadonlyArray<{ readonly instanceType: string; readonly region: string; readonly price: number }>,
@@ -45,11 +57,9 @@ export const make = Effect.gen(function*() {
   const ingest: PriceServiceService["ingest"] = (tenantId, agentId, report) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const aggregate = yield* agents.load(agentId)
-      if (Option.isNone(aggregate) || aggregate.value.agent.tenantId !== tenantId) {
-        return yield* new AgentNotFound({ agentId })
-      }
-      const live = aggregate.value.instances.filter((i) => i.role === "PRIMARY" || i.role === "REPLICA")
+      const found = yield* liveInstances(tenantId, agentId)
+      if (Option.isNone(found)) return yield* new AgentNotFound({ agentId })
+      const live = found.value
       const named = report.cloudInstanceId === undefined
         ? undefined
         : live.find((i) => i.cloudInstanceId === report.cloudInstanceId)

@@ -343,6 +343,34 @@ export const suite = <E>(
         assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
       }).pipe(Effect.provide(withEngine)))
 
+    it.effect("live instances (optional): the PRIMARY and REPLICAs with their pools, None for unknown or foreign agents", () =>
+      Effect.gen(function*() {
+        const { agent, engine, store, tenant } = yield* fixture
+        const live = store.liveInstances
+        if (live === undefined) return
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const view = yield* engine.getAgent(tenant.id, agent.id)
+        const expected = (v: typeof view) =>
+          v.instances.filter((i) => i.role === "PRIMARY" || i.role === "REPLICA")
+            .map((i) => ({ role: i.role, cloudInstanceId: i.cloudInstanceId, pool: i.pool }))
+            .sort((a, b) => a.role.localeCompare(b.role))
+        const sorted = (found: Option.Option<ReadonlyArray<{ readonly role: string }>>) =>
+          [...Option.getOrThrow(found)].sort((a, b) => a.role.localeCompare(b.role))
+        assert.deepStrictEqual(sorted(yield* live(tenant.id, agent.id)), expected(view))
+        assert.strictEqual(expected(view).length, 1)
+        assert.isTrue(Option.isNone(yield* live(other.id, agent.id)))
+        assert.isTrue(Option.isNone(yield* live(tenant.id, AgentId.make(`agent-missing-${unique()}`))))
+        // A replica once its launch is confirmed; a LAUNCHING instance is not live yet.
+        yield* engine.requestReplica(tenant.id, agent.id, {})
+        const launching = yield* engine.getAgent(tenant.id, agent.id)
+        assert.deepStrictEqual(sorted(yield* live(tenant.id, agent.id)), expected(launching))
+        const [launch] = yield* engine.pollCommands(tenant.id, agent.id)
+        yield* engine.reportResult(tenant.id, agent.id, { commandId: launch!.id, result: ok(`i-${unique()}`) })
+        const withReplica = yield* engine.getAgent(tenant.id, agent.id)
+        assert.deepStrictEqual(sorted(yield* live(tenant.id, agent.id)), expected(withReplica))
+        assert.strictEqual(expected(withReplica).length, 2)
+      }).pipe(Effect.provide(withEngine)))
+
     it.effect("heartbeats do not bump the version and never move back", () =>
       Effect.gen(function*() {
         const { aggregate, store } = yield* fixture
