@@ -26,7 +26,7 @@
 import { IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Engine, Ids } from "@spotfleet/engine"
-import { Cause, Context, Effect, Exit, FiberId, Layer, Option, ParseResult, Redacted, Runtime, Schema } from "effect"
+import { Cause, Context, Effect, Either, Exit, FiberId, Layer, Option, ParseResult, Redacted, Runtime, Schema } from "effect"
 import { CommandList, HeartbeatRequest, PricingReportRequest, ReportAccepted } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
@@ -64,13 +64,14 @@ type Call = "heartbeat" | "pending-commands" | "pricing-report"
 
 const route = /^\/api\/agents\/([^/?#]+)\/(heartbeat|pending-commands|pricing-report)$/
 const AgentPath = Schema.Struct({ agentId: Ids.AgentId })
-const decodePath = Schema.decodeUnknown(AgentPath)
-const decodeHeaders = Schema.decodeUnknown(IdempotencyHeaders)
-const decodeHeartbeat = Schema.decodeUnknown(HeartbeatRequest)
-const decodePricingReport = Schema.decodeUnknown(PricingReportRequest)
-const encodeHeartbeat = Schema.encode(Engine.HeartbeatResult)
-const encodeCommands = Schema.encode(CommandList)
-const encodeReport = Schema.encode(ReportAccepted)
+// Synchronous (Either) codecs: no fiber work per request for the decoding itself.
+const decodePath = Schema.decodeUnknownEither(AgentPath)
+const decodeHeaders = Schema.decodeUnknownEither(IdempotencyHeaders)
+const decodeHeartbeat = Schema.decodeUnknownEither(HeartbeatRequest)
+const decodePricingReport = Schema.decodeUnknownEither(PricingReportRequest)
+const encodeHeartbeat = Schema.encodeEither(Engine.HeartbeatResult)
+const encodeCommands = Schema.encodeEither(CommandList)
+const encodeReport = Schema.encodeEither(ReportAccepted)
 
 interface Answer {
   readonly status: number
@@ -83,8 +84,14 @@ const ok = (body: unknown): Answer => ({ status: 200, body })
 const failure = (e: ApiError.ApiError): Answer => ({ status: ApiError.statusOf(e), body: ApiError.bodyOf(e) })
 
 /** A parse failure the way HttpApi answers it (400 naming the field). */
-const decoded = <A>(effect: Effect.Effect<A, ParseResult.ParseError>): Effect.Effect<A, ApiError.ApiError> =>
-  Effect.catchAll(effect, (e) => Effect.flatMap(HttpApiDecodeError.fromParseError(e), (d) => Effect.fail(errors.fromDecodeError(d))))
+const decoded = <A>(result: Either.Either<A, ParseResult.ParseError>): Effect.Effect<A, ApiError.ApiError> =>
+  Either.isRight(result)
+    ? Effect.succeed(result.right)
+    : Effect.flatMap(HttpApiDecodeError.fromParseError(result.left), (d) => Effect.fail(errors.fromDecodeError(d)))
+
+/** An answer the schema cannot encode is a defect (500), as in HttpApi. */
+const encoded = <A>(result: Either.Either<A, ParseResult.ParseError>): Effect.Effect<A> =>
+  Either.isRight(result) ? Effect.succeed(result.right) : Effect.die(result.left)
 
 const tooLarge = (maxBytes: number) =>
   new ApiError.PayloadTooLarge({
@@ -196,15 +203,15 @@ export const make: Effect.Effect<
         case "heartbeat": {
           yield* decoded(decodeHeartbeat(payload))
           yield* decoded(decodeHeaders(request.headers))
-          return ok(yield* Effect.orDie(encodeHeartbeat(yield* calls.heartbeat(principal, agentId))))
+          return ok(yield* encoded(encodeHeartbeat(yield* calls.heartbeat(principal, agentId))))
         }
         case "pending-commands":
-          return ok(yield* Effect.orDie(encodeCommands(yield* calls.pendingCommands(principal, agentId))))
+          return ok(yield* encoded(encodeCommands(yield* calls.pendingCommands(principal, agentId))))
         case "pricing-report": {
           const report = yield* decoded(decodePricingReport(payload))
           const headers = yield* decoded(decodeHeaders(request.headers))
           const accepted = yield* calls.pricingReport(principal, agentId, agentCalls.keyOf(headers, report), report)
-          return ok(yield* Effect.orDie(encodeReport(accepted)))
+          return ok(yield* encoded(encodeReport(accepted)))
         }
       }
     }).pipe(
