@@ -24,6 +24,8 @@
  *
  * Options: --agents 100000 --duration 300 --warmup 30 --heartbeat-seconds 30 --poll-seconds 300
  * --price-seconds 300 --connections 64 --register-concurrency 64 --timeout 10 (s per request)
+ * --agents-per-tenant 10000 (a tenant holds at most 10,000 agents by default: the generator creates
+ * more tenants through the admin API when it starts the server),
  * --seed 1, and --url <server> --token <tenant token> [--server-pid <pid>] to load a server that
  * is already running instead of starting one (examples/server on a fresh database, dropped after).
  * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306).
@@ -53,6 +55,7 @@ const { values: argv } = parseArgs({
     "price-seconds": { type: "string", default: "300" },
     connections: { type: "string", default: "64" },
     "register-concurrency": { type: "string", default: "64" },
+    "agents-per-tenant": { type: "string", default: "10000" },
     timeout: { type: "string", default: "10" },
     seed: { type: "string", default: "1" },
     url: { type: "string" },
@@ -66,7 +69,7 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   console.log(
     "npm run bench:fleet -- [--agents 100000] [--duration 300] [--warmup 30] [--heartbeat-seconds 30] [--poll-seconds 300]\n" +
-      "  [--price-seconds 300] [--connections 64] [--register-concurrency 64] [--timeout 10] [--seed 1]\n" +
+      "  [--price-seconds 300] [--connections 64] [--register-concurrency 64] [--agents-per-tenant 10000] [--timeout 10] [--seed 1]\n" +
       "  [--url http://host:port --token <tenant token> [--server-pid <pid>]]"
   )
   process.exit(0)
@@ -89,6 +92,8 @@ const pollMs = num("poll-seconds", 0.1) * 1000
 const priceMs = num("price-seconds", 0.1) * 1000
 const connections = Math.floor(num("connections", 1))
 const registerConcurrency = Math.floor(num("register-concurrency", 1))
+/** Tenants hold at most 10,000 agents by default (Tenant.defaultLimits): more agents are spread over more tenants. */
+const agentsPerTenant = Math.floor(num("agents-per-tenant", 1))
 const timeoutMs = num("timeout", 0.1) * 1000
 const seed = Math.floor(num("seed", 0))
 if ((argv.url === undefined) !== (argv.token === undefined)) {
@@ -216,13 +221,16 @@ const pools = [
 ]
 
 let tenantToken = ""
+/** The token of tenant k (agents k · agentsPerTenant …); [0] is tenantToken. */
+let tenantTokens: Array<string> = []
 const ids: Array<string | undefined> = new Array(agentCount)
 let agentTokens: Array<string | undefined> | undefined
 const pollInFlight = new Uint8Array(agentCount)
 const priceSeq = new Uint32Array(agentCount)
 const random = seededRandom(seed)
 const instanceOf = (i: number) => `i-${runId}${i.toString(16).padStart(8, "0")}`
-const tokenOf = (i: number) => agentTokens?.[i] ?? tenantToken
+const tenantTokenOf = (i: number) => tenantTokens[Math.floor(i / agentsPerTenant)] ?? tenantToken
+const tokenOf = (i: number) => agentTokens?.[i] ?? tenantTokenOf(i)
 let nowIso = new Date().toISOString()
 let heartbeatsWithPendingField = 0
 let triggeredPolls = 0
@@ -301,7 +309,7 @@ const registerAll = async (): Promise<number> => {
   const one = (i: number) =>
     new Promise<void>((resolve) => {
       const body = JSON.stringify({ logicalAgentId: `fleet-${runId}-${i}`, instanceId: instanceOf(i), pool: pools[i % pools.length]!.pool })
-      send("register", "POST", "/api/agents/register", body, tenantToken, undefined, false, (ok, text) => {
+      send("register", "POST", "/api/agents/register", body, tenantTokenOf(i), undefined, false, (ok, text) => {
         done++
         resolve()
         if (ok) {
@@ -333,6 +341,7 @@ let serverLog = ""
 let stoppingServer = false
 let serverDied = false
 let databaseName: string | undefined
+let adminToken: string | undefined
 const timers: Array<NodeJS.Timeout> = []
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "–")
@@ -366,6 +375,7 @@ const run = async () => {
     console.log(`  server: ${base.origin} (already running${serverPid === undefined ? "; no server CPU figures without --server-pid" : `, pid ${serverPid}`})`)
   } else {
     tenantToken = `fleet-${crypto.randomUUID()}`
+    adminToken = `admin-${crypto.randomUUID()}`
     const db = freshDatabase("spotfleet_fleet")
     await admin(`CREATE DATABASE \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     databaseName = db.database
@@ -375,7 +385,7 @@ const run = async () => {
       HOST: "127.0.0.1",
       NODE_ENV: "production",
       SPOTFLEET_DEMO: "0",
-      SPOTFLEET_ADMIN_TOKEN: `admin-${crypto.randomUUID()}`,
+      SPOTFLEET_ADMIN_TOKEN: adminToken,
       SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken
     })
     server = started
@@ -398,6 +408,22 @@ const run = async () => {
     console.log(`  server: examples/server pid ${serverPid} at ${base.origin}, database ${db.database}`)
   }
   basePath = base.pathname.replace(/\/$/, "")
+  tenantTokens = [tenantToken]
+  const tenantsNeeded = Math.ceil(agentCount / agentsPerTenant)
+  if (tenantsNeeded > 1 && adminToken === undefined) {
+    console.log(`  !!! ${agentCount} agents in the one tenant of --token: more than --agents-per-tenant ${agentsPerTenant} (the default tenant limit is 10,000 agents)`)
+  } else if (tenantsNeeded > 1) {
+    for (let k = 1; k < tenantsNeeded; k++) {
+      const res = await fetch(`${base.origin}${basePath}/api/admin/tenants`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ name: `fleet-${runId}-${k}` })
+      })
+      if (res.status !== 201 && res.status !== 200) throw new Error(`creating tenant ${k}: ${res.status} ${await res.text()}`)
+      tenantTokens.push(((await res.json()) as { token: string }).token)
+    }
+    console.log(`  ${tenantsNeeded} tenants of at most ${agentsPerTenant.toLocaleString("en")} agents (the default tenant limit is 10,000)`)
+  }
   pool = new RawPool(base.hostname, Number(base.port || 80), connections)
 
   // Per-second samples of the processes and the machine (kept for the whole run; summarized over the window).
@@ -555,6 +581,8 @@ const run = async () => {
       priceSeconds: priceMs / 1000,
       connections,
       registerConcurrency,
+      agentsPerTenant,
+      tenants: tenantTokens.length,
       timeoutSeconds: timeoutMs / 1000,
       seed,
       server: argv.url ?? "examples/server/src/main.ts (started, fresh database)"
