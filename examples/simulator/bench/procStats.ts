@@ -51,12 +51,13 @@ const machineJiffies = (): { readonly busy: number; readonly total: number } | u
   }
 }
 
-/** The pid of the first of `names` that runs (`pidof`), or undefined. */
+/** The pid of the first of `names` that runs (`pidof`; the oldest such process), or undefined. */
 export const pidOf = (...names: ReadonlyArray<string>): number | undefined => {
   for (const name of names) {
     try {
       const out = execFileSync("pidof", [name], { encoding: "utf8" }).trim()
-      if (out.length > 0) return Number(out.split(/\s+/)[0])
+      // pidof lists the newest first: take the oldest, the long-running server (not a test instance started beside it).
+      if (out.length > 0) return Number(out.split(/\s+/).at(-1))
     } catch {
       // not running under this name
     }
