@@ -185,19 +185,25 @@ export const make = (
 
   return {
     bulk: PriceBulk.make(sql, run),
-    appendSnapshots: (drafts) =>
-      run(
+    appendSnapshots: (drafts) => {
+      const insert = (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
+        exec(
+          `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
+          batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
+        )
+      if (drafts.length === 0) return Effect.succeed(0)
+      return run(
         "appendSnapshots",
-        // One transaction: a bulk append is all or nothing (and one log flush, not one per chunk).
         Effect.as(
-          sql.withTransaction(Effect.forEach(chunks(drafts, APPEND_ROWS), (batch) =>
-            exec(
-              `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
-              batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
-            ), { discard: true })),
+          drafts.length <= APPEND_ROWS
+            // One statement is atomic on its own: an agent's report needs no BEGIN/COMMIT round trips.
+            ? insert(drafts)
+            // One transaction: a bulk append is all or nothing (and one log flush, not one per chunk).
+            : sql.withTransaction(Effect.forEach(chunks(drafts, APPEND_ROWS), insert, { discard: true })),
           drafts.length
         )
-      ),
+      )
+    },
     snapshots: ({ afterId, from, limit, pools, source, to }) => {
       if (pools !== undefined && pools.length === 0) return Effect.succeed([])
       const where = ["observed_at >= ?", "observed_at < ?"]
