@@ -18,6 +18,7 @@ import {
 import { Context, Duration, Effect, Option, Redacted, Schedule, type Scope } from "effect"
 import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
+import * as GroupCommit from "./groupCommit.js"
 import * as HeartbeatBatch from "./heartbeatBatch.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
@@ -439,6 +440,18 @@ export const make = (options: Options = {}) =>
 
     // ---------------------------------------------------------------- event log
 
+    /**
+     * Standalone appends (price reports, jobs) share transactions when they arrive together: the
+     * event sequence row is locked until commit, so one commit per append would queue every
+     * writer behind every log flush. Inside a caller's transaction the append stays in it.
+     */
+    const appendGrouped = GroupCommit.make(yield* Effect.runtime<never>(), (batches: ReadonlyArray<ReadonlyArray<DomainEvent.EventDraft>>) =>
+      Effect.map(sql.withTransaction(insertEvents(batches.flat())), (events) => {
+        let at = 0
+        return batches.map((drafts) => events.slice(at, (at += drafts.length)))
+      })
+    )
+
     const eventLog: EventLog.EventLogService = {
       read: ({ afterId, agentId, limit, tenantId }) => {
         const where = ["id > ?"]
@@ -459,7 +472,14 @@ export const make = (options: Options = {}) =>
           )
         )
       },
-      append: (drafts) => run("appendEvents", sql.withTransaction(insertEvents(drafts))),
+      append: (drafts) =>
+        run(
+          "appendEvents",
+          Effect.flatMap(
+            Effect.serviceOption(SqlClient.TransactionConnection),
+            (inTransaction) => Option.isSome(inTransaction) ? sql.withTransaction(insertEvents(drafts)) : appendGrouped(drafts)
+          )
+        ),
       latestId: run("latestEventId", Effect.map(query("SELECT COALESCE(MAX(id), 0) AS id FROM events"), (rows) => Number(rows[0]?.id ?? 0)))
     }
 
