@@ -355,3 +355,51 @@ describe("early promotion", () => {
       assert.deepStrictEqual(yield* h.roles(id), { "i-web-1": "TERMINATED", "i-r": "PRIMARY" })
     }).pipe(Effect.provide(TestEngine)))
 })
+
+describe("an emergency over a flow that is already promoting", () => {
+  it.effect("a termination notice after a switch's PROMOTE was handed out adopts that PROMOTE: the emergency ends when it succeeds", () =>
+    Effect.gen(function*() {
+      // Found by `npm run chaos`: the emergency flow superseded the switch, but the switch's
+      // PROMOTE was already delivered, so no new one was queued and the flow never learnt its
+      // target — it stayed open forever after the promotion.
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.engine.switchPool(h.t, id, { pool: poolB })
+      const [launch] = yield* h.poll(id)
+      yield* TestClock.adjust("20 seconds")
+      yield* h.report(id, launch!.id, ok("i-b"))
+      const [promote] = yield* h.poll(id)
+      assert.strictEqual(promote!.type, "PROMOTE_REPLICA_TO_PRIMARY")
+      yield* h.engine.notice(h.t, id, { kind: "termination", cloudInstanceId: "i-web-1" })
+      const during = yield* h.view(id)
+      assert.strictEqual(during.agent.flow!.kind, "emergency")
+      const replicaId = during.instances.find((i) => i.cloudInstanceId === "i-b")!.id
+      assert.strictEqual(during.agent.flow!.targetInstanceId, replicaId)
+      // the PROMOTE in the agent's hands is the one that counts: no second one is queued
+      assert.deepStrictEqual(yield* h.poll(id), [])
+      yield* TestClock.adjust("2 seconds")
+      yield* h.report(id, promote!.id, ok())
+      const after = yield* h.view(id)
+      assert.isNull(after.agent.flow)
+      assert.isNull(after.agent.notice)
+      assert.deepStrictEqual(yield* h.roles(id), { "i-web-1": "TERMINATED", "i-b": "PRIMARY" })
+      const finished = (yield* h.events(id)).filter((e) => e.type === "FlowFinished").map((e) => [e.data["kind"], e.data["result"]])
+      assert.deepStrictEqual(finished, [["switch", "superseded"], ["emergency", "succeeded"]])
+    }).pipe(Effect.provide(TestEngine)))
+
+  it.effect("when the adopted PROMOTE fails, the emergency fails with its reason", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.engine.switchPool(h.t, id, { pool: poolB })
+      const [launch] = yield* h.poll(id)
+      yield* TestClock.adjust("20 seconds")
+      yield* h.report(id, launch!.id, ok("i-b"))
+      const [promote] = yield* h.poll(id)
+      yield* h.engine.notice(h.t, id, { kind: "termination", cloudInstanceId: "i-web-1" })
+      yield* h.report(id, promote!.id, CommandResult.make({ success: false, message: "replica unhealthy", cloudInstanceId: null, data: {} }))
+      assert.isNull((yield* h.view(id)).agent.flow)
+      const last = (yield* h.events(id)).filter((e) => e.type === "FlowFinished").at(-1)!
+      assert.deepStrictEqual([last.data["kind"], last.data["result"], last.data["reason"]], ["emergency", "failed", "replica unhealthy"])
+    }).pipe(Effect.provide(TestEngine)))
+})

@@ -377,7 +377,12 @@ class Draft {
   }
 
   queuePromote(replica: Instance, priority: number, expiresAt: number | null) {
-    if (this.promoting(replica)) return
+    if (this.promoting(replica)) {
+      // A PROMOTE of this replica is already in the agent's hands (handed out by a flow this one
+      // superseded): adopt it, so its result ends this flow instead of leaving it open forever.
+      this.setFlow({ targetInstanceId: replica.id })
+      return
+    }
     const primary = this.primary()
     this.queue({
       type: "PROMOTE_REPLICA_TO_PRIMARY",
