@@ -42,7 +42,8 @@
  * --db-restart-at <s> (default duration/2 + kill-every/2) --db-down 5 (s the database stays down)
  * --grace 240 (s, at most)
  * --notices-per-minute 20 --switches-per-minute 10 --termination-share 0.5
- * --termination-lead 60 (s notice → reclaim) --rebalance-lead 90 --heartbeat 10 --poll 2
+ * --termination-lead 60 (s notice → reclaim) --short-notice-share 0.2 (terminations reclaimed after
+ * only 6 s: the PRIMARY goes before any replica can be promoted) --rebalance-lead 90 --heartbeat 10 --poll 2
  * --price 15 (s) --boot 8 (median s) --launch-failure 0.03 --manual-replica-share 0.3
  * --timeout 15 (s per attempt) --seed 1 --keep (keep the database folder).
  */
@@ -74,6 +75,7 @@ const { values: argv } = parseArgs({
     "termination-share": { type: "string", default: "0.5" },
     "termination-lead": { type: "string", default: "60" },
     "rebalance-lead": { type: "string", default: "90" },
+    "short-notice-share": { type: "string", default: "0.2" },
     heartbeat: { type: "string", default: "10" },
     poll: { type: "string", default: "2" },
     price: { type: "string", default: "15" },
@@ -91,7 +93,7 @@ if (argv.help) {
   console.log(
     "npm run chaos -- [--duration 180] [--agents 100] [--kill-every 30] [--db-restart kill|clean|none] [--db-restart-at s] [--db-down 5]\n" +
       "  [--grace 240] [--notices-per-minute 20] [--switches-per-minute 10] [--termination-share 0.5] [--termination-lead 60]\n" +
-      "  [--rebalance-lead 90] [--heartbeat 10] [--poll 2] [--price 15] [--boot 8] [--launch-failure 0.03]\n" +
+      "  [--short-notice-share 0.2] [--rebalance-lead 90] [--heartbeat 10] [--poll 2] [--price 15] [--boot 8] [--launch-failure 0.03]\n" +
       "  [--manual-replica-share 0.3] [--timeout 15] [--seed 1] [--keep]\n" +
       "Environment: CHAOS_MYSQL_URL=mysql://user@host:port to use an existing server (no database restart then)."
   )
@@ -117,6 +119,7 @@ const opts = {
   terminationShare: num("termination-share", 0, 1),
   terminationLeadS: num("termination-lead", 5),
   rebalanceLeadS: num("rebalance-lead", 5),
+  shortNoticeShare: num("short-notice-share", 0, 1),
   heartbeatS: num("heartbeat", 0.1),
   pollS: num("poll", 0.1),
   priceS: num("price", 0.1),
@@ -204,6 +207,7 @@ let fleetStopped: () => void = () => {}
 const fleetStop = new Promise<void>((resolve) => (fleetStopped = resolve))
 let chaosRunning = false
 
+let manualReplicas = 0
 let instanceCounter = 0
 const newCloudId = () => `i-chaos${runId}${(++instanceCounter).toString(16).padStart(6, "0")}`
 const logNormal = (median: number, sigma: number) => {
@@ -242,6 +246,7 @@ const register = async (n: number): Promise<SimAgent | undefined> => {
   const instanceId = newCloudId()
   const pool = pools[n % pools.length]!
   const manualReplica = random() < opts.manualReplicaShare
+  if (manualReplica) manualReplicas++
   const r = await post("register", "/api/agents/register", {
     logicalAgentId: logical,
     instanceId,
@@ -368,7 +373,7 @@ const notice = (agent: SimAgent) =>
   tracked(async () => {
     const instanceId = agent.primary
     const termination = random() < opts.terminationShare
-    const lead = (termination ? opts.terminationLeadS : opts.rebalanceLeadS) * 1000
+    const lead = (termination ? (random() < opts.shortNoticeShare ? 6 : opts.terminationLeadS) : opts.rebalanceLeadS) * 1000
     const deadline = Date.now() + lead
     agent.noticeBusyUntil = deadline + 5_000
     const kind = termination ? "termination" : "rebalance"
@@ -744,7 +749,7 @@ const main = async () => {
   }))
   for (const a of registered) if (a !== undefined) agents.push(a)
   console.log(`fleet: ${agents.length} agents registered in ${((Date.now() - regStart) / 1000).toFixed(1)} s ` +
-    `(${agents.length} with ${opts.manualReplicaShare * 100}% asking for a manual replica); heartbeat ${opts.heartbeatS} s, poll ${opts.pollS} s, price report ${opts.priceS} s`)
+    `(${manualReplicas} with a manual replica); heartbeat ${opts.heartbeatS} s, poll ${opts.pollS} s, price report ${opts.priceS} s`)
   fleetRunning = true
   const loops = agents.flatMap((a) => [
     every(opts.heartbeatS * 1000, () => heartbeat(a)),
@@ -884,6 +889,14 @@ const markdown = (r: Report): string => {
       `database: ${r.dbRestarts.length === 0 ? "not restarted" : r.dbRestarts.map((d) => `${d.how} at ${d.at} s, down ${d.downForS ?? "?"} s`).join("; ")}`
   )
   if (r.unexpectedExits.length > 0) l.push(`- Servers that exited on their own: ${r.unexpectedExits.join("; ")}`)
+  const unauthorized = Object.entries(r.requests as Record<string, EndpointCounts>).map(([e, c]) => [e, c.rejected["401 Unauthorized"] ?? 0] as const).filter(([, n]) => n > 0)
+  if (unauthorized.length > 0) {
+    l.push(
+      `- Observation: ${unauthorized.reduce((a, [, n]) => a + n, 0)} requests with the valid tenant token were answered 401 ` +
+        `(${unauthorized.map(([e, n]) => `${e} ${n}`).join(", ")}) — a server that cannot check a token (database down, token not cached) ` +
+        "answers 401 \"credentials could not be checked\"; an agent takes 401 as final, so those calls were not retried"
+    )
+  }
   l.push(
     `- Fleet: ${r.fleet.terminationNotices} termination and ${r.fleet.rebalanceNotices} rebalance notices, ${r.fleet.reclaims} reclaims, ` +
       `${r.fleet.switchesRequested} manual switches requested; ${r.fleet.commandsExecuted} commands executed (${r.fleet.launches} launches, ` +
