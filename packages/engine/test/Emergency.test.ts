@@ -403,3 +403,53 @@ describe("an emergency over a flow that is already promoting", () => {
       assert.deepStrictEqual([last.data["kind"], last.data["result"], last.data["reason"]], ["emergency", "failed", "replica unhealthy"])
     }).pipe(Effect.provide(TestEngine)))
 })
+
+describe("the PRIMARY reclaimed while the emergency replica still boots", () => {
+  it.effect("the launch no longer expires at the deadline: the replica is promoted on arrival and the agent recovers", () =>
+    Effect.gen(function*() {
+      // Found by `npm run chaos`: a 6 s termination notice, a replica booting for 8 s, the reclaim
+      // reported at the deadline. The LAUNCH then expired at the old deadline, the flow gave up
+      // ("expired before completion") and the agent stayed DEGRADED without a PRIMARY for good.
+      const h = yield* harness
+      const id = yield* h.register(poolA)
+      yield* h.engine.notice(h.t, id, { kind: "termination", cloudInstanceId: "i-web-1", deadline: 6_000 })
+      // inside the promote margin already: the LAUNCH and the early PROMOTE come together
+      const [launch, promote] = yield* h.poll(id)
+      assert.strictEqual(launch!.type, "LAUNCH_INSTANCE")
+      assert.strictEqual(launch!.expiresAt, 6_000)
+      assert.strictEqual(promote!.type, "PROMOTE_REPLICA_TO_PRIMARY")
+      yield* TestClock.adjust("6 seconds")
+      yield* h.engine.confirmTerminated(h.t, id, { cloudInstanceId: "i-web-1" })
+      assert.isTrue((yield* h.view(id)).agent.degraded)
+      yield* TestClock.adjust("2 seconds")
+      yield* h.engine.maintain(h.t, id) // the command sweep after the deadline
+      const during = yield* h.view(id)
+      assert.strictEqual(during.commands.find((c) => c.id === launch!.id)!.status, "delivered")
+      assert.strictEqual(during.agent.flow!.kind, "emergency")
+      yield* h.report(id, launch!.id, ok("i-r"))
+      assert.deepStrictEqual(yield* h.poll(id), []) // the PROMOTE in the agent's hands is the one
+      yield* h.report(id, promote!.id, ok("i-r"))
+      const after = yield* h.view(id)
+      assert.isFalse(after.agent.degraded)
+      assert.isNull(after.agent.flow)
+      assert.strictEqual(yield* h.primaries(id), 1)
+      assert.deepStrictEqual(yield* h.roles(id), { "i-web-1": "TERMINATED", "i-r": "PRIMARY" })
+    }).pipe(Effect.provide(TestEngine)))
+
+  it.effect("a launch that fails after the PRIMARY is gone falls back to the next pool even past the deadline", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      yield* h.seedBoot(poolB, [30, 30, 30])
+      const id = yield* h.register(poolA)
+      yield* h.engine.notice(h.t, id, { kind: "termination", cloudInstanceId: "i-web-1", deadline: 6_000 })
+      const [launch] = yield* h.poll(id)
+      yield* TestClock.adjust("6 seconds")
+      yield* h.engine.confirmTerminated(h.t, id, { cloudInstanceId: "i-web-1" })
+      yield* TestClock.adjust("10 seconds")
+      yield* h.report(id, launch!.id, noCapacity)
+      const [fallback] = yield* h.poll(id)
+      assert.strictEqual(fallback!.type, "LAUNCH_INSTANCE")
+      assert.notStrictEqual(fallback!.params.az + String(fallback!.params.lifecycle), launch!.params.az + String(launch!.params.lifecycle))
+      assert.strictEqual((yield* h.view(id)).agent.flow!.kind, "emergency")
+    }).pipe(Effect.provide(TestEngine)))
+})

@@ -484,8 +484,9 @@ class Draft {
     const flow = this.flowFor(instance)
     if (flow === null) return
     const notice = this.agent.notice
-    // Falling back only makes sense while there is still time (or the PRIMARY is already gone).
-    const stillUseful = notice !== null ? notice.deadline > this.now : this.agent.degraded
+    // Falling back only makes sense while there is still time, or once the PRIMARY is gone (then
+    // the agent has none until a replacement arrives, whatever the notice said).
+    const stillUseful = this.agent.degraded || (notice !== null && notice.deadline > this.now)
     if (flow.kind === "emergency" && stillUseful && instance.role === "TERMINATED") {
       const [next, ...rest] = flow.fallbackPools
       if (next !== undefined) {
@@ -573,6 +574,14 @@ class Draft {
       this.setAgent({ degraded: true })
       this.emit("AgentDegraded", { lostInstanceId: gone.id, hadNotice: notice !== null })
       this.replacePrimary(launchPools, gone, "reclaimed")
+      // Nothing is left to wait for: the emergency's launch and promotion no longer expire at the
+      // notice deadline (a replica still booting is adopted, not given up on).
+      const flow = this.agent.flow
+      if (flow !== null) {
+        this.commands = this.commands.map((c) =>
+          c.flowId === flow.id && isOpen(c) && c.expiresAt !== null ? Command.make({ ...c, expiresAt: null }, TRUSTED) : c
+        )
+      }
       return
     }
     const trigger = instance.role === "ZOMBIE"
