@@ -8,7 +8,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { Engine, Ids } from "@spotfleet/engine"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
-import { Unauthorized } from "./ApiError.js"
+import { ServiceUnavailable, Unauthorized } from "./ApiError.js"
 import { AdminAuth, type PrincipalService, TenantAuth } from "./Api.js"
 import { HttpConfig } from "./HttpConfig.js"
 
@@ -77,6 +77,9 @@ export const verifyAgentToken = (
 
 const unauthorized = (message: string) => new Unauthorized({ code: "Unauthorized", message })
 
+const unavailable = () =>
+  new ServiceUnavailable({ code: "StoreError", message: "credentials could not be checked: the store is unavailable, try again" })
+
 /**
  * A bounded, short-lived map of successful credential lookups (token hash → tenant id), so the
  * hot agent routes (heartbeats every few seconds per agent) do not look the same token up in
@@ -134,7 +137,8 @@ export const makeTokenCache = (ttlMillis: number, size: number): TokenCache => {
  * @category tags
  */
 export class TenantTokens extends Context.Tag("@spotfleet/adapter-http/TenantTokens")<TenantTokens, {
-  readonly authenticate: (bearer: Redacted.Redacted<string>) => Effect.Effect<PrincipalService, Unauthorized>
+  /** The caller; `Unauthorized` for a missing or bad token, `ServiceUnavailable` when the store cannot be asked. */
+  readonly authenticate: (bearer: Redacted.Redacted<string>) => Effect.Effect<PrincipalService, Unauthorized | ServiceUnavailable>
 }>() {}
 
 /**
@@ -170,7 +174,7 @@ export const layerTenantTokens: Layer.Layer<TenantTokens, never, Engine.Engine |
             const tenantId = yield* cached(
               `tenant\u0000${verified.value.tenantId}`,
               Effect.map(engine.getTenant(verified.value.tenantId), (tenant) => tenant.id)
-            ).pipe(Effect.mapError(() => unauthorized("invalid agent token")))
+            ).pipe(Effect.mapError((e) => e._tag === "StoreError" ? unavailable() : unauthorized("invalid agent token")))
             if (tenantId === null) return yield* Effect.fail(unauthorized("invalid agent token"))
             return { tenantId, agentId: verified.value.agentId }
           }
@@ -178,7 +182,8 @@ export const layerTenantTokens: Layer.Layer<TenantTokens, never, Engine.Engine |
           const tenantId = yield* cached(
             `token\u0000${hash}`,
             Effect.map(engine.authenticate(hash), (tenant) => (tenant === null ? null : tenant.id))
-          ).pipe(Effect.mapError(() => unauthorized("credentials could not be checked")))
+            // A store that does not answer is not a bad token: 503, so the agent retries.
+          ).pipe(Effect.mapError(() => unavailable()))
           if (tenantId === null) return yield* Effect.fail(unauthorized("invalid token"))
           return { tenantId, agentId: null }
         })

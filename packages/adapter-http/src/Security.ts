@@ -9,7 +9,7 @@
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import type { Ids } from "@spotfleet/engine"
 import { Context, Schema } from "effect"
-import { UnauthorizedWire } from "./ApiError.js"
+import { ServiceUnavailableWire, UnauthorizedWire } from "./ApiError.js"
 
 /**
  * Who is calling: a tenant (tenant API token) or one agent of a tenant (per-agent token).
@@ -32,13 +32,14 @@ export interface PrincipalService {
 export class Principal extends Context.Tag("@spotfleet/adapter-http/Principal")<Principal, PrincipalService>() {}
 
 /**
- * Tenant API token (or a per-agent token) as `Authorization: Bearer <token>`.
+ * Tenant API token (or a per-agent token) as `Authorization: Bearer <token>`. A bad token is a
+ * 401; a store that cannot be asked about the token is a 503 (the caller should retry).
  *
  * @since 0.1.0
  * @category security
  */
 export class TenantAuth extends HttpApiMiddleware.Tag<TenantAuth>()("TenantAuth", {
-  failure: UnauthorizedWire,
+  failure: Schema.Union(UnauthorizedWire, ServiceUnavailableWire),
   provides: Principal,
   security: { tenantToken: HttpApiSecurity.bearer }
 }) {}

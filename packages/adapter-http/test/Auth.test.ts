@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Engine, Ids, MemoryStore } from "@spotfleet/engine"
+import { Engine, EngineError, Ids, MemoryStore } from "@spotfleet/engine"
 import { Effect, Layer, Redacted, TestClock } from "effect"
+import * as ApiError from "../src/ApiError.js"
 import * as Auth from "../src/Auth.js"
 import * as HttpConfig from "../src/HttpConfig.js"
 
@@ -69,4 +70,25 @@ describe("tenant authentication", () => {
       for (let n = 0; n < 3; n++) yield* check("sft_plain")
       assert.strictEqual(lookups.n, 3)
     }))
+
+  it.effect("a store that cannot be asked is a 503 (retry), never a 401 (a real agent gives up on a 401)", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const tenant = yield* engine.createTenant({ name: "down", tokenHash: Auth.hashToken("sft_down") })
+      const broken = Layer.succeed(Engine.Engine, {
+        ...engine,
+        authenticate: () => Effect.fail(new EngineError.StoreError({ operation: "authenticate", reason: "connection lost" })),
+        getTenant: () => Effect.fail(new EngineError.StoreError({ operation: "getTenant", reason: "connection lost" }))
+      })
+      const options = { agentTokenSecret: Redacted.make("secret") }
+      const tokens = yield* Effect.provide(Auth.TenantTokens, Auth.layerTenantTokens.pipe(Layer.provide([broken, HttpConfig.layer(options)])))
+      const tenantToken = yield* Effect.flip(tokens.authenticate(Redacted.make("sft_down")))
+      assert.strictEqual(tenantToken._tag, "ServiceUnavailable")
+      assert.strictEqual(ApiError.statusOf(tenantToken), 503)
+      const agentToken = Auth.agentToken(Redacted.make("secret"), tenant.id, "agent-x")
+      const viaAgent = yield* Effect.flip(tokens.authenticate(Redacted.make(agentToken)))
+      assert.strictEqual(viaAgent._tag, "ServiceUnavailable")
+      // A bad token is still a 401 without asking the store.
+      assert.strictEqual((yield* Effect.flip(tokens.authenticate(Redacted.make("")))).code, "Unauthorized")
+    }).pipe(Effect.provide(Engine.layer().pipe(Layer.provide(MemoryStore.layer)))))
 })
