@@ -47,14 +47,19 @@ export const loader: Migrator.Loader = Migrator.fromRecord(
       `${m.id}_${m.name}`,
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        for (const statement of m.statements) yield* sql.unsafe(statement).withoutTransform
+        for (const step of m.steps) {
+          if (step.skipIf !== undefined && (yield* sql.unsafe(step.skipIf).withoutTransform).length > 0) continue
+          yield* sql.unsafe(step.sql).withoutTransform
+        }
       })
     ])
   )
 )
 
 /**
- * The SQL statements of every migration, in order (read-only; for review and tooling).
+ * The SQL statements of every migration, in order (read-only; for review and tooling). A
+ * statement that cannot be re-run as it is (an `ALTER TABLE`) carries a guard the migrator
+ * checks first, so it is skipped when it already took effect.
  *
  * @since 0.1.0
  * @category models

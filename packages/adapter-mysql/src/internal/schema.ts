@@ -421,20 +421,65 @@ const modelRegistry: ReadonlyArray<string> = [
   )
 ]
 
+/**
+ * Migration 6: the consolidation job's reads answered from one index. Snapshots arrive in time
+ * order, so the rows of one pool are spread over every page of the table: reading a pool's
+ * window through `(pool, observed_at)` looked each row up in the clustered index, and listing
+ * the pools with snapshots of a source scanned the whole table. The new index holds every
+ * column those reads need, with `source` before `observed_at`, so
+ * - `snapshotColumns` is an index range scan per pool (no row lookups);
+ * - `snapshotPools` is a loose index scan (`GROUP BY pool` with `MIN(observed_at)`: one dive
+ *   per pool);
+ * - every other read of the old index keeps a usable prefix (the adapter names both sources
+ *   when a query is not about one), so it replaces `ix_price_snapshots_pool` rather than adding
+ *   a fifth index to the table agents append to.
+ *
+ * One ALTER (both changes or neither); MySQL 8 has no `ADD KEY IF NOT EXISTS`, so it is guarded
+ * by a look at information_schema instead (see `Statement`).
+ */
+const snapshotReadIndex: ReadonlyArray<Statement> = [
+  {
+    sql: "ALTER TABLE price_snapshots " +
+      "ADD KEY ix_price_snapshots_pool_source (pool, source, observed_at, reporter_role, price), " +
+      "DROP KEY ix_price_snapshots_pool",
+    skipIf: "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
+      "AND TABLE_NAME = 'price_snapshots' AND INDEX_NAME = 'ix_price_snapshots_pool_source' LIMIT 1"
+  }
+]
+
+/**
+ * A statement that cannot be written re-runnable in the MySQL 8 / MariaDB common subset (an
+ * ALTER TABLE): it is skipped when `skipIf`, a query, returns a row, i.e. when it already took
+ * effect in an earlier, interrupted run.
+ */
+export interface Statement {
+  readonly sql: string
+  readonly skipIf?: string | undefined
+}
+
 /** A migration: an id, a name and the statements it runs in order. */
 export interface MigrationSpec {
   readonly id: number
   readonly name: string
+  /** The SQL of every step, in order (what reviews and the compatibility test read). */
   readonly statements: ReadonlyArray<string>
+  /** The steps the migrator runs, with their guards. */
+  readonly steps: ReadonlyArray<Statement>
+}
+
+const migration = (id: number, name: string, steps: ReadonlyArray<string | Statement>): MigrationSpec => {
+  const normalized = steps.map((s) => (typeof s === "string" ? { sql: s } : s))
+  return { id, name, statements: normalized.map((s) => s.sql), steps: normalized }
 }
 
 /** Every migration, in order. Append new ones; never edit a released one. */
 export const migrations: ReadonlyArray<MigrationSpec> = [
-  { id: 1, name: "core", statements: core },
-  { id: 2, name: "history", statements: history },
-  { id: 3, name: "event_sequence", statements: eventSequence },
-  { id: 4, name: "job_runs", statements: jobRuns },
-  { id: 5, name: "model_registry", statements: modelRegistry }
+  migration(1, "core", core),
+  migration(2, "history", history),
+  migration(3, "event_sequence", eventSequence),
+  migration(4, "job_runs", jobRuns),
+  migration(5, "model_registry", modelRegistry),
+  migration(6, "snapshot_read_index", snapshotReadIndex)
 ]
 
 /** The tables the adapter creates (for tests and tooling). */
