@@ -9,6 +9,9 @@
  * - One runner at a time: in-process by a semaphore (a second concurrent `run` fails with
  *   `ConsolidationBusy`); across processes by plugging a `JobLease` in.
  * - Long runs report progress per batch of pools.
+ * - Pipelined: while one batch of pools is written, the next one is read and consolidated (one
+ *   batch is written at a time, so batches commit in order). Duplicates are flagged once, after
+ *   the last batch, in id order.
  *
  * @since 0.1.0
  */

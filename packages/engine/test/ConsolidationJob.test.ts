@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import {
   ConsolidationJob,
+  EngineError,
   DomainEvent,
   EventLog,
   Ids,
@@ -192,6 +193,57 @@ describe("ConsolidationJob", () => {
       assert.include(latest!.error!, "export unreadable")
       assert.isNotNull(latest!.finishedAt)
     }).pipe(Effect.provide(jobLayer({ poolsPerBatch: 2 }))))
+
+  it.live("pipelined: a batch is read while the previous one is written; a failed write stops the run", () =>
+    Effect.gen(function*() {
+      const memory = PriceStore.makeMemory()
+      const bulk = PriceStore.bulkFromRecords(memory)
+      const log: Array<string> = []
+      let upserts = 0
+      const store: PriceStore.PriceStoreService = {
+        ...memory,
+        flagDuplicates: (ids) => Effect.sync(() => log.push("flag")).pipe(Effect.zipRight(memory.flagDuplicates(ids))),
+        bulk: {
+          snapshotColumns: (q) => Effect.sync(() => log.push(`read ${q.pools.join()}`)).pipe(Effect.zipRight(bulk.snapshotColumns(q))),
+          upsertResult: (result, runId) =>
+            Effect.gen(function*() {
+              const n = ++upserts
+              log.push(`write ${result.pools.join()} start`)
+              // Slow writes: the next batch's read starts before this one ends.
+              yield* Effect.sleep("10 millis")
+              if (n === 2) return yield* Effect.fail(new EngineError.StoreError({ operation: "upsertResult", reason: "disk full" }))
+              const out = yield* bulk.upsertResult(result, runId)
+              log.push(`write ${result.pools.join()} end`)
+              return out
+            })
+        }
+      }
+      yield* store.appendSnapshots(syntheticDay())
+      const job = yield* ConsolidationJob.make({ ids: Ids.sequentialIds(), poolsPerBatch: 1, context: () => Effect.succeed(new Map()) }).pipe(
+        Effect.provideService(PriceStore.PriceStore, store),
+        Effect.provide(MemoryStore.layer)
+      )
+      const [a, b, c] = [...pools].sort()
+      const exit = yield* Effect.exit(job.run({ from: T0, to: T0 + 24 * HOUR }))
+      assert.isTrue(Exit.isFailure(exit))
+      const at = (entry: string) => log.indexOf(entry)
+      // The next batch is read while the previous one is being written...
+      assert.isBelow(at(`read ${b}`), at(`write ${a} end`))
+      assert.include(log, `read ${c}`)
+      // ...one write at a time, in order; the failed write ends the run: no third write, no flags.
+      assert.isBelow(at(`write ${a} end`), at(`write ${b} start`))
+      assert.deepStrictEqual(log.filter((l) => l.startsWith("write") || l === "flag"), [
+        `write ${a} start`,
+        `write ${a} end`,
+        `write ${b} start`
+      ])
+      const [failed] = yield* memory.runs()
+      assert.strictEqual(failed!.status, "failed")
+      assert.include(failed!.error!, "disk full")
+      // Only the first batch was written; the third was never written and nothing was flagged.
+      assert.isAbove((yield* memory.consolidated({ pool: a!, from: 0, to: Number.MAX_SAFE_INTEGER })).length, 0)
+      assert.strictEqual((yield* memory.consolidated({ pool: c!, from: 0, to: Number.MAX_SAFE_INTEGER })).length, 0)
+    }))
 
   it.effect("canonical features carry notices from the event log and the spread to on-demand", () =>
     Effect.gen(function*() {

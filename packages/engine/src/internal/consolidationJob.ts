@@ -1,13 +1,14 @@
-import { Cause, Clock, Effect, Metric, Option } from "effect"
+import { Cause, Clock, Effect, Fiber, Metric, Option } from "effect"
 import * as Consolidation from "../Consolidation.js"
 import type { ConsolidationJobService, ContextProvider, JobOptions, Progress, RunRequest } from "../ConsolidationJob.js"
 import { ConsolidationBusy } from "../ConsolidationJob.js"
+import type { StoreError } from "../EngineError.js"
 import { EventLog } from "../EventLog.js"
 import { randomIds } from "../Ids.js"
 import * as Pool from "../Pool.js"
 import type { PoolId } from "../Pool.js"
 import { PriceHistorySource } from "../PriceHistorySource.js"
-import { PriceStore } from "../PriceStore.js"
+import { PriceStore, type SnapshotColumnsRead } from "../PriceStore.js"
 import { ConsolidationRun, SLOT_MILLIS } from "../Pricing.js"
 import { bulkFromRecords } from "./priceStore.js"
 import { DEFAULT_CONTEXT_MILLIS, DEFAULT_MAX_GAP_MILLIS, DEFAULT_ROLLING_SLOTS } from "./consolidation.js"
@@ -109,7 +110,7 @@ export const make = (options: JobOptions = {}) =>
         yield* store.recordRun(ConsolidationRun.make({ ...base, status: "running", finishedAt: null, durationMillis: null, error: null }))
 
         const counts = { ...base }
-        const body = Effect.gen(function*() {
+        const body = Effect.scoped(Effect.gen(function*() {
           const poolSet = new Set<PoolId>(yield* store.snapshotPools({ from: contextFrom, to, source: "agent" }))
           for (const p of yield* store.snapshotPools({ from: contextFrom, to, source: "backfill" })) poolSet.add(p)
           for (const p of request.pools ?? []) poolSet.add(p)
@@ -119,6 +120,34 @@ export const make = (options: JobOptions = {}) =>
           const onDemandOf = yield* onDemandByPool
           const ctx = yield* context(pools, contextFrom - contextMillis, to)
 
+          // Pipelined: the upsert of one batch runs while the next batch is read and
+          // consolidated. At most one batch is being written at a time, so batches commit, and
+          // progress is reported, in order. Duplicates are flagged once, after the last batch,
+          // in id order: a batch's snapshots are spread over the whole window (reports arrive
+          // in time order), so flagging per batch would visit every page of it once per batch.
+          const duplicateIds: Array<number> = []
+          const write = (b: number, read: SnapshotColumnsRead, result: Consolidation.Result) =>
+            Effect.gen(function*() {
+              for (const i of result.duplicates) duplicateIds.push(read.agentIds[i]!)
+              const { canonical, consolidated: written } = yield* bulk.upsertResult(result, runId)
+              counts.snapshots += result.counts.snapshots
+              counts.duplicates += result.counts.duplicates
+              counts.agentPoints += result.counts.agentPoints
+              counts.filled += result.counts.filled
+              counts.backfilled += result.counts.backfilled
+              counts.written += written.inserted + written.updated
+              counts.canonical += canonical.inserted + canonical.updated
+              if (request.onProgress !== undefined) {
+                const progress: Progress = {
+                  runId,
+                  poolsDone: Math.min(pools.length, b + poolsPerBatch),
+                  poolsTotal: pools.length,
+                  snapshots: counts.snapshots
+                }
+                yield* request.onProgress(progress)
+              }
+            })
+          let writing: Fiber.RuntimeFiber<void, StoreError> | undefined
           for (let b = 0; b < pools.length; b += poolsPerBatch) {
             const batch = pools.slice(b, b + poolsPerBatch)
             const read = yield* bulk.snapshotColumns({ pools: batch, from: contextFrom, to })
@@ -149,28 +178,13 @@ export const make = (options: JobOptions = {}) =>
               onDemand,
               context: ctx
             })
-            const duplicateIds: Array<number> = []
-            for (const i of result.duplicates) duplicateIds.push(read.agentIds[i]!)
-            yield* store.flagDuplicates(duplicateIds)
-            const { canonical, consolidated: written } = yield* bulk.upsertResult(result, runId)
-            counts.snapshots += result.counts.snapshots
-            counts.duplicates += result.counts.duplicates
-            counts.agentPoints += result.counts.agentPoints
-            counts.filled += result.counts.filled
-            counts.backfilled += result.counts.backfilled
-            counts.written += written.inserted + written.updated
-            counts.canonical += canonical.inserted + canonical.updated
-            if (request.onProgress !== undefined) {
-              const progress: Progress = {
-                runId,
-                poolsDone: Math.min(pools.length, b + poolsPerBatch),
-                poolsTotal: pools.length,
-                snapshots: counts.snapshots
-              }
-              yield* request.onProgress(progress)
-            }
+            if (writing !== undefined) yield* Fiber.join(writing)
+            // Scoped to the body: a run that fails stops its write before it is recorded as failed.
+            writing = yield* Effect.forkScoped(write(b, read, result))
           }
-        })
+          if (writing !== undefined) yield* Fiber.join(writing)
+          yield* store.flagDuplicates(duplicateIds.sort((x, y) => x - y))
+        }))
 
         const finish = (status: "succeeded" | "failed", error: string | null) =>
           Effect.gen(function*() {
