@@ -3,12 +3,14 @@
  * value arrays straight into typed arrays, and a `Consolidation.Result` is written without a
  * record per point: one range read of the stored points (FOR UPDATE), the write rules applied
  * in memory, then multi-row `INSERT ... ON DUPLICATE KEY UPDATE` for what is new or changed.
- * Works the same on MySQL 8 and MariaDB (no LOAD DATA, no row aliases).
+ * The two tiers are written in two transactions at once, on two connections. Snapshots are read
+ * from the covering index of migration 6. Works the same on MySQL 8 and MariaDB (no LOAD DATA,
+ * no row aliases).
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Consolidation, type EngineError, type Pool, type PriceStore } from "@spotfleet/engine"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 
 type Run = <A, E, R>(
   operation: string,
@@ -49,8 +51,11 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
           const batch = pools.slice(i, i + READ_POOLS)
           chunks.push(
             yield* values(
+              // Covered by ix_price_snapshots_pool_source (migration 6): a range scan per pool and
+              // source, no row lookups.
               "SELECT id, pool, observed_at, price, reporter_role, source FROM price_snapshots " +
-                `WHERE pool IN (${placeholders(batch.length)}) AND observed_at >= ? AND observed_at < ? ORDER BY id`,
+                `WHERE pool IN (${placeholders(batch.length)}) AND source IN ('agent', 'backfill') ` +
+                "AND observed_at >= ? AND observed_at < ? ORDER BY id",
               [...batch, from, to]
             )
           )
@@ -244,13 +249,13 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
 
   return {
     snapshotColumns,
+    // One transaction per tier, the two on their own connections side by side (the server
+    // writes both at once). Inside a caller's transaction they share it, one after the other.
     upsertResult: (result, runId) =>
-      run(
-        "upsertResult",
-        sql.withTransaction(Effect.all({
-          consolidated: upsertConsolidated(result, runId),
-          canonical: upsertCanonical(result, runId)
-        }))
-      )
+      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
+        Effect.all({
+          consolidated: run("upsertResult", sql.withTransaction(upsertConsolidated(result, runId))),
+          canonical: run("upsertResult", sql.withTransaction(upsertCanonical(result, runId)))
+        }, { concurrency: Option.isSome(outer) ? 1 : 2 }))
   }
 }
