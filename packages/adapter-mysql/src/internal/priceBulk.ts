@@ -10,7 +10,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Consolidation, type EngineError, type Pool, type PriceStore } from "@spotfleet/engine"
-import { Effect, Option } from "effect"
+import { Effect, Fiber, Option } from "effect"
 
 type Run = <A, E, R>(
   operation: string,
@@ -129,19 +129,36 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
       }
     })
 
-  const writeRows = (table: string, columns: ReadonlyArray<string>, params: Array<unknown>) =>
-    Effect.gen(function*() {
-      const width = columns.length
-      const total = params.length / width
-      const update = columns.slice(2).map((c) => `${c} = VALUES(${c})`).join(", ")
-      for (let i = 0; i < total; i += WRITE_ROWS) {
-        const rows = Math.min(WRITE_ROWS, total - i)
-        yield* exec(
-          `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples(rows, width)} ON DUPLICATE KEY UPDATE ${update}`,
-          params.slice(i * width, (i + rows) * width)
-        )
-      }
+  /**
+   * Multi-row upserts of `WRITE_ROWS` rows, sent as the rows are produced: while the server runs
+   * one statement (in a child fiber, on the same transaction connection) the next one is built.
+   * One statement in flight at a time; `done` waits for the last.
+   */
+  const writer = (table: string, columns: ReadonlyArray<string>) => {
+    const width = columns.length
+    const update = columns.slice(2).map((c) => `${c} = VALUES(${c})`).join(", ")
+    const statement = (rows: number) =>
+      `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples(rows, width)} ON DUPLICATE KEY UPDATE ${update}`
+    const full = statement(WRITE_ROWS)
+    let params: Array<unknown> = []
+    let pending: Fiber.RuntimeFiber<unknown, SqlError> | undefined
+    const send = Effect.suspend(() => {
+      const rows = params.length / width
+      const batch = params
+      params = []
+      return Effect.gen(function*() {
+        if (pending !== undefined) yield* Fiber.join(pending)
+        pending = rows === 0 ? undefined : yield* Effect.fork(exec(rows === WRITE_ROWS ? full : statement(rows), batch))
+      })
     })
+    return {
+      /** The parameters of the statement being built: push one row's values, then `send` when `full`. */
+      params: () => params,
+      full: () => params.length >= WRITE_ROWS * width,
+      send,
+      done: Effect.zipRight(send, Effect.suspend(() => (pending === undefined ? Effect.void : Fiber.join(pending))))
+    }
+  }
 
   const upsertConsolidated = (result: Consolidation.Result, runId: string) =>
     Effect.gen(function*() {
@@ -157,7 +174,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
         storedMerged[k] = Number(r[5])
       })
       const counts: Counts = { inserted: 0, updated: 0, unchanged: 0, kept: 0 }
-      const params: Array<unknown> = []
+      const out = writer("consolidated_prices", ["pool", "slot_start", "price", "source", "confidence", "run_id", "snapshots_merged"])
       const first = (result.from - result.contextFrom) / result.slotMillis
       for (let p = 0; p < result.pools.length; p++) {
         const base = p * result.slots
@@ -179,14 +196,11 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
             counts.unchanged++
             continue
           } else counts.updated++
-          params.push(pool, result.contextFrom + s * result.slotMillis, price, SOURCES[kind], confidence, runId, merged)
+          out.params().push(pool, result.contextFrom + s * result.slotMillis, price, SOURCES[kind], confidence, runId, merged)
+          if (out.full()) yield* out.send
         }
       }
-      yield* writeRows(
-        "consolidated_prices",
-        ["pool", "slot_start", "price", "source", "confidence", "run_id", "snapshots_merged"],
-        params
-      )
+      yield* out.done
       return counts
     })
 
@@ -198,7 +212,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
         stored[k] = r
       })
       const counts: Counts = { inserted: 0, updated: 0, unchanged: 0, kept: 0 }
-      const params: Array<unknown> = []
+      const out = writer("canonical_prices", ["pool", "slot_start", "price", "source", "confidence", "run_id", "features"])
       const first = (result.from - result.contextFrom) / result.slotMillis
       for (let p = 0; p < result.pools.length; p++) {
         const base = p * result.slots
@@ -226,7 +240,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
             }
             counts.updated++
           } else counts.updated++
-          params.push(
+          out.params().push(
             pool,
             result.contextFrom + s * result.slotMillis,
             price,
@@ -241,9 +255,10 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
               interruptions: result.interruptions[k]
             })
           )
+          if (out.full()) yield* out.send
         }
       }
-      yield* writeRows("canonical_prices", ["pool", "slot_start", "price", "source", "confidence", "run_id", "features"], params)
+      yield* out.done
       return counts
     })
 
