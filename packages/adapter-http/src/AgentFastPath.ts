@@ -26,7 +26,7 @@
 import { IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Engine, Ids } from "@spotfleet/engine"
-import { Cause, Context, Effect, Either, Exit, FiberId, Layer, Option, ParseResult, Redacted, Runtime, Schema } from "effect"
+import { Cause, Context, Effect, Either, Exit, FiberId, Layer, ParseResult, Redacted, Runtime, Schema } from "effect"
 import { CommandList, HeartbeatRequest, PricingReportRequest, ReportAccepted } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
@@ -215,15 +215,7 @@ export const make: Effect.Effect<
         }
       }
     }).pipe(
-      Effect.catchAllCause((cause) =>
-        Option.match(errors.fromCause(cause), {
-          onNone: () => Effect.failCause(cause) as Effect.Effect<never>,
-          onSome: (e) =>
-            e._tag === "InternalError"
-              ? Effect.as(Effect.logError("unexpected failure", cause), failure(e))
-              : Effect.succeed(failure(e))
-        })
-      )
+      Effect.catchAllCause(errors.recover(failure))
     )
 
   const run = (request: IncomingMessage, response: ServerResponse, call: Call, rawAgentId: string, payload: unknown) => {

@@ -286,15 +286,7 @@ export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>
     }
     return yield* app
   }).pipe(
-    Effect.catchAllCause((cause) =>
-      Option.match(errors.fromCause(cause), {
-        onNone: () => Effect.failCause(cause) as Effect.Effect<never>,
-        onSome: (e) =>
-          e._tag === "InternalError"
-            ? Effect.as(Effect.logError("unexpected failure", cause), errorResponse(e))
-            : Effect.succeed(errorResponse(e))
-      })
-    )
+    Effect.catchAllCause(errors.recover(errorResponse))
   )
 
 const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))

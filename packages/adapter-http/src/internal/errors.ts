@@ -1,6 +1,6 @@
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import type { Engine } from "@spotfleet/engine"
-import { Cause, Option } from "effect"
+import { Cause, Effect, Option } from "effect"
 import * as ApiError from "../ApiError.js"
 
 const apiErrorTags = new Set([
@@ -85,3 +85,16 @@ export const fromCause = (cause: Cause.Cause<unknown>): Option.Option<ApiError.A
   }
   return Option.some(new ApiError.InternalError({ code: "InternalError", message: "internal error" }))
 }
+
+/**
+ * Turns a failed request's cause into its error answer with `render` (an internal error is
+ * logged first); an interruption (client gone) stays an interruption.
+ */
+export const recover = <A>(render: (e: ApiError.ApiError) => A) => (cause: Cause.Cause<unknown>): Effect.Effect<A> =>
+  Option.match(fromCause(cause), {
+    onNone: () => Effect.failCause(cause) as Effect.Effect<never>,
+    onSome: (e) =>
+      e._tag === "InternalError"
+        ? Effect.as(Effect.logError("unexpected failure", cause), render(e))
+        : Effect.succeed(render(e))
+  })
