@@ -3,8 +3,9 @@
  * writes; a heartbeat is not a state change). While one batch is being written, the heartbeats
  * that arrive wait and go together in the next: one UPDATE and one SELECT for the whole batch
  * instead of one statement (and one commit) per heartbeat. A lone heartbeat is written at once,
- * so nothing waits on a timer and a quiet server answers as fast as before; under load the
- * batches grow by themselves. Each caller is answered only after its batch is written.
+ * as one prepared statement, so nothing waits on a timer and a quiet server answers as fast as
+ * before; under load the batches grow by themselves. Each caller is answered only after its
+ * batch is written.
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from "mysql2"
 
@@ -24,6 +25,11 @@ interface Waiting {
 /** Most heartbeats written by one pair of statements (their size stays far below max_allowed_packet). */
 const maxBatch = 1_000
 
+const ONE_SQL = "UPDATE agents SET last_heartbeat_at = " +
+  "IF(LAST_INSERT_ID(config_version * 2 + (liveness = 'online') + 1) > 0, " +
+  "GREATEST(COALESCE(last_heartbeat_at, ?), ?), last_heartbeat_at) " +
+  "WHERE id = ? AND tenant_id = ?"
+
 /**
  * A batcher over a mysql2 pool: `touch(tenantId, agentId, at, done)` writes the heartbeat with
  * the others that wait, then calls `done` with the agent's state (or with the driver's error).
@@ -40,6 +46,11 @@ export const make = (pool: Pool) => {
     writing = true
     const batch = waiting.length <= maxBatch ? waiting : waiting.slice(0, maxBatch)
     waiting = waiting.length <= maxBatch ? [] : waiting.slice(maxBatch)
+    if (batch.length === 1) return writeOne(batch[0]!)
+    writeBatch(batch)
+  }
+
+  const writeBatch = (batch: Array<Waiting>) => {
     // One row per agent (its latest time) in a derived table joined on id and tenant: another
     // tenant's agent is never touched, and GREATEST never moves the time back.
     const latest = new Map<string, Waiting>()
@@ -76,6 +87,30 @@ export const make = (pool: Pool) => {
         for (const w of batch) w.done(null, byKey.get(`${w.agentId}\u0000${w.tenantId}`))
         write()
       })
+    })
+  }
+
+  /**
+   * A batch of one (a quiet server, or heartbeats spread evenly over time) is one prepared
+   * statement: ownership in the WHERE clause, and the liveness and config version before the
+   * write handed back in the OK packet's insert id (`LAST_INSERT_ID(expr)` evaluated for the
+   * matched row; `expr` = configVersion * 2 + online + 1 is never 0). An insert id of 0 means no
+   * row matched, or a server without that idiom: then the batch path answers it.
+   */
+  const writeOne = (w: Waiting) => {
+    pool.execute<ResultSetHeader>(ONE_SQL, [w.at, w.at, w.agentId, w.tenantId], (error, result) => {
+      if (error) {
+        w.done(error)
+        return write()
+      }
+      const packed = Number(result.insertId)
+      if (packed > 0) {
+        w.done(null, { online: (packed - 1) % 2 === 1, configVersion: Math.floor((packed - 1) / 2) })
+        return write()
+      }
+      // Nothing matched (or no insert-id idiom): the batch statements tell which.
+      waiting.unshift(w)
+      writeBatch(waiting.splice(0, Math.min(waiting.length, maxBatch)))
     })
   }
 
