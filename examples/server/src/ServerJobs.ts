@@ -50,7 +50,9 @@ export const defaultPeriods: Readonly<Record<JobName, number>> = {
   retention: 3_600,
   consolidation: 12 * 3_600,
   "auto-switch": 300,
-  "savings-accrual": 60
+  // Every accrual reads every agent's instances: once a minute cost a third of a core at 10,000
+  // agents (docs/PERFORMANCE.md); the savings rules use one-hour rates.
+  "savings-accrual": 300
 }
 
 /** The environment variable that sets a job's period. */

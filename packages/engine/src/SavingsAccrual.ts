@@ -127,14 +127,15 @@ export const make = (
   })
 
 /**
- * The accrual as a job for `Jobs.runForever` (default every minute).
+ * The accrual as a job for `Jobs.runForever` (default every 5 minutes: each run reads every
+ * agent of every tenant, so running it often costs the most of the background jobs).
  *
  * @since 0.1.0
  * @category jobs
  */
 export const job = (
   accrual: Effect.Effect<Accrued, StoreError, AgentStore | PriceService>,
-  every: Duration.DurationInput = "1 minute"
+  every: Duration.DurationInput = "5 minutes"
 ): JobSpec<AgentStore | PriceService> => ({
   name: "savings-accrual",
   every,
