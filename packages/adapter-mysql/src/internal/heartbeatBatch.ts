@@ -25,10 +25,23 @@ interface Waiting {
 /** Most heartbeats written by one pair of statements (their size stays far below max_allowed_packet). */
 const maxBatch = 1_000
 
-const ONE_SQL = "UPDATE agents SET last_heartbeat_at = " +
+/**
+ * One heartbeat as one statement (parameters: at, at, agent id, tenant id). Ownership is in the
+ * WHERE clause; what the engine needs back (liveness before the write, config version) comes in
+ * the OK packet: the SET clause evaluates `LAST_INSERT_ID(expr)` for the matched row, and MySQL
+ * and MariaDB hand `expr` back as the statement's insert id. `expr` = configVersion * 2 + online
+ * + 1 is never 0, so an insert id of 0 means no row matched (or a server without the idiom).
+ */
+export const singleSql = "UPDATE agents SET last_heartbeat_at = " +
   "IF(LAST_INSERT_ID(config_version * 2 + (liveness = 'online') + 1) > 0, " +
   "GREATEST(COALESCE(last_heartbeat_at, ?), ?), last_heartbeat_at) " +
   "WHERE id = ? AND tenant_id = ?"
+
+/** The agent's state from {@link singleSql}'s insert id (> 0). */
+export const unpack = (packed: number): Touched => ({
+  online: (packed - 1) % 2 === 1,
+  configVersion: Math.floor((packed - 1) / 2)
+})
 
 /**
  * A batcher over a mysql2 pool: `touch(tenantId, agentId, at, done)` writes the heartbeat with
@@ -92,20 +105,18 @@ export const make = (pool: Pool) => {
 
   /**
    * A batch of one (a quiet server, or heartbeats spread evenly over time) is one prepared
-   * statement: ownership in the WHERE clause, and the liveness and config version before the
-   * write handed back in the OK packet's insert id (`LAST_INSERT_ID(expr)` evaluated for the
-   * matched row; `expr` = configVersion * 2 + online + 1 is never 0). An insert id of 0 means no
-   * row matched, or a server without that idiom: then the batch path answers it.
+   * statement ({@link singleSql}). An insert id of 0 means no row matched, or a server without
+   * that idiom: then the batch path answers it.
    */
   const writeOne = (w: Waiting) => {
-    pool.execute<ResultSetHeader>(ONE_SQL, [w.at, w.at, w.agentId, w.tenantId], (error, result) => {
+    pool.execute<ResultSetHeader>(singleSql, [w.at, w.at, w.agentId, w.tenantId], (error, result) => {
       if (error) {
         w.done(error)
         return write()
       }
       const packed = Number(result.insertId)
       if (packed > 0) {
-        w.done(null, { online: (packed - 1) % 2 === 1, configVersion: Math.floor((packed - 1) / 2) })
+        w.done(null, unpack(packed))
         return write()
       }
       // Nothing matched (or no insert-id idiom): the batch statements tell which.

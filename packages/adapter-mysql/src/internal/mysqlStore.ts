@@ -323,21 +323,13 @@ export const make = (options: Options = {}) =>
 
     /**
      * Without the store's own pool (heartbeatConnections 0) a heartbeat is one statement through
-     * the SqlClient. Ownership is in the WHERE clause; what the engine needs
-     * back (liveness before the write, config version) comes in the OK packet: the SET clause
-     * evaluates `LAST_INSERT_ID(expr)` for the matched row, and MySQL and MariaDB hand `expr`
-     * back as the statement's insert id. `expr` = configVersion * 2 + online + 1 is never 0, so
-     * an insert id of 0 means no row matched (or a server that ignores the idiom: see below).
+     * the SqlClient: HeartbeatBatch.singleSql, its answer in the insert id (0: read instead).
      */
-    const HEARTBEAT_SQL = "UPDATE agents SET last_heartbeat_at = " +
-      "IF(LAST_INSERT_ID(config_version * 2 + (liveness = 'online') + 1) > 0, " +
-      "GREATEST(COALESCE(last_heartbeat_at, ?), ?), last_heartbeat_at) " +
-      "WHERE id = ? AND tenant_id = ?"
     const HEARTBEAT_READ = "SELECT config_version, liveness FROM agents WHERE id = ? AND tenant_id = ?"
 
-    const unpack = (packed: number): AgentStore.HeartbeatTouch => ({
-      liveness: (packed - 1) % 2 === 1 ? "online" : "offline",
-      configVersion: Math.floor((packed - 1) / 2)
+    const touchedOf = (touched: HeartbeatBatch.Touched): AgentStore.HeartbeatTouch => ({
+      liveness: touched.online ? "online" : "offline",
+      configVersion: touched.configVersion
     })
 
     /**
@@ -347,7 +339,6 @@ export const make = (options: Options = {}) =>
      * heartbeat more database time. No `sql.execute` span is recorded for heartbeats there.
      */
     const heartbeatPool = yield* ownPool(options)
-    const heartbeatWrite = (params: Array<string | number>): Effect.Effect<ResultHeader, SqlError> => exec(HEARTBEAT_SQL, params)
 
     /** Heartbeats on the store's own pool are written in batches (group commit, see heartbeatBatch). */
     const batcher = heartbeatPool === null ? null : HeartbeatBatch.make(heartbeatPool)
@@ -362,16 +353,16 @@ export const make = (options: Options = {}) =>
                 : Effect.succeed(
                   touched === undefined
                     ? Option.none()
-                    : Option.some({ liveness: touched.online ? "online" : "offline", configVersion: touched.configVersion })
+                    : Option.some(touchedOf(touched))
                 )
             )
           })
         })
         : Effect.flatMap(
-          heartbeatWrite([at, at, agentId, tenantId]),
+          exec(HeartbeatBatch.singleSql, [at, at, agentId, tenantId]),
           (written): Effect.Effect<Option.Option<AgentStore.HeartbeatTouch>, SqlError> =>
             written.insertId > 0
-              ? Effect.succeed(Option.some(unpack(written.insertId)))
+              ? Effect.succeed(Option.some(touchedOf(HeartbeatBatch.unpack(written.insertId))))
               // No row matched, or a MySQL-compatible server without the insert-id idiom: read.
               : Effect.map(query(HEARTBEAT_READ, [agentId, tenantId]), (rows) =>
                 Option.map(Option.fromNullable(rows[0]), (row) => ({
