@@ -10,7 +10,8 @@ import type { Agent, Liveness } from "./Agent.js"
 import type { DomainEvent, EventDraft } from "./DomainEvent.js"
 import type { DuplicateKey, StoreError, VersionConflict } from "./EngineError.js"
 import type { IdempotencyRecord } from "./IdempotencyStore.js"
-import type { AgentId, TenantId } from "./Ids.js"
+import type { AgentId, InstanceId, TenantId } from "./Ids.js"
+import type { Instance, Role } from "./Instance.js"
 import type { PoolId } from "./Pool.js"
 import type { AgentAggregate } from "./StateMachine.js"
 
@@ -67,6 +68,58 @@ export interface ListAgentsOptions {
 }
 
 /**
+ * Filter for listing instances across agents ({@link AgentStoreService.listInstances}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListInstancesOptions {
+  /** Only instances in one of these roles. */
+  readonly roles?: ReadonlyArray<Role> | undefined
+  /** Leaves out instances terminated at or before this time (`terminatedAt ≤ it`). */
+  readonly notTerminatedBy?: number | undefined
+  readonly limit?: number | undefined
+  /** Keyset pagination: instances with an id greater than this. */
+  readonly afterId?: InstanceId | undefined
+}
+
+/**
+ * Filter for {@link AgentStoreService.busyAgents}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BusyAgentsOptions {
+  readonly limit?: number | undefined
+  /** Keyset pagination: agents with an id greater than this. */
+  readonly afterId?: AgentId | undefined
+}
+
+/**
+ * An instance with the tenant of its agent, as {@link AgentStoreService.listInstances} answers it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TenantInstance {
+  readonly tenantId: TenantId
+  readonly instance: Instance
+}
+
+/**
+ * An agent by its keys and its version when read, as {@link AgentStoreService.busyAgents}
+ * answers it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentRef {
+  readonly tenantId: TenantId
+  readonly agentId: AgentId
+  readonly version: number
+}
+
+/**
  * The agent store port.
  *
  * @since 0.1.0
@@ -112,6 +165,23 @@ export interface AgentStoreService {
    * Optional: without it the aggregate is loaded. Adapters should make it one read.
    */
   readonly liveInstances?: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<Option.Option<ReadonlyArray<LiveInstance>>, StoreError>
+  /**
+   * Instances of one tenant's agents (of all tenants when `tenantId` is null), ordered by
+   * instance id: what the jobs that look at instances only (savings accrual, zombie retention)
+   * read in bulk instead of loading every aggregate. Optional: without it those jobs load every
+   * agent's aggregate. Adapters should make a page one read.
+   */
+  readonly listInstances?: (
+    tenantId: TenantId | null,
+    options?: ListInstancesOptions
+  ) => Effect.Effect<ReadonlyArray<TenantInstance>, StoreError>
+  /**
+   * The agents (of one tenant, or of all when `tenantId` is null) that have a notice or an open
+   * command (pending or delivered), ordered by id: the ones the command sweep has work for, in
+   * the sense of {@link AgentStoreService.peekPoll}. Optional: without it the sweep loads every
+   * agent's aggregate. Adapters should make a page one read.
+   */
+  readonly busyAgents?: (tenantId: TenantId | null, options?: BusyAgentsOptions) => Effect.Effect<ReadonlyArray<AgentRef>, StoreError>
 }
 
 /**

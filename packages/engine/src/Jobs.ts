@@ -8,7 +8,7 @@
  */
 import { Clock, Duration, Effect, Metric, Option, type Scope } from "effect"
 import type { Agent } from "./Agent.js"
-import { AgentStore, type ListAgentsOptions } from "./AgentStore.js"
+import { type AgentRef, AgentStore, type ListAgentsOptions, type ListInstancesOptions, type TenantInstance } from "./AgentStore.js"
 import { Engine, type EngineFailure } from "./Engine.js"
 import type { StoreError } from "./EngineError.js"
 import { IdempotencyStore } from "./IdempotencyStore.js"
@@ -30,11 +30,56 @@ const eachAgent = <E, R>(
     let afterId: Agent["id"] | undefined
     let seen = 0
     while (true) {
-      const page = yield* store.list(null, { ...filter, afterId, limit: 500 })
+      const page = yield* store.list(null, { ...filter, afterId, limit: PAGE })
       for (const agent of page) yield* f(agent)
       seen += page.length
-      if (page.length < 500) return seen
+      if (page.length < PAGE) return seen
       afterId = page[page.length - 1]!.id
+    }
+  })
+
+const PAGE = 500
+
+/**
+ * Every instance the filter lets through, page by page (keyset on id), through
+ * `AgentStore.listInstances`; None when the store does not offer it.
+ */
+const eachInstance = <E, R>(
+  filter: ListInstancesOptions,
+  f: (found: TenantInstance) => Effect.Effect<void, E, R>
+): Effect.Effect<Option.Option<number>, E | StoreError, R | AgentStore> =>
+  Effect.gen(function*() {
+    const listInstances = (yield* AgentStore).listInstances
+    if (listInstances === undefined) return Option.none()
+    let afterId: TenantInstance["instance"]["id"] | undefined
+    let seen = 0
+    while (true) {
+      const page = yield* listInstances(null, { ...filter, afterId, limit: PAGE })
+      for (const found of page) yield* f(found)
+      seen += page.length
+      if (page.length < PAGE) return Option.some(seen)
+      afterId = page[page.length - 1]!.instance.id
+    }
+  })
+
+/**
+ * Every agent with a notice or an open command, page by page, through `AgentStore.busyAgents`;
+ * None when the store does not offer it.
+ */
+const eachBusyAgent = <E, R>(
+  f: (agent: AgentRef) => Effect.Effect<void, E, R>
+): Effect.Effect<Option.Option<number>, E | StoreError, R | AgentStore> =>
+  Effect.gen(function*() {
+    const busyAgents = (yield* AgentStore).busyAgents
+    if (busyAgents === undefined) return Option.none()
+    let afterId: AgentRef["agentId"] | undefined
+    let seen = 0
+    while (true) {
+      const page = yield* busyAgents(null, { afterId, limit: PAGE })
+      for (const agent of page) yield* f(agent)
+      seen += page.length
+      if (page.length < PAGE) return Option.some(seen)
+      afterId = page[page.length - 1]!.agentId
     }
   })
 
@@ -83,7 +128,9 @@ export const liveness = (options: LivenessOptions = {}) =>
 
 /**
  * Retires ZOMBIEs demoted longer ago than the retention (default 30 days): ZOMBIE → TERMINATED
- * with a TERMINATE command for the instance.
+ * with a TERMINATE command for the instance. With `AgentStore.listInstances` it reads the ZOMBIE
+ * instances in bulk (`checked` counts them); without it, it loads every agent's aggregate
+ * (`checked` counts the agents).
  *
  * @since 0.1.0
  * @category jobs
@@ -95,6 +142,14 @@ export const zombieRetention = (options: { readonly retention?: Duration.Duratio
     const now = yield* Clock.currentTimeMillis
     const cutoff = now - Duration.toMillis(options.retention ?? "30 days")
     let retired = 0
+    const bulk = yield* eachInstance({ roles: ["ZOMBIE"] }, ({ instance: i, tenantId }) =>
+      Effect.gen(function*() {
+        if (i.role === "ZOMBIE" && (i.demotedAt ?? now) <= cutoff) {
+          yield* engine.retireZombie(tenantId, i.agentId, i.id)
+          retired++
+        }
+      }))
+    if (Option.isSome(bulk)) return { checked: bulk.value, retired }
     const checked = yield* eachAgent({}, (agent) =>
       Effect.gen(function*() {
         const aggregate = yield* store.load(agent.id)
@@ -113,7 +168,9 @@ export const zombieRetention = (options: { readonly retention?: Duration.Duratio
  * Applies time to every agent with something pending: expires commands, sends commands whose
  * lease ran out back to pending (or fails them), clears passed notice deadlines, and hands out a
  * PROMOTE at deadline − margin. Polls do the same for their own agent; this catches agents that
- * stopped polling.
+ * stopped polling. With `AgentStore.busyAgents` it reads only the agents with a notice or an
+ * open command (`checked` counts them); without it, it loads every agent's aggregate (`checked`
+ * counts every agent).
  *
  * @since 0.1.0
  * @category jobs
@@ -122,6 +179,11 @@ export const sweep = Effect.gen(function*() {
   const engine = yield* Engine
   const store = yield* AgentStore
   let maintained = 0
+  const bulk = yield* eachBusyAgent(({ agentId, tenantId, version }) =>
+    Effect.map(engine.maintain(tenantId, agentId), (after) => {
+      if (after.agent.version !== version) maintained++
+    }))
+  if (Option.isSome(bulk)) return { checked: bulk.value, maintained }
   const checked = yield* eachAgent({}, (agent) =>
     Effect.gen(function*() {
       const aggregate = yield* store.load(agent.id)

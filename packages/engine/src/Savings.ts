@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import type { Instance } from "./Instance.js"
 import * as Pool from "./Pool.js"
 import type { AgentAggregate } from "./StateMachine.js"
 
@@ -107,11 +108,22 @@ export const integrate = (series: ReadonlyArray<PricePoint>, from: number, to: n
  */
 export const runningIntervals = (aggregate: AgentAggregate, now: number): ReadonlyArray<RunningInterval> =>
   aggregate.instances.flatMap((i) => {
-    const start = i.launchConfirmedAt
-    if (start === null || i.cloudInstanceId === null) return []
-    const end = i.terminatedAt ?? now
-    return end > start ? [{ instanceId: i.id, agentId: i.agentId, pool: i.pool, start, end }] : []
+    const interval = runningInterval(i, now)
+    return interval === null ? [] : [interval]
   })
+
+/**
+ * The running interval of one instance (see {@link runningIntervals}), null when it never ran.
+ *
+ * @since 0.1.0
+ * @category savings
+ */
+export const runningInterval = (i: Instance, now: number): RunningInterval | null => {
+  const start = i.launchConfirmedAt
+  if (start === null || i.cloudInstanceId === null) return null
+  const end = i.terminatedAt ?? now
+  return end > start ? { instanceId: i.id, agentId: i.agentId, pool: i.pool, start, end } : null
+}
 
 const zero: SavingsLine = { hours: 0, baselineCost: 0, actualCost: 0, savings: 0, savingsPercent: null }
 const add = (a: SavingsLine, b: SavingsLine): SavingsLine => {

@@ -17,13 +17,15 @@
  */
 import { Clock, Duration, Effect, Metric, Option, Ref } from "effect"
 import type { Agent } from "./Agent.js"
-import { AgentStore } from "./AgentStore.js"
+import { AgentStore, type TenantInstance } from "./AgentStore.js"
 import type { StoreError } from "./EngineError.js"
 import * as EngineMetrics from "./EngineMetrics.js"
 import type { JobSpec } from "./Jobs.js"
 import type { PoolId } from "./Pool.js"
 import { PriceService } from "./PriceService.js"
 import * as Savings from "./Savings.js"
+
+const PAGE = 500
 
 /**
  * What one run accrued.
@@ -65,15 +67,29 @@ export const accrueWindow = (
     const store = yield* AgentStore
     const prices = yield* PriceService
     const intervals: Array<Savings.RunningInterval> = []
-    let afterId: Agent["id"] | undefined
-    while (true) {
-      const page = yield* store.list(null, { afterId, limit: 500 })
-      for (const agent of page) {
-        const aggregate = yield* store.load(agent.id)
-        if (Option.isSome(aggregate)) intervals.push(...Savings.runningIntervals(aggregate.value, window.to))
+    if (store.listInstances !== undefined) {
+      // In bulk: only the instances, and only those still running at the window's start.
+      let afterId: TenantInstance["instance"]["id"] | undefined
+      while (true) {
+        const page = yield* store.listInstances(null, { notTerminatedBy: window.from, afterId, limit: PAGE })
+        for (const { instance } of page) {
+          const interval = Savings.runningInterval(instance, window.to)
+          if (interval !== null) intervals.push(interval)
+        }
+        if (page.length < PAGE) break
+        afterId = page[page.length - 1]!.instance.id
       }
-      if (page.length < 500) break
-      afterId = page[page.length - 1]!.id
+    } else {
+      let afterId: Agent["id"] | undefined
+      while (true) {
+        const page = yield* store.list(null, { afterId, limit: PAGE })
+        for (const agent of page) {
+          const aggregate = yield* store.load(agent.id)
+          if (Option.isSome(aggregate)) intervals.push(...Savings.runningIntervals(aggregate.value, window.to))
+        }
+        if (page.length < PAGE) break
+        afterId = page[page.length - 1]!.id
+      }
     }
     const inWindow = intervals.filter((i) => i.end > window.from && i.start < window.to)
     const lookbackFrom = window.from - Duration.toMillis(options.priceLookback ?? "1 day")
@@ -128,7 +144,8 @@ export const make = (
 
 /**
  * The accrual as a job for `Jobs.runForever` (default every 5 minutes: each run reads every
- * agent of every tenant, so running it often costs the most of the background jobs).
+ * running instance of every tenant — every agent's aggregate with a store without
+ * `AgentStore.listInstances` — so running it often costs the most of the background jobs).
  *
  * @since 0.1.0
  * @category jobs

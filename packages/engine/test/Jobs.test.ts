@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { AgentStore } from "../src/AgentStore.js"
 import { CommandResult } from "../src/Command.js"
 import * as Engine from "../src/Engine.js"
 import * as JobLease from "../src/JobLease.js"
@@ -10,6 +11,17 @@ import * as Pool from "../src/Pool.js"
 const pool = Pool.make("t3.medium", "us-east-1a")
 const ok = (cloudInstanceId: string | null = null) => CommandResult.make({ success: true, message: null, cloudInstanceId, data: {} })
 const TestLayer = Layer.mergeAll(Engine.layer({ leaseSeconds: 300 }), JobLease.layerMemory).pipe(Layer.provideMerge(MemoryStore.layer))
+/** The memory store without its optional bulk reads: the jobs fall back to loading every aggregate. */
+const PerAgentStore = Layer.effectContext(Effect.map(MemoryStore.make, (stores) => {
+  const { busyAgents: _busy, listInstances: _instances, ...store } = Context.get(stores, AgentStore)
+  return Context.add(stores, AgentStore, store)
+}))
+const PerAgentLayer = Layer.mergeAll(Engine.layer({ leaseSeconds: 300 }), JobLease.layerMemory).pipe(Layer.provideMerge(PerAgentStore))
+/** Both ways the jobs read the fleet; `bulk` says whether the store in it has the bulk reads. */
+const variants = [
+  { name: "bulk reads", layer: TestLayer, bulk: true },
+  { name: "per-agent loads", layer: PerAgentLayer, bulk: false }
+] as const
 
 const setup = Effect.gen(function*() {
   const engine = yield* Engine.Engine
@@ -46,42 +58,49 @@ describe("jobs", () => {
       assert.includeMembers(types, ["AgentOffline", "AgentOnline"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("zombie retention: ZOMBIE → TERMINATED after 30 days, with a TERMINATE command", () =>
-    Effect.gen(function*() {
-      const { engine, register, t } = yield* setup
-      const id = yield* register("web")
-      yield* engine.updateConfig(t, id, { autoTerminate: false })
-      yield* engine.requestReplica(t, id, {})
-      for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok(c.type === "LAUNCH_INSTANCE" ? "i-r" : null) })
-      const replica = (yield* engine.getAgent(t, id)).instances.find((i) => i.cloudInstanceId === "i-r")!
-      yield* engine.promote(t, id, replica.id)
-      for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok() })
-      const zombie = () => Effect.map(engine.getAgent(t, id), (v) => v.instances.find((i) => i.cloudInstanceId === "i-web")!)
-      assert.strictEqual((yield* zombie()).role, "ZOMBIE")
-      yield* TestClock.adjust("29 days")
-      assert.strictEqual((yield* Jobs.zombieRetention()).retired, 0)
-      yield* TestClock.adjust("1 day")
-      assert.strictEqual((yield* Jobs.zombieRetention()).retired, 1)
-      assert.strictEqual((yield* zombie()).role, "TERMINATED")
-      const [terminate] = yield* engine.pollCommands(t, id)
-      assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
-      assert.deepStrictEqual(terminate!.params, { instance_id: "i-web" })
-    }).pipe(Effect.provide(TestLayer)))
+  for (const variant of variants) {
+    it.effect(`zombie retention (${variant.name}): ZOMBIE → TERMINATED after 30 days, with a TERMINATE command`, () =>
+      Effect.gen(function*() {
+        const { engine, register, t } = yield* setup
+        const id = yield* register("web")
+        yield* register("quiet")
+        yield* engine.updateConfig(t, id, { autoTerminate: false })
+        yield* engine.requestReplica(t, id, {})
+        for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok(c.type === "LAUNCH_INSTANCE" ? "i-r" : null) })
+        const replica = (yield* engine.getAgent(t, id)).instances.find((i) => i.cloudInstanceId === "i-r")!
+        yield* engine.promote(t, id, replica.id)
+        for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok() })
+        const zombie = () => Effect.map(engine.getAgent(t, id), (v) => v.instances.find((i) => i.cloudInstanceId === "i-web")!)
+        assert.strictEqual((yield* zombie()).role, "ZOMBIE")
+        yield* TestClock.adjust("29 days")
+        // In bulk the job looks at the one ZOMBIE; otherwise at both agents.
+        assert.deepStrictEqual(yield* Jobs.zombieRetention(), { checked: variant.bulk ? 1 : 2, retired: 0 })
+        yield* TestClock.adjust("1 day")
+        assert.deepStrictEqual(yield* Jobs.zombieRetention(), { checked: variant.bulk ? 1 : 2, retired: 1 })
+        assert.deepStrictEqual(yield* Jobs.zombieRetention(), { checked: variant.bulk ? 0 : 2, retired: 0 })
+        assert.strictEqual((yield* zombie()).role, "TERMINATED")
+        const [terminate] = yield* engine.pollCommands(t, id)
+        assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
+        assert.deepStrictEqual(terminate!.params, { instance_id: "i-web" })
+      }).pipe(Effect.provide(variant.layer)))
 
-  it.effect("the sweep returns a command whose lease ran out to pending for redelivery", () =>
-    Effect.gen(function*() {
-      const { engine, register, t } = yield* setup
-      const id = yield* register("web")
-      yield* engine.requestReplica(t, id, {})
-      const [launch] = yield* engine.pollCommands(t, id)
-      yield* TestClock.adjust("301 seconds")
-      const swept = yield* Jobs.sweep
-      assert.deepStrictEqual(swept, { checked: 1, maintained: 1 })
-      const command = (yield* engine.getAgent(t, id)).commands.find((c) => c.id === launch!.id)!
-      assert.strictEqual(command.status, "pending")
-      assert.strictEqual(command.deliveries, 1)
-      assert.deepStrictEqual(yield* Jobs.sweep, { checked: 1, maintained: 0 })
-    }).pipe(Effect.provide(TestLayer)))
+    it.effect(`the sweep (${variant.name}) returns a command whose lease ran out to pending for redelivery`, () =>
+      Effect.gen(function*() {
+        const { engine, register, t } = yield* setup
+        const id = yield* register("web")
+        yield* register("quiet")
+        yield* engine.requestReplica(t, id, {})
+        const [launch] = yield* engine.pollCommands(t, id)
+        yield* TestClock.adjust("301 seconds")
+        // In bulk the sweep looks at the one agent with an open command; otherwise at both.
+        const swept = yield* Jobs.sweep
+        assert.deepStrictEqual(swept, { checked: variant.bulk ? 1 : 2, maintained: 1 })
+        const command = (yield* engine.getAgent(t, id)).commands.find((c) => c.id === launch!.id)!
+        assert.strictEqual(command.status, "pending")
+        assert.strictEqual(command.deliveries, 1)
+        assert.deepStrictEqual(yield* Jobs.sweep, { checked: variant.bulk ? 1 : 2, maintained: 0 })
+      }).pipe(Effect.provide(variant.layer)))
+  }
 
   it.effect("a singleton job runs in one holder per period; another takes over when the holder stops", () =>
     Effect.gen(function*() {

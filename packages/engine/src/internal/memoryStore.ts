@@ -1,6 +1,6 @@
 import { Context, Effect, Option } from "effect"
 import { Agent } from "../Agent.js"
-import type { AgentStoreService, Commit, LiveInstance } from "../AgentStore.js"
+import type { AgentRef, AgentStoreService, Commit, LiveInstance, TenantInstance } from "../AgentStore.js"
 import { AgentStore } from "../AgentStore.js"
 import { DomainEvent, type EventDraft } from "../DomainEvent.js"
 import { DuplicateKey, VersionConflict } from "../EngineError.js"
@@ -30,6 +30,10 @@ export const make = Effect.sync(() => {
   const logicalKey = (tenantId: string, logicalAgentId: string) => `${tenantId}\u0000${logicalAgentId}`
   const cloudKey = (tenantId: string, cloudId: string) => `${tenantId}\u0000${cloudId}`
   const idemKey = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+
+  /** A notice or an open command: what a poll or the sweep has to look at. */
+  const isBusy = ({ agent, commands }: AgentAggregate): boolean =>
+    agent.notice !== null || commands.some((c) => c.status === "pending" || c.status === "delivered")
 
   const appendEvents = (drafts: ReadonlyArray<EventDraft>): ReadonlyArray<DomainEvent> =>
     drafts.map((d) => {
@@ -129,9 +133,34 @@ export const make = Effect.sync(() => {
       Effect.sync(() => {
         const stored = aggregates.get(agentId)
         if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
-        return Option.some(
-          stored.agent.notice !== null || stored.commands.some((c) => c.status === "pending" || c.status === "delivered")
-        )
+        return Option.some(isBusy(stored))
+      }),
+    listInstances: (tenantId, options = {}) =>
+      Effect.sync(() => {
+        const out: Array<TenantInstance> = []
+        for (const { agent, instances } of aggregates.values()) {
+          if (tenantId !== null && agent.tenantId !== tenantId) continue
+          for (const instance of instances) {
+            if (options.roles !== undefined && !options.roles.includes(instance.role)) continue
+            if (options.notTerminatedBy !== undefined && instance.terminatedAt !== null && instance.terminatedAt <= options.notTerminatedBy) continue
+            if (options.afterId !== undefined && instance.id <= options.afterId) continue
+            out.push({ tenantId: agent.tenantId, instance })
+          }
+        }
+        out.sort((a, b) => (a.instance.id < b.instance.id ? -1 : a.instance.id > b.instance.id ? 1 : 0))
+        return options.limit === undefined ? out : out.slice(0, options.limit)
+      }),
+    busyAgents: (tenantId, options = {}) =>
+      Effect.sync(() => {
+        const out: Array<AgentRef> = []
+        for (const stored of aggregates.values()) {
+          const agent = stored.agent
+          if (tenantId !== null && agent.tenantId !== tenantId) continue
+          if (options.afterId !== undefined && agent.id <= options.afterId) continue
+          if (isBusy(stored)) out.push({ tenantId: agent.tenantId, agentId: agent.id, version: agent.version })
+        }
+        out.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
+        return options.limit === undefined ? out : out.slice(0, options.limit)
       })
   }
 

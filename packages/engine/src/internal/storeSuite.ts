@@ -371,6 +371,80 @@ export const suite = <E>(
         assert.strictEqual(expected(withReplica).length, 2)
       }).pipe(Effect.provide(withEngine)))
 
+    it.effect("instances in bulk (optional): by tenant, role and termination time, paged by instance id", () =>
+      Effect.gen(function*() {
+        const { aggregate, engine, store, tenant } = yield* fixture
+        const listInstances = store.listInstances
+        if (listInstances === undefined) return
+        const zombie = Instance.make({ ...replicaOf(aggregate, 1), role: "ZOMBIE", roleHint: null, demotedAt: 10 })
+        const terminated = Instance.make({ ...replicaOf(aggregate, 2), role: "TERMINATED", roleHint: null, terminatedAt: 100 })
+        const replica = replicaOf(aggregate, 3)
+        yield* store.commit({
+          before: aggregate,
+          after: { ...bump(aggregate), instances: [...aggregate.instances, zombie, terminated, replica] },
+          events: []
+        })
+        const second = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const secondPrimary = Option.getOrThrow(yield* store.load(second.agent.id)).instances[0]!
+        const all = [...aggregate.instances, zombie, terminated, replica, secondPrimary].sort((a, b) => (a.id < b.id ? -1 : 1))
+        const ids = (found: ReadonlyArray<{ readonly instance: Instance }>) => found.map((f) => f.instance.id)
+        // Every field round-trips, with the agent's tenant.
+        const listed = yield* listInstances(tenant.id)
+        assert.deepStrictEqual(listed.map((f) => f.instance), all)
+        assert.isTrue(listed.every((f) => f.tenantId === tenant.id))
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { roles: ["ZOMBIE"] })), [zombie.id])
+        assert.deepStrictEqual(
+          ids(yield* listInstances(tenant.id, { roles: ["ZOMBIE", "TERMINATED"] })),
+          [zombie.id, terminated.id].sort()
+        )
+        // Terminated at or before the time: left out; after it: kept.
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { notTerminatedBy: 100 })), all.filter((i) => i !== terminated).map((i) => i.id))
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { notTerminatedBy: 99 })), all.map((i) => i.id))
+        // Keyset pages.
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { limit: 2 })), all.slice(0, 2).map((i) => i.id))
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { afterId: all[1]!.id })), all.slice(2).map((i) => i.id))
+        // Another tenant sees none of them; all tenants (null) see them with their tenant.
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.deepStrictEqual(yield* listInstances(other.id), [])
+        const everywhere = (yield* listInstances(null, { roles: ["ZOMBIE"] })).filter((f) => f.instance.id === zombie.id)
+        assert.deepStrictEqual(everywhere, [{ tenantId: tenant.id, instance: zombie }])
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("busy agents (optional): those with a notice or an open command, with their version, paged by id", () =>
+      Effect.gen(function*() {
+        const busyAgents = (yield* AgentStore).busyAgents
+        if (busyAgents === undefined) return
+        const engine = yield* Engine.Engine
+        const store = yield* AgentStore
+        const tenant = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const ids: Array<AgentId> = []
+        for (let n = 0; n < 3; n++) {
+          const r = yield* engine.register(tenant.id, { logicalAgentId: `agent-${n}`, cloudInstanceId: `i-${unique()}`, pool })
+          ids.push(r.agent.id)
+        }
+        const [commanded, noticed] = ids as [AgentId, AgentId, AgentId]
+        assert.deepStrictEqual(yield* busyAgents(tenant.id), [])
+        const refOf = (agentId: AgentId) =>
+          Effect.map(store.load(agentId), (a) => ({ tenantId: tenant.id, agentId, version: Option.getOrThrow(a).agent.version }))
+        // A pending command, then delivered; a notice.
+        yield* engine.requestReplica(tenant.id, commanded, {})
+        assert.deepStrictEqual(yield* busyAgents(tenant.id), [yield* refOf(commanded)])
+        const [launch] = yield* engine.pollCommands(tenant.id, commanded)
+        const primary = (yield* engine.getAgent(tenant.id, noticed)).instances.find((i) => i.role === "PRIMARY")!
+        yield* engine.notice(tenant.id, noticed, { kind: "rebalance", cloudInstanceId: primary.cloudInstanceId! })
+        const both = [yield* refOf(commanded), yield* refOf(noticed)].sort((a, b) => (a.agentId < b.agentId ? -1 : 1))
+        assert.deepStrictEqual(yield* busyAgents(tenant.id), both)
+        assert.deepStrictEqual(yield* busyAgents(tenant.id, { limit: 1 }), both.slice(0, 1))
+        assert.deepStrictEqual(yield* busyAgents(tenant.id, { afterId: both[0]!.agentId }), both.slice(1))
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.deepStrictEqual(yield* busyAgents(other.id), [])
+        const everywhere = (yield* busyAgents(null)).filter((r) => r.tenantId === tenant.id)
+        assert.deepStrictEqual(everywhere, both)
+        // Done: the commanded agent is quiet again.
+        yield* engine.reportResult(tenant.id, commanded, { commandId: launch!.id, result: ok(`i-${unique()}`) })
+        assert.deepStrictEqual((yield* busyAgents(tenant.id)).map((r) => r.agentId), [noticed])
+      }).pipe(Effect.provide(withEngine)))
+
     it.effect("heartbeats do not bump the version and never move back", () =>
       Effect.gen(function*() {
         const { aggregate, store } = yield* fixture
