@@ -417,6 +417,65 @@ export const make = (options: Options = {}) =>
               }]
           )))
 
+    const listInstances: NonNullable<AgentStore.AgentStoreService["listInstances"]> = (tenantId, listOptions = {}) => {
+      const where: Array<string> = []
+      const params: Array<unknown> = []
+      if (tenantId !== null) {
+        where.push("tenant_id = ?")
+        params.push(tenantId)
+      }
+      if (listOptions.roles !== undefined) {
+        if (listOptions.roles.length === 0) return Effect.succeed([])
+        where.push(`role IN (${placeholders(listOptions.roles.length)})`)
+        params.push(...listOptions.roles)
+      }
+      if (listOptions.notTerminatedBy !== undefined) {
+        where.push("(terminated_at IS NULL OR terminated_at > ?)")
+        params.push(listOptions.notTerminatedBy)
+      }
+      if (listOptions.afterId !== undefined) {
+        where.push("id > ?")
+        params.push(listOptions.afterId)
+      }
+      const text = `SELECT tenant_id, ${Rows.instanceColumns} FROM instances${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY id${
+        limitClause(listOptions.limit)
+      }`
+      return run(
+        "listInstances",
+        Effect.flatMap(query(text, params), (rows) =>
+          decodeAll(rows, (row) =>
+            Effect.map(Rows.decodeInstance(row), (instance) => ({ tenantId: row.tenant_id as Agent.Agent["tenantId"], instance }))))
+      )
+    }
+
+    /** Agents with a notice or an open command (the poll peek's test), one page in one read. */
+    const busyAgents: NonNullable<AgentStore.AgentStoreService["busyAgents"]> = (tenantId, busyOptions = {}) => {
+      const where = [
+        "(a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id AND c.status IN ('pending', 'delivered')))"
+      ]
+      const params: Array<unknown> = []
+      if (tenantId !== null) {
+        where.push("a.tenant_id = ?")
+        params.push(tenantId)
+      }
+      if (busyOptions.afterId !== undefined) {
+        where.push("a.id > ?")
+        params.push(busyOptions.afterId)
+      }
+      return run(
+        "busyAgents",
+        Effect.map(
+          query(`SELECT a.id, a.tenant_id, a.version FROM agents a WHERE ${where.join(" AND ")} ORDER BY a.id${limitClause(busyOptions.limit)}`, params),
+          (rows) =>
+            rows.map((r): AgentStore.AgentRef => ({
+              tenantId: r.tenant_id as Agent.Agent["tenantId"],
+              agentId: r.id as Agent.Agent["id"],
+              version: Number(r.version)
+            }))
+        )
+      )
+    }
+
     const agentStore: AgentStore.AgentStoreService = {
       load,
       findByLogicalId,
@@ -426,7 +485,9 @@ export const make = (options: Options = {}) =>
       commit,
       touchHeartbeat,
       peekPoll,
-      liveInstances
+      liveInstances,
+      listInstances,
+      busyAgents
     }
 
     // ---------------------------------------------------------------- event log
