@@ -53,6 +53,17 @@ export interface HeartbeatTouch {
 }
 
 /**
+ * One heartbeat of a batch ({@link AgentStoreService.touchHeartbeats}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeartbeatCall {
+  readonly tenantId: TenantId
+  readonly agentId: AgentId
+}
+
+/**
  * Filter for listing agents.
  *
  * @since 0.1.0
@@ -151,6 +162,15 @@ export interface AgentStoreService {
     agentId: AgentId,
     at: number
   ) => Effect.Effect<Option.Option<HeartbeatTouch>, StoreError>
+  /**
+   * Heartbeats of many agents at `at`, answered in order as {@link AgentStoreService.touchHeartbeat}
+   * answers each (an agent may appear more than once). Optional: without it the engine touches
+   * them one by one. Adapters should write a batch in one statement or a few.
+   */
+  readonly touchHeartbeats?: (
+    beats: ReadonlyArray<HeartbeatCall>,
+    at: number
+  ) => Effect.Effect<ReadonlyArray<Option.Option<HeartbeatTouch>>, StoreError>
   /**
    * Whether a command poll could have anything to do for this agent: `Some(false)` only when
    * it has no open command (pending or delivered) and no notice — a poll would then deliver

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, Layer, Schema } from "effect"
+import { Context, type Effect, type Either, Layer, Schema } from "effect"
 import { Agent, type AgentConfigPatch, type NoticeKind } from "./Agent.js"
 import type { AgentStore } from "./AgentStore.js"
 import { Command, type CommandResult } from "./Command.js"
@@ -140,6 +140,14 @@ export interface EngineService {
     options?: CallOptions
   ) => Effect.Effect<RegisterResult, EngineFailure>
   readonly heartbeat: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<HeartbeatResult, EngineFailure>
+  /**
+   * Many heartbeats at once, each answered (in order) exactly as `heartbeat` answers it: one
+   * clock read and one store write for the batch (`AgentStore.touchHeartbeats` when the store
+   * has it). A store failure fails every heartbeat of the batch.
+   */
+  readonly heartbeats: (
+    calls: ReadonlyArray<{ readonly tenantId: TenantId; readonly agentId: AgentId }>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<HeartbeatResult, EngineFailure>>>
   readonly pollCommands: (
     tenantId: TenantId,
     agentId: AgentId,

@@ -137,7 +137,7 @@ export const createEngine = (options: CreateEngineOptions = {}): EngineClient =>
   const runtime = ManagedRuntime.make(layer)
   const client: Record<string | symbol, unknown> = {}
   const methodNames = [
-    "createTenant", "getTenant", "addTenantToken", "authenticate", "register", "heartbeat", "pollCommands",
+    "createTenant", "getTenant", "addTenantToken", "authenticate", "register", "heartbeat", "heartbeats", "pollCommands",
     "reportResult", "confirmLaunch", "confirmTerminated", "notice", "getAgent", "listAgents", "updateConfig",
     "requestReplica", "removeReplica", "promote", "switchPool", "retireZombie", "maintain", "markOffline", "events", "switches", "cancelSwitch", "reportSwitch", "reconcileInventory"
   ] as const satisfies ReadonlyArray<keyof Engine.EngineService>

@@ -1,6 +1,6 @@
 import { Clock, Effect, Either, Metric, Option, Ref, Schema } from "effect"
 import type { AgentConfigPatch } from "../Agent.js"
-import { AgentStore, type Commit } from "../AgentStore.js"
+import { AgentStore, type Commit, type HeartbeatCall, type HeartbeatTouch } from "../AgentStore.js"
 import { Command } from "../Command.js"
 import { Actor, type DomainEvent, EventDraft } from "../DomainEvent.js"
 import type { AgentView as AgentViewType, EngineFailure, EngineOptions, EngineService } from "../Engine.js"
@@ -241,17 +241,12 @@ export const make = (options: EngineOptions = {}) =>
           return answer
         })))
 
-    const heartbeat: EngineService["heartbeat"] = (tenantId, agentId) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        // One write, ownership included: another tenant's agent is answered 404 and not written.
-        const touched = yield* agents.touchHeartbeat(tenantId, agentId, now)
-        if (Option.isNone(touched)) return yield* Effect.fail(new AgentNotFound({ agentId }))
-        yield* Metric.increment(EngineMetrics.heartbeatsReceived)
-        let configVersion = touched.value.configVersion
-        // Only an offline → online change is a state change (an event, a commit).
-        if (touched.value.liveness === "offline") {
-          const view = yield* execute({
+    /** A written heartbeat's answer; an offline agent comes back online through a commit. */
+    const heartbeatAnswer = (tenantId: TenantId, agentId: AgentId, touched: HeartbeatTouch) =>
+      // Only an offline → online change is a state change (an event, a commit).
+      touched.liveness === "offline"
+        ? Effect.map(
+          execute({
             tenantId,
             agentId,
             input: () => ({ _tag: "MarkOnline" }),
@@ -259,11 +254,50 @@ export const make = (options: EngineOptions = {}) =>
             operation: "heartbeat",
             schema: AgentView,
             answer: viewAnswer
-          })
-          configVersion = view.agent.configVersion
-        }
+          }),
+          (view) => new HeartbeatResult({ agentId, liveness: "online", configVersion: view.agent.configVersion }, true)
+        )
         // Built from trusted values: skip the constructor's validation on the hot path.
-        return new HeartbeatResult({ agentId, liveness: "online", configVersion }, true)
+        : Effect.succeed(new HeartbeatResult({ agentId, liveness: "online", configVersion: touched.configVersion }, true))
+
+    const heartbeat: EngineService["heartbeat"] = (tenantId, agentId) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        // One write, ownership included: another tenant's agent is answered 404 and not written.
+        const touched = yield* agents.touchHeartbeat(tenantId, agentId, now)
+        if (Option.isNone(touched)) return yield* Effect.fail(new AgentNotFound({ agentId }))
+        yield* Metric.increment(EngineMetrics.heartbeatsReceived)
+        return yield* heartbeatAnswer(tenantId, agentId, touched.value)
+      })
+
+    const touchAll = (calls: ReadonlyArray<HeartbeatCall>, now: number) =>
+      agents.touchHeartbeats !== undefined
+        ? agents.touchHeartbeats(calls, now)
+        : Effect.forEach(calls, (c) => agents.touchHeartbeat(c.tenantId, c.agentId, now))
+
+    const heartbeats: EngineService["heartbeats"] = (calls) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const touched = yield* Effect.either(touchAll(calls, now))
+        if (Either.isLeft(touched)) return calls.map(() => Either.left<EngineFailure>(touched.left))
+        let found = 0
+        const answers: Array<Either.Either<HeartbeatResult, EngineFailure>> = []
+        for (let i = 0; i < calls.length; i++) {
+          const { agentId, tenantId } = calls[i]!
+          const one = touched.right[i]
+          if (one === undefined || Option.isNone(one)) {
+            answers.push(Either.left(new AgentNotFound({ agentId })))
+            continue
+          }
+          found++
+          answers.push(
+            one.value.liveness === "online"
+              ? Either.right(new HeartbeatResult({ agentId, liveness: "online", configVersion: one.value.configVersion }, true))
+              : yield* Effect.either(heartbeatAnswer(tenantId, agentId, one.value))
+          )
+        }
+        if (found > 0) yield* Metric.incrementBy(EngineMetrics.heartbeatsReceived, found)
+        return answers
       })
 
     const deliver = (tenantId: TenantId, agentId: AgentId, limit: number) =>
@@ -369,6 +403,7 @@ export const make = (options: EngineOptions = {}) =>
 
       register,
       heartbeat,
+      heartbeats,
       pollCommands,
       reportResult,
       confirmLaunch: (tenantId, agentId, args, callOptions) =>

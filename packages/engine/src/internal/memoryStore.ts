@@ -1,6 +1,6 @@
 import { Context, Effect, Option } from "effect"
 import { Agent } from "../Agent.js"
-import type { AgentRef, AgentStoreService, Commit, LiveInstance, TenantInstance } from "../AgentStore.js"
+import type { AgentRef, AgentStoreService, Commit, HeartbeatTouch, LiveInstance, TenantInstance } from "../AgentStore.js"
 import { AgentStore } from "../AgentStore.js"
 import { DomainEvent, type EventDraft } from "../DomainEvent.js"
 import { DuplicateKey, VersionConflict } from "../EngineError.js"
@@ -34,6 +34,18 @@ export const make = Effect.sync(() => {
   /** A notice or an open command: what a poll or the sweep has to look at. */
   const isBusy = ({ agent, commands }: AgentAggregate): boolean =>
     agent.notice !== null || commands.some((c) => c.status === "pending" || c.status === "delivered")
+
+  const touch = (tenantId: TenantId, agentId: AgentId, at: number): Option.Option<HeartbeatTouch> => {
+    const stored = aggregates.get(agentId)
+    // Another tenant's agent is reported exactly like a missing one, and left untouched.
+    if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
+    const previous = stored.agent.lastHeartbeatAt
+    if (previous === null || at > previous) {
+      // A stored (valid) agent with a new timestamp: no need to validate it again.
+      aggregates.set(agentId, { ...stored, agent: new Agent({ ...stored.agent, lastHeartbeatAt: at }, true) })
+    }
+    return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
+  }
 
   const appendEvents = (drafts: ReadonlyArray<EventDraft>): ReadonlyArray<DomainEvent> =>
     drafts.map((d) => {
@@ -109,18 +121,8 @@ export const make = Effect.sync(() => {
         }
         return Effect.succeed(appendEvents(commit.events))
       }),
-    touchHeartbeat: (tenantId, agentId, at) =>
-      Effect.sync(() => {
-        const stored = aggregates.get(agentId)
-        // Another tenant's agent is reported exactly like a missing one, and left untouched.
-        if (stored === undefined || stored.agent.tenantId !== tenantId) return Option.none()
-        const previous = stored.agent.lastHeartbeatAt
-        if (previous === null || at > previous) {
-          // A stored (valid) agent with a new timestamp: no need to validate it again.
-          aggregates.set(agentId, { ...stored, agent: new Agent({ ...stored.agent, lastHeartbeatAt: at }, true) })
-        }
-        return Option.some({ liveness: stored.agent.liveness, configVersion: stored.agent.configVersion })
-      }),
+    touchHeartbeat: (tenantId, agentId, at) => Effect.sync(() => touch(tenantId, agentId, at)),
+    touchHeartbeats: (beats, at) => Effect.sync(() => beats.map((b) => touch(b.tenantId, b.agentId, at))),
     liveInstances: (tenantId, agentId) =>
       Effect.sync(() => {
         const stored = aggregates.get(agentId)

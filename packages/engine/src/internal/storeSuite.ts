@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, type Layer, Option, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Exit, type Layer, Option, TestClock } from "effect"
 import { Agent } from "../Agent.js"
 import { AgentStore } from "../AgentStore.js"
 import { Command, CommandResult } from "../Command.js"
@@ -484,6 +484,72 @@ export const suite = <E>(
         const loaded = Option.getOrThrow(yield* store.load(id)).agent
         assert.strictEqual(loaded.lastHeartbeatAt, now + 9_000)
         assert.strictEqual(loaded.version, changed.agent.version)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("heartbeats in batches (optional): each answered as alone, never another tenant's, never moving back", () =>
+      Effect.gen(function*() {
+        const { aggregate, engine, store, tenant } = yield* fixture
+        const touchHeartbeats = store.touchHeartbeats
+        if (touchHeartbeats === undefined) return
+        const now = yield* Clock.currentTimeMillis
+        const a = aggregate.agent
+        const second = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const b = Option.getOrThrow(yield* store.load(second.agent.id))
+        const offline = bump(b, { liveness: "offline", configVersion: b.agent.configVersion + 1 })
+        yield* store.commit({ before: b, after: offline, events: [] })
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const missing = AgentId.make(`agent-missing-${unique()}`)
+        const touched = yield* touchHeartbeats([
+          { tenantId: tenant.id, agentId: a.id },
+          { tenantId: tenant.id, agentId: b.agent.id },
+          { tenantId: other.id, agentId: a.id },
+          { tenantId: tenant.id, agentId: missing },
+          { tenantId: tenant.id, agentId: a.id }
+        ], now + 7_000)
+        const aTouch = Option.some({ liveness: a.liveness, configVersion: a.configVersion })
+        assert.deepStrictEqual(touched, [
+          aTouch,
+          Option.some({ liveness: "offline" as const, configVersion: b.agent.configVersion + 1 }),
+          Option.none(),
+          Option.none(),
+          aTouch
+        ])
+        const loaded = Option.getOrThrow(yield* store.load(a.id)).agent
+        assert.strictEqual(loaded.lastHeartbeatAt, now + 7_000)
+        assert.strictEqual(loaded.version, a.version)
+        assert.strictEqual(Option.getOrThrow(yield* store.load(b.agent.id)).agent.lastHeartbeatAt, now + 7_000)
+        // An older batch never moves the time back; an empty batch is answered empty.
+        assert.deepStrictEqual(yield* touchHeartbeats([{ tenantId: tenant.id, agentId: a.id }], now + 6_000), [aTouch])
+        assert.strictEqual(Option.getOrThrow(yield* store.load(a.id)).agent.lastHeartbeatAt, now + 7_000)
+        assert.deepStrictEqual(yield* touchHeartbeats([], now + 8_000), [])
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("engine heartbeats: a batch is answered as its heartbeats one by one", () =>
+      Effect.gen(function*() {
+        const { agent, engine, store, tenant } = yield* fixture
+        const second = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const b = Option.getOrThrow(yield* store.load(second.agent.id))
+        yield* store.commit({ before: b, after: bump(b, { liveness: "offline" }), events: [] })
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        const missing = AgentId.make(`agent-missing-${unique()}`)
+        yield* TestClock.adjust("1 second")
+        const answers = yield* engine.heartbeats([
+          { tenantId: tenant.id, agentId: agent.id },
+          { tenantId: tenant.id, agentId: b.agent.id },
+          { tenantId: other.id, agentId: agent.id },
+          { tenantId: tenant.id, agentId: missing }
+        ])
+        assert.strictEqual(answers.length, 4)
+        const [first, back, foreign, unknown] = answers.map((e) => Either.isRight(e) ? { ...e.right } : { _tag: e.left._tag })
+        assert.deepStrictEqual(first, { ...(yield* engine.heartbeat(tenant.id, agent.id)) })
+        // The offline agent came back online through a commit, as a lone heartbeat brings it.
+        assert.deepStrictEqual(back, { agentId: b.agent.id, liveness: "online", configVersion: b.agent.configVersion })
+        const reloaded = Option.getOrThrow(yield* store.load(b.agent.id)).agent
+        assert.strictEqual(reloaded.liveness, "online")
+        assert.strictEqual(reloaded.version, b.agent.version + 2)
+        assert.deepStrictEqual(foreign, { _tag: "AgentNotFound" })
+        assert.deepStrictEqual(unknown, { _tag: "AgentNotFound" })
+        assert.deepStrictEqual(yield* engine.heartbeats([]), [])
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("engine heartbeat: one write while online, a commit only when it brings the agent back online", () =>
