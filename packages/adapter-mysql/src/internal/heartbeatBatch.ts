@@ -43,11 +43,23 @@ export const unpack = (packed: number): Touched => ({
   configVersion: Math.floor((packed - 1) / 2)
 })
 
-/**
- * A batcher over a mysql2 pool: `touch(tenantId, agentId, at, done)` writes the heartbeat with
- * the others that wait, then calls `done` with the agent's state (or with the driver's error).
- */
-export const make = (pool: Pool) => {
+/** A batcher over a mysql2 pool. */
+export interface Batcher {
+  /** Writes the heartbeat with the others that wait, then calls `done` with the agent's state (or the driver's error). */
+  readonly touch: (tenantId: string, agentId: string, at: number, done: Waiting["done"]) => void
+  /**
+   * Writes several heartbeats (in one batch when nothing else is being written, else with the
+   * next), then calls `done` once with each agent's state in order, or with the first error.
+   */
+  readonly touchAll: (
+    beats: ReadonlyArray<{ readonly tenantId: string; readonly agentId: string }>,
+    at: number,
+    done: (error: Error | null, touched?: ReadonlyArray<Touched | undefined>) => void
+  ) => void
+}
+
+/** A batcher over a mysql2 pool (see {@link Batcher}). */
+export const make = (pool: Pool): Batcher => {
   let waiting: Array<Waiting> = []
   let writing = false
 
@@ -125,8 +137,34 @@ export const make = (pool: Pool) => {
     })
   }
 
-  return (tenantId: string, agentId: string, at: number, done: Waiting["done"]): void => {
+  const touch: Batcher["touch"] = (tenantId, agentId, at, done) => {
     waiting.push({ tenantId, agentId, at, done })
     if (!writing) write()
   }
+
+  const touchAll: Batcher["touchAll"] = (beats, at, done) => {
+    if (beats.length === 0) return done(null, [])
+    const touched = new Array<Touched | undefined>(beats.length)
+    let left = beats.length
+    let failed = false
+    beats.forEach(({ agentId, tenantId }, i) => {
+      waiting.push({
+        tenantId,
+        agentId,
+        at,
+        done: (error, one) => {
+          if (failed) return
+          if (error !== null) {
+            failed = true
+            return done(error)
+          }
+          touched[i] = one
+          if (--left === 0) done(null, touched)
+        }
+      })
+    })
+    if (!writing) write()
+  }
+
+  return { touch, touchAll }
 }

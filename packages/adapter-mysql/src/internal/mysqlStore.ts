@@ -346,7 +346,7 @@ export const make = (options: Options = {}) =>
     const touchOnce = (tenantId: string, agentId: string, at: number) =>
       batcher !== null
         ? Effect.async<Option.Option<AgentStore.HeartbeatTouch>, SqlError>((resume) => {
-          batcher(tenantId, agentId, at, (cause, touched) => {
+          batcher.touch(tenantId, agentId, at, (cause, touched) => {
             resume(
               cause !== null
                 ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
@@ -377,6 +377,29 @@ export const make = (options: Options = {}) =>
       touchOnce(tenantId, agentId, at).pipe(
         Effect.catchAll((e) => run("touchHeartbeat", Errors.isRetryable(e) ? touchOnce(tenantId, agentId, at) : Effect.fail(e)))
       )
+
+    const touchAllOnce = (beats: ReadonlyArray<AgentStore.HeartbeatCall>, at: number) =>
+      Effect.async<ReadonlyArray<Option.Option<AgentStore.HeartbeatTouch>>, SqlError>((resume) => {
+        batcher!.touchAll(beats, at, (cause, touched) => {
+          resume(
+            cause !== null
+              ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+              : Effect.succeed(touched!.map((t) => t === undefined ? Option.none() : Option.some(touchedOf(t))))
+          )
+        })
+      })
+
+    /**
+     * A batch of heartbeats in one batch of the batcher (one UPDATE and one SELECT), retried once
+     * when the error allows it (a heartbeat write is idempotent). Without the store's own pool,
+     * one statement each.
+     */
+    const touchHeartbeats: NonNullable<AgentStore.AgentStoreService["touchHeartbeats"]> = (beats, at) =>
+      batcher === null
+        ? Effect.forEach(beats, (b) => touchHeartbeat(b.tenantId, b.agentId, at))
+        : touchAllOnce(beats, at).pipe(
+          Effect.catchAll((e) => run("touchHeartbeats", Errors.isRetryable(e) ? touchAllOnce(beats, at) : Effect.fail(e)))
+        )
 
     /**
      * A read of the agents' hot paths (polls, price reports): on the store's own pool when there
@@ -484,6 +507,7 @@ export const make = (options: Options = {}) =>
       countAgents,
       commit,
       touchHeartbeat,
+      touchHeartbeats,
       peekPoll,
       liveInstances,
       listInstances,
