@@ -218,11 +218,65 @@ export const make: Effect.Effect<
       Effect.catchAllCause(errors.recover(failure))
     )
 
+  const internalError = () => failure(new ApiError.InternalError({ code: "InternalError", message: "internal error" }))
+
+  /** An engine heartbeat's answer, as the fiber path renders it. */
+  const heartbeatAnswer = (result: Either.Either<Engine.HeartbeatResult, Engine.EngineFailure>): Effect.Effect<Answer> => {
+    if (Either.isRight(result)) {
+      const body = encodeHeartbeat(result.right)
+      if (Either.isRight(body)) return Effect.succeed(ok(body.right))
+    }
+    return Effect.catchAllCause(
+      Either.isLeft(result) ? Effect.fail(errors.fromEngine(result.left)) : Effect.map(encoded(encodeHeartbeat(result.right)), ok),
+      errors.recover(failure)
+    )
+  }
+
+  /**
+   * Heartbeats that passed every check synchronously wait here for the next turn of the event
+   * loop, then go to the engine together: one fiber and one `Engine.heartbeats` call (one store
+   * write) per batch instead of a fiber per request.
+   */
+  let waiting: Array<{ readonly tenantId: Ids.TenantId; readonly agentId: Ids.AgentId; readonly response: ServerResponse }> = []
+
+  const flush = () => {
+    const batch = waiting
+    waiting = []
+    const fiber = runFork(Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) {
+        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
+      } else if (!Cause.isInterruptedOnly(exit.cause)) {
+        for (const { response } of batch) write(response, internalError())
+      }
+    })
+  }
+
+  /**
+   * The heartbeat lane: when the caller is known from the token cache and the path, body and
+   * headers decode, the heartbeat joins the next batch (true). Anything else — a token to look
+   * up, a bad request, another agent's token — takes the fiber path, which answers it exactly
+   * as before (false).
+   */
+  const batchedHeartbeat = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
+    if (tokens.peek === undefined) return false
+    const principal = tokens.peek((request.headers["authorization"] ?? "").slice("Bearer ".length), clock.unsafeCurrentTimeMillis())
+    if (principal === undefined) return false
+    const path = decodePath({ agentId: safeDecodeURIComponent(rawAgentId) })
+    if (Either.isLeft(path) || Either.isLeft(decodeHeartbeat(payload)) || Either.isLeft(decodeHeaders(request.headers))) return false
+    const agentId = path.right.agentId
+    if (principal.agentId !== null && principal.agentId !== agentId) return false
+    if (waiting.length === 0) setImmediate(flush)
+    waiting.push({ tenantId: principal.tenantId, agentId, response })
+    return true
+  }
+
   const run = (request: IncomingMessage, response: ServerResponse, call: Call, rawAgentId: string, payload: unknown) => {
+    if (call === "heartbeat" && batchedHeartbeat(request, response, rawAgentId, payload)) return
     const fiber = runFork(answer(request, call, rawAgentId, payload))
     fiber.addObserver((exit) => {
       if (Exit.isSuccess(exit)) write(response, exit.value)
-      else if (!Cause.isInterruptedOnly(exit.cause)) write(response, failure(new ApiError.InternalError({ code: "InternalError", message: "internal error" })))
+      else if (!Cause.isInterruptedOnly(exit.cause)) write(response, internalError())
     })
     response.on("close", () => {
       if (!response.writableEnded) fiber.unsafeInterruptAsFork(FiberId.none)

@@ -139,6 +139,12 @@ export const makeTokenCache = (ttlMillis: number, size: number): TokenCache => {
 export class TenantTokens extends Context.Tag("@spotfleet/adapter-http/TenantTokens")<TenantTokens, {
   /** The caller; `Unauthorized` for a missing or bad token, `ServiceUnavailable` when the store cannot be asked. */
   readonly authenticate: (bearer: Redacted.Redacted<string>) => Effect.Effect<PrincipalService, Unauthorized | ServiceUnavailable>
+  /**
+   * The caller when `authenticate` would answer it from the cache alone (a cached token, or a
+   * valid agent token of a cached tenant) at `now`; `undefined` otherwise (then ask
+   * `authenticate`). Synchronous, for hot paths that skip a fiber when they can. Optional.
+   */
+  readonly peek?: ((bearer: string, now: number) => PrincipalService | undefined) | undefined
 }>() {}
 
 /**
@@ -163,6 +169,17 @@ export const layerTenantTokens: Layer.Layer<TenantTokens, never, Engine.Engine |
         })
       })
     return TenantTokens.of({
+      peek: (token, now) => {
+        if (token.length === 0) return undefined
+        if (Option.isSome(config.agentTokenSecret) && token.startsWith(agentTokenPrefix)) {
+          const verified = verifyAgentToken(config.agentTokenSecret.value, token)
+          if (Option.isNone(verified)) return undefined
+          const tenantId = cache.get(`tenant\u0000${verified.value.tenantId}`, now)
+          return tenantId === undefined ? undefined : { tenantId, agentId: verified.value.agentId }
+        }
+        const tenantId = cache.get(`token\u0000${hashToken(token)}`, now)
+        return tenantId === undefined ? undefined : { tenantId, agentId: null }
+      },
       authenticate: (bearer) =>
         Effect.gen(function*() {
           const token = Redacted.value(bearer)

@@ -20,6 +20,23 @@ const pool = "t3.medium.us-east-1a"
 /** Which way the requests went, and the switch between the two. */
 class Lanes extends Context.Tag("test/Lanes")<Lanes, { fast: boolean; fastAnswered: number; passedOn: number }>() {}
 
+/** How the engine was asked for heartbeats: one by one, or in batches (their sizes). */
+class HeartbeatCalls extends Context.Tag("test/HeartbeatCalls")<HeartbeatCalls, { single: number; batches: Array<number> }>() {}
+
+/** The engine, counting its heartbeat calls. */
+const countingEngine = Layer.effect(
+  Engine.Engine,
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const counts = yield* HeartbeatCalls
+    return {
+      ...engine,
+      heartbeat: (tenantId, agentId) => Effect.suspend(() => (counts.single++, engine.heartbeat(tenantId, agentId))),
+      heartbeats: (calls) => Effect.suspend(() => (counts.batches.push(calls.length), engine.heartbeats(calls)))
+    } satisfies Engine.EngineService
+  })
+).pipe(Layer.provide(Engine.layer()), Layer.provideMerge(Layer.sync(HeartbeatCalls, () => ({ single: 0, batches: [] }))))
+
 const server = (rateLimit?: RateLimit.RateLimitOptions) => {
   const node = createServer()
   return Layer.effect(
@@ -51,7 +68,7 @@ const server = (rateLimit?: RateLimit.RateLimitOptions) => {
       agentTokenSecret: Redacted.make("agent-secret-for-tests"),
       ...(rateLimit === undefined ? {} : { rateLimit })
     })),
-    Layer.provideMerge(Engine.layer()),
+    Layer.provideMerge(countingEngine),
     Layer.provideMerge(MemoryStore.layer),
     Layer.provideMerge(NodeHttpServer.layer(() => node, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(FetchHttpClient.layer)
@@ -205,6 +222,40 @@ describe("agent fast path", () => {
       assert.strictEqual(reused.status, 409)
       // Passed on: creating the tenant, registering, the replica request and the switch report.
       assert.strictEqual(lanes.passedOn, 4)
+    }).pipe(Effect.provide(server())))
+
+  it.effect("heartbeats of known callers go to the engine in batches, answered as one by one", () =>
+    Effect.gen(function*() {
+      const lanes = yield* Lanes
+      const counts = yield* HeartbeatCalls
+      const t = yield* createTenant("fast-batch")
+      const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fz", instanceId: "i-fz", pool } })
+      const agentId = reg.body.agentId as string
+      const agentToken = reg.body.agentToken as string
+      const hb = `/api/agents/${agentId}/heartbeat`
+      // Registering looked the tenant token up; an agent token's tenant is looked up on its first
+      // call (one by one, through a fiber). From then on the cache knows both callers.
+      assert.strictEqual((yield* call("POST", hb, { token: agentToken, body: {} })).status, 200)
+      assert.strictEqual(counts.single, 1)
+      counts.batches.length = 0
+      const sent = [
+        ...Array.from({ length: 12 }, () => ({ token: t.token, path: hb, status: 200 })),
+        ...Array.from({ length: 4 }, () => ({ token: agentToken, path: hb, status: 200 })),
+        { token: t.token, path: "/api/agents/no-such-agent/heartbeat", status: 404 }
+      ]
+      const answers = yield* Effect.forEach(sent, (r) => call("POST", r.path, { token: r.token, body: {} }), { concurrency: "unbounded" })
+      assert.deepStrictEqual(answers.map((a) => a.status), sent.map((r) => r.status))
+      assert.deepStrictEqual(answers[0]!.body, { agentId, liveness: "online", configVersion: 1 })
+      assert.strictEqual(answers[16]!.body.error.code, "AgentNotFound")
+      // All through the batch lane: no heartbeat one by one, every one counted in a batch.
+      assert.strictEqual(counts.single, 1)
+      assert.strictEqual(counts.batches.reduce((a, b) => a + b, 0), sent.length)
+      assert.strictEqual(lanes.passedOn, 2) // creating the tenant, registering
+      // What the lane does not know synchronously takes the fiber path: another agent's token.
+      const other = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fy", instanceId: "i-fy", pool } })
+      const refused = yield* call("POST", `/api/agents/${other.body.agentId}/heartbeat`, { token: agentToken, body: {} })
+      assert.strictEqual(refused.status, 403)
+      assert.strictEqual(counts.batches.reduce((a, b) => a + b, 0), sent.length)
     }).pipe(Effect.provide(server())))
 
   it.effect("shares the rate limiter with HttpApi: one set of buckets per server", () =>
