@@ -28,6 +28,8 @@
  * more tenants through the admin API when it starts the server),
  * --seed 1, and --url <server> --token <tenant token> [--server-pid <pid>] to load a server that
  * is already running instead of starting one (examples/server on a fresh database, dropped after).
+ * --cpu-prof <dir>: the server it starts runs with `node --cpu-prof` and writes its CPU profile
+ * into <dir> when it stops (the profiler costs the server some CPU: compare figures without it).
  * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306).
  */
 import { type ChildProcess, execFileSync } from "node:child_process"
@@ -61,6 +63,7 @@ const { values: argv } = parseArgs({
     url: { type: "string" },
     token: { type: "string" },
     "server-pid": { type: "string" },
+    "cpu-prof": { type: "string" },
     help: { type: "boolean", default: false }
   },
   strict: true
@@ -70,7 +73,7 @@ if (argv.help) {
   console.log(
     "npm run bench:fleet -- [--agents 100000] [--duration 300] [--warmup 30] [--heartbeat-seconds 30] [--poll-seconds 300]\n" +
       "  [--price-seconds 300] [--connections 64] [--register-concurrency 64] [--agents-per-tenant 10000] [--timeout 10] [--seed 1]\n" +
-      "  [--url http://host:port --token <tenant token> [--server-pid <pid>]]"
+      "  [--url http://host:port --token <tenant token> [--server-pid <pid>]] [--cpu-prof <dir>]"
   )
   process.exit(0)
 }
@@ -379,7 +382,8 @@ const run = async () => {
     const db = freshDatabase("spotfleet_fleet")
     await admin(`CREATE DATABASE \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     databaseName = db.database
-    const started = await startProcess(["examples/server/src/main.ts"], {
+    const profile = argv["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(argv["cpu-prof"])}`]
+    const started = await startProcess([...profile, "examples/server/src/main.ts"], {
       MYSQL_URL: db.url,
       PORT: "0",
       HOST: "127.0.0.1",
