@@ -561,20 +561,43 @@ export const make = (options: Options = {}) =>
 
     // ---------------------------------------------------------------- idempotency
 
+    /**
+     * A one-row write outside any transaction on the store's own pool when there is one (as
+     * `hotRead`; the reports of the agents' hot paths write their idempotency records so),
+     * else through the SqlClient. Inside a transaction it stays in it.
+     */
+    const hotExec = (text: string, params: ReadonlyArray<unknown>): Effect.Effect<ResultHeader, SqlError> =>
+      heartbeatPool === null
+        ? exec(text, params)
+        : Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
+          Option.isSome(inTransaction)
+            ? exec(text, params)
+            : Effect.async<ResultHeader, SqlError>((resume) => {
+              heartbeatPool.execute<Mysql.ResultSetHeader>(text, params as Array<Mysql.ExecuteValues>, (cause, result) => {
+                resume(cause !== null ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" })) : Effect.succeed(header(result)))
+              })
+            }))
+
+    const IDEMPOTENCY_GET_SQL = "SELECT tenant_id, idem_key, operation, CAST(response AS CHAR) AS response, created_at FROM idempotency " +
+      "WHERE tenant_id = ? AND idem_key = ?"
+
     const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
       get: (tenantId, key) =>
+        Effect.flatMap(
+          hotRead("getIdempotency", IDEMPOTENCY_GET_SQL, [tenantId, key], (rows) => rows[0]),
+          (row) => (row === undefined ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(row), Option.some))
+        ),
+      put: (record) =>
         run(
-          "getIdempotency",
-          Effect.flatMap(
-            query(
-              "SELECT tenant_id, idem_key, operation, CAST(response AS CHAR) AS response, created_at FROM idempotency " +
-                "WHERE tenant_id = ? AND idem_key = ?",
-              [tenantId, key]
-            ),
-            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(rows[0]!), Option.some))
+          "putIdempotency",
+          hotExec(
+            "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            [record.tenantId, record.key, record.operation, Rows.toJsonValue(record.response), record.createdAt]
+          ).pipe(
+            Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("idempotency key", record.key)),
+            Effect.asVoid
           )
         ),
-      put: (record) => run("putIdempotency", insertIdempotency(record)),
       purgeBefore: (time) =>
         run("purgeIdempotency", Effect.map(exec("DELETE FROM idempotency WHERE created_at < ?", [time]), (h) => h.affectedRows))
     }
