@@ -265,16 +265,17 @@ export const decodeEvent = (r: Row) =>
     data: json(r.data)
   })
 
-const encodeDraft = Schema.encodeSync(DomainEvent.EventDraft)
-/** Encoded event values in `eventWriteColumns` order. */
+/**
+ * Encoded event values in `eventWriteColumns` order. Every field of a draft encodes to itself
+ * (strings, literals, numbers, a record of unknown values), so they are read straight off the
+ * (already validated) draft: events are written on every price report.
+ */
 export const eventWriteColumns = ["tenant_id", "agent_id", "type", "at", "actor_kind", "actor_id", "data"] as const
-export const eventValues = (d: DomainEvent.EventDraft): ReadonlyArray<unknown> => {
-  const e = encodeDraft(d)
-  return [e.tenantId, e.agentId, e.type, e.at, e.actor.kind, e.actor.id, toJsonValue(e.data)]
-}
-/** The stored event for a draft once its id is known. */
+export const eventValues = (d: DomainEvent.EventDraft): ReadonlyArray<unknown> =>
+  [d.tenantId, d.agentId, d.type, d.at, d.actor.kind, d.actor.id, toJsonValue(d.data)]
+/** The stored event for a (validated) draft once its (positive integer) id is known: nothing to validate again. */
 export const eventOf = (d: DomainEvent.EventDraft, id: number): DomainEvent.DomainEvent =>
-  DomainEvent.DomainEvent.make({ ...d, id })
+  new DomainEvent.DomainEvent({ id, tenantId: d.tenantId, agentId: d.agentId, type: d.type, at: d.at, actor: d.actor, data: d.data }, true)
 
 const decodeTenantValue = decoderOf(Tenant.Tenant, "tenant")
 export const decodeTenant = (r: Row) =>
