@@ -27,6 +27,9 @@ import * as Savings from "./Savings.js"
 
 const PAGE = 500
 
+/** Where the price holding at a window's start is looked for first (agents report every few minutes). */
+const nearLookback = Duration.minutes(10)
+
 /**
  * What one run accrued.
  *
@@ -93,12 +96,28 @@ export const accrueWindow = (
     }
     const inWindow = intervals.filter((i) => i.end > window.from && i.start < window.to)
     const lookbackFrom = window.from - Duration.toMillis(options.priceLookback ?? "1 day")
+    /** A pool's points over a range: consolidated slots, then the raw points not consolidated yet (raw wins a tie). */
+    const pointsOf = (pool: PoolId, from: number, to: number) =>
+      Effect.map(prices.history(pool, { from, to }), (history) => {
+        const points = new Map<number, number>()
+        for (const p of history.consolidated) points.set(p.slotStart, p.price)
+        for (const p of history.raw) if (!p.duplicate) points.set(p.observedAt, p.price)
+        return points
+      })
     const spot = new Map<string, ReadonlyArray<Savings.PricePoint>>()
-    for (const pool of new Set(inWindow.map((i) => i.pool))) {
-      const history = yield* prices.history(pool as PoolId, { from: lookbackFrom, to: window.to })
-      const points = new Map<number, number>()
-      for (const p of history.consolidated) points.set(p.slotStart, p.price)
-      for (const p of history.raw) if (!p.duplicate) points.set(p.observedAt, p.price)
+    for (const pool of new Set(inWindow.map((i) => i.pool as PoolId))) {
+      const points = yield* pointsOf(pool, window.from, window.to)
+      // Only the last point before the window matters (prices are steps): look for it close by
+      // first, so a busy fleet's raw reports are not all read again on every run, then over the
+      // whole lookback.
+      if (!points.has(window.from)) {
+        const near = Math.max(lookbackFrom, window.from - Duration.toMillis(nearLookback))
+        let before = yield* pointsOf(pool, near, window.from)
+        if (before.size === 0 && near > lookbackFrom) before = yield* pointsOf(pool, lookbackFrom, near)
+        let last = -Infinity
+        for (const at of before.keys()) if (at > last) last = at
+        if (before.size > 0) points.set(last, before.get(last)!)
+      }
       spot.set(pool, [...points].sort(([a], [b]) => a - b).map(([at, price]) => ({ at, price })))
     }
     const onDemand = new Map<string, ReadonlyArray<Savings.PricePoint>>()

@@ -58,24 +58,41 @@ describe("savings accrual", () => {
           after: { ...loaded, agent: Agent.make({ ...loaded.agent, version: loaded.agent.version + 1 }), instances: [...loaded.instances, ended] },
           events: []
         })
+        // The first hour: 2 × 1 h + 0.5 h at $0.30/h saved (the price at its start is the one at t = 0).
         yield* TestClock.adjust("1 hour")
-        // The first hour: 2 × 1 h + 0.5 h at $0.30/h saved.
         const first = yield* accrual
         assert.deepStrictEqual(
           { ...first, savings: cents(first.savings), baselineCost: cents(first.baselineCost), actualCost: cents(first.actualCost) },
           { from: 0, to: HOUR, instances: 3, savings: 0.75, baselineCost: 1, actualCost: 0.25 }
         )
-        // The second hour: the ended instance is not counted.
+        // The second hour: the ended instance is not counted; the price holding at its start was
+        // reported an hour before it (found over the whole lookback).
         yield* TestClock.adjust("1 hour")
         const second = yield* accrual
         assert.deepStrictEqual(
           { ...second, savings: cents(second.savings), baselineCost: cents(second.baselineCost), actualCost: cents(second.actualCost) },
           { from: HOUR, to: 2 * HOUR, instances: 2, savings: 0.6, baselineCost: 0.8, actualCost: 0.2 }
         )
-        // A window over both hours, without touching the counters.
-        const report = yield* SavingsAccrual.accrueWindow({ from: 0, to: 2 * HOUR })
+        // Spot goes to $0.20/h five minutes before the third hour: that price holds at its start.
+        yield* TestClock.adjust("55 minutes")
+        yield* prices.ingest(tenant.id, a.agent.id, { cloudInstanceId: "i-a", prices: [{ pool, price: 0.2, observedAt: 2 * HOUR + 55 * 60_000 }] })
+        yield* TestClock.adjust("5 minutes")
+        const steps = yield* accrual
+        assert.deepStrictEqual(
+          { ...steps, savings: cents(steps.savings), baselineCost: cents(steps.baselineCost), actualCost: cents(steps.actualCost) },
+          { from: 2 * HOUR, to: 3 * HOUR, instances: 2, savings: 0.58, baselineCost: 0.8, actualCost: 0.22 }
+        )
+        yield* TestClock.adjust("1 hour")
+        const fourth = yield* accrual
+        assert.deepStrictEqual(
+          { ...fourth, savings: cents(fourth.savings), baselineCost: cents(fourth.baselineCost), actualCost: cents(fourth.actualCost) },
+          { from: 3 * HOUR, to: 4 * HOUR, instances: 2, savings: 0.4, baselineCost: 0.8, actualCost: 0.4 }
+        )
+        // A window over all four hours, without touching the counters: the same total.
+        const report = yield* SavingsAccrual.accrueWindow({ from: 0, to: 4 * HOUR })
         assert.deepStrictEqual([...report.byInstance.keys()].length, 3)
-        assert.strictEqual(cents(report.total.savings), 1.35)
+        assert.strictEqual(cents(report.total.savings), cents(first.savings + second.savings + steps.savings + fourth.savings))
+        assert.strictEqual(cents(report.total.savings), 2.33)
       }).pipe(Effect.provide(variant.layer)))
   }
 })
