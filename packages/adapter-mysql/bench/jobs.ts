@@ -6,11 +6,16 @@
  * CPU time (`process.cpuUsage`) and the database server's (`/proc/<pid>/stat` of `mariadbd` or
  * `mysqld` when it runs on this machine) per run. Creates and drops its own database.
  *
+ * It also times the accrual's spot-price reads alone, as the accrual does them now (each pool's
+ * window plus the last point before it) and as it did before (a whole day of history, i.e. every
+ * raw report not consolidated yet), over BENCH_REPORTERS agents (default 2000) that reported 3
+ * prices every 5 minutes for the last BENCH_REPORT_MINUTES (default 60), against a 5-minute window.
+ *
  * Env: TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306), BENCH_AGENTS (default 20000),
  * BENCH_BUSY (agents given a pending command, default 1% of the agents), BENCH_ROUNDS (default 2).
  */
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
-import { AgentStore, Engine, Jobs, Pool, PriceService, SavingsAccrual } from "@spotfleet/engine"
+import { AgentStore, Engine, Jobs, Pool, Pricing, PriceService, PriceStore, SavingsAccrual } from "@spotfleet/engine"
 import { Clock, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -22,6 +27,8 @@ const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const agents = Number(process.env.BENCH_AGENTS ?? 20_000)
 const busy = Number(process.env.BENCH_BUSY ?? Math.ceil(agents / 100))
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
+const reporters = Number(process.env.BENCH_REPORTERS ?? 2000)
+const reportMinutes = Number(process.env.BENCH_REPORT_MINUTES ?? 60)
 const database = `spotfleet_bench_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
 const url = (() => {
   const u = new URL(base)
@@ -85,8 +92,29 @@ const main = async () => {
       const now = yield* Clock.currentTimeMillis
       yield* prices.ingest(ids[0]!.tenantId, ids[0]!.id, {
         cloudInstanceId: "i-bench-0",
-        prices: pools.map((pool, k) => ({ pool, price: 0.01 + k / 100, observedAt: now - 1000 }))
+        prices: pools.map((pool, k) => ({ pool, price: 0.01 + k / 100, observedAt: now - reportMinutes * 60_000 - 1000 }))
       })
+      // Raw reports of the last `reportMinutes`, as agents send them (not consolidated yet).
+      const store = yield* PriceStore.PriceStore
+      const drafts: Array<Pricing.SnapshotDraft> = []
+      for (let round = 0; round < reportMinutes / 5; round++) {
+        for (const agent of ids.slice(0, reporters)) {
+          const at = now - round * 300_000 - Math.floor(Math.random() * 300_000)
+          for (const pool of pools) {
+            drafts.push(Pricing.SnapshotDraft.make({
+              tenantId: agent.tenantId,
+              pool,
+              price: 0.01 + Math.random() / 100,
+              observedAt: at,
+              reporterAgentId: agent.id,
+              reporterRole: "PRIMARY",
+              source: "agent",
+              receivedAt: at
+            }))
+          }
+        }
+      }
+      for (let i = 0; i < drafts.length; i += 5000) yield* store.appendSnapshots(drafts.slice(i, i + 5000))
       return tenants.map((t) => t.id)
     }))
     console.log(
@@ -128,6 +156,41 @@ const main = async () => {
         }
         console.log(`| ${job.name} | ${mode.name} | ${best!.wall.toFixed(0)} | ${best!.cpu.toFixed(0)} | ${best!.db.toFixed(0)} |`)
       }
+    }
+
+    // The accrual's spot-price reads alone, over a 5-minute window ending now.
+    const pointsOf = (pool: Pool.PoolId, from: number, to: number) =>
+      Effect.flatMap(PriceService.PriceService, (prices) =>
+        Effect.map(prices.history(pool, { from, to }), (h) => h.consolidated.length + h.raw.length))
+    const priceReads = [
+      {
+        name: "whole lookback (1 day, as before)",
+        run: Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.forEach(pools, (pool) => pointsOf(pool, now - 300_000 - 86_400_000, now)))
+      },
+      {
+        name: "window + 10 min before (now)",
+        run: Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.forEach(pools, (pool) =>
+            Effect.zipWith(pointsOf(pool, now - 300_000, now), pointsOf(pool, now - 900_000, now - 300_000), (a, b) => a + b)))
+      }
+    ] as const
+    console.log("")
+    console.log(`| accrual spot-price reads (${pools.length} pools, 5-min window, ${reporters} agents reporting for ${reportMinutes} min) | points read | wall ms | this process CPU ms | database CPU ms |`)
+    console.log("|---|---:|---:|---:|---:|")
+    for (const read of priceReads) {
+      let best: { wall: number; cpu: number; db: number; points: number } | undefined
+      for (let r = 0; r < rounds; r++) {
+        const cpu0 = process.cpuUsage()
+        const db0 = databaseCpuMs()
+        const t0 = performance.now()
+        const counts = await runtime.runPromise(read.run)
+        const wall = performance.now() - t0
+        const cpu = process.cpuUsage(cpu0)
+        const sample = { wall, cpu: (cpu.user + cpu.system) / 1000, db: databaseCpuMs() - db0, points: counts.reduce((a, b) => a + b, 0) }
+        if (best === undefined || sample.cpu < best.cpu) best = sample
+      }
+      console.log(`| ${read.name} | ${best!.points} | ${best!.wall.toFixed(0)} | ${best!.cpu.toFixed(0)} | ${best!.db.toFixed(0)} |`)
     }
     await runtime.dispose()
   } finally {
