@@ -48,6 +48,10 @@ export const loader: Migrator.Loader = Migrator.fromRecord(
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         for (const step of m.steps) {
+          if (Schema.isDataStep(step)) {
+            yield* step.run
+            continue
+          }
           if (step.skipIf !== undefined && (yield* sql.unsafe(step.skipIf).withoutTransform).length > 0) continue
           yield* sql.unsafe(step.sql).withoutTransform
         }

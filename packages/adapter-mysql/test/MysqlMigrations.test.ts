@@ -1,8 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it as plainIt } from "@effect/vitest"
+import { type Pool, PriceStore } from "@spotfleet/engine"
 import { Effect } from "effect"
+import * as MovePoints from "../src/internal/movePoints.js"
 import * as Schema from "../src/internal/schema.js"
 import * as MysqlMigrations from "../src/MysqlMigrations.js"
+import * as MysqlStore from "../src/MysqlStore.js"
 import { describeMysql, it, layerDatabase, TestDatabase } from "./utils.js"
 
 /** Everything information_schema says about the database's tables, in a stable order. */
@@ -34,7 +37,7 @@ describeMysql("MysqlMigrations on an empty database", () => {
         for (
           const t of [
             "tenants", "tenant_tokens", "agents", "instances", "commands", "events", "idempotency", "job_leases", "pools",
-            "pool_boot_samples", "switches", "price_snapshots", "consolidated_prices", "canonical_prices", "on_demand_prices",
+            "pool_boot_samples", "switches", "price_snapshots", "consolidated_blocks", "canonical_blocks", "on_demand_prices",
             "consolidation_runs", "models", "decisions", "notifications", MysqlMigrations.table
           ]
         ) assert.include(names, t)
@@ -78,6 +81,77 @@ describeMysql("MysqlMigrations on an empty database", () => {
   })
 })
 
+describeMysql("MysqlMigrations 7 moves stored tier points into blocks", () => {
+  it.layer(layerDatabase({ migrate: false }), { timeout: "60 seconds" })((it) => {
+    it.effect("points written by a release before migration 7 read back the same through the store", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        // The schema as migration 6 left it (every statement re-runnable, so the migrator can
+        // run them again below as if they had never been recorded).
+        for (const m of Schema.migrations.filter((m) => m.id <= 6)) {
+          for (const step of m.steps) {
+            if (Schema.isDataStep(step)) continue
+            if (step.skipIf !== undefined && (yield* sql.unsafe(step.skipIf)).length > 0) continue
+            yield* sql.unsafe(step.sql)
+          }
+        }
+        const day = Date.UTC(2024, 0, 1)
+        const slot = 300_000
+        const pools = ["c5.large.us-east-1a", "m5.large.us-east-1b"]
+        const consolidated: Array<ReadonlyArray<unknown>> = []
+        const canonical: Array<ReadonlyArray<unknown>> = []
+        // Two days of one pool (a block each) and a point of another.
+        for (let s = 280; s < 300; s++) consolidated.push([pools[0], day + s * slot, 0.03 + s / 1e5, s % 4 === 0 ? "interpolated" : "agent", s % 4 === 0 ? 0.8 : 1, `run-${s % 2}`, s % 4 === 0 ? 0 : 1])
+        consolidated.push([pools[1], day + 7 * slot, 0.05, "backfilled", 0.9, "run-x", 0])
+        for (let s = 280; s < 290; s++) {
+          canonical.push([pools[0], day + s * slot, 0.03, "agent", 1, "run-0", JSON.stringify({ rollingMean: 0.03, volatility: s / 1e4, spreadToOnDemand: s % 2 === 0 ? null : 0.61, notices: s % 3, interruptions: 0 })])
+        }
+        for (const row of consolidated) {
+          yield* sql.unsafe("INSERT INTO consolidated_prices (pool, slot_start, price, source, confidence, run_id, snapshots_merged) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        }
+        for (const row of canonical) {
+          yield* sql.unsafe("INSERT INTO canonical_prices (pool, slot_start, price, source, confidence, run_id, features) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        }
+
+        // The move in pages of 7 rows (blocks span pages), then the migration itself: it moves
+        // everything again (re-runnable) and drops the old tables. Both give the same blocks.
+        for (const statement of Schema.migrations.find((m) => m.id === 7)!.statements) {
+          if (statement.startsWith("CREATE TABLE")) yield* sql.unsafe(statement)
+        }
+        yield* MovePoints.moveWith(7)
+        const paged = yield* sql.unsafe("SELECT pool, block_start, point_count, HEX(points) AS points FROM consolidated_blocks ORDER BY pool, block_start")
+        const ran = yield* MysqlMigrations.run
+        assert.deepStrictEqual(ran.at(-1), [7, "price_blocks"])
+        const tables = (yield* schemaSnapshot).tables.map((t) => t.TABLE_NAME)
+        assert.notInclude(tables, "consolidated_prices")
+        assert.notInclude(tables, "canonical_prices")
+        const blocks = yield* sql.unsafe<{ pool: string; block_start: number; point_count: number }>(
+          "SELECT pool, block_start, point_count FROM consolidated_blocks ORDER BY pool, block_start"
+        )
+        assert.deepStrictEqual(blocks.map((b) => [b.pool, Number(b.block_start), Number(b.point_count)]), [
+          [pools[0], day, 8],
+          [pools[0], day + 86_400_000, 12],
+          [pools[1], day, 1]
+        ])
+
+        assert.deepStrictEqual(
+          yield* sql.unsafe("SELECT pool, block_start, point_count, HEX(points) AS points FROM consolidated_blocks ORDER BY pool, block_start"),
+          paged
+        )
+
+        const store = yield* Effect.provide(PriceStore.PriceStore, MysqlStore.layer)
+        const read = (yield* store.consolidated({ pool: pools[0] as Pool.PoolId, from: 0, to: day * 2 }))
+          .concat(yield* store.consolidated({ pool: pools[1] as Pool.PoolId, from: 0, to: day * 2 }))
+        assert.deepStrictEqual(read.map((p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, p.snapshotsMerged]), consolidated)
+        const features = yield* store.canonical({ pool: pools[0] as Pool.PoolId, from: 0, to: day * 2 })
+        assert.deepStrictEqual(
+          features.map((p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, JSON.stringify(p.features)]),
+          canonical
+        )
+      }).pipe(Effect.scoped))
+  })
+})
+
 /**
  * MariaDB accepts things MySQL 8 rejects (and both accept things Vitess/TiDB lack). The schema
  * must stay in the common subset. Each rule names what it catches; `exceptions` documents the
@@ -106,7 +180,7 @@ const forbidden: ReadonlyArray<readonly [RegExp, string]> = [
 ]
 
 /** Column types the schema may use (all identical on MySQL 8 and MariaDB 10.6+). */
-const allowedTypes = new Set(["VARCHAR", "BIGINT", "INT", "TINYINT", "DOUBLE", "BOOLEAN", "JSON", "TEXT"])
+const allowedTypes = new Set(["VARCHAR", "BIGINT", "INT", "TINYINT", "DOUBLE", "BOOLEAN", "JSON", "TEXT", "MEDIUMBLOB"])
 
 /**
  * Documented exceptions: constructs that differ between the two but are valid on both.
@@ -149,7 +223,7 @@ describe("MysqlMigrations SQL stays in the MySQL 8 / MariaDB common subset", () 
   })
 
   plainIt("guards every statement that is not re-runnable by itself", () => {
-    const steps = Schema.migrations.flatMap((m) => m.steps)
+    const steps = Schema.migrations.flatMap((m) => m.steps).filter((s) => !Schema.isDataStep(s)) as Array<Schema.Statement>
     assert.deepStrictEqual(steps.map((s) => s.sql), all.map(({ s }) => s))
     for (const step of steps) {
       if (/^ALTER /.test(step.sql)) assert.isDefined(step.skipIf, step.sql)
@@ -160,6 +234,11 @@ describe("MysqlMigrations SQL stays in the MySQL 8 / MariaDB common subset", () 
     for (const { s } of all) {
       // Data statements (the event counter's seed) are checked by the feature rules above.
       if (/^INSERT /.test(s)) continue
+      // Tables a later migration replaced (their data moved first).
+      if (/^DROP TABLE /.test(s)) {
+        assert.match(s, /^DROP TABLE IF EXISTS \w+$/)
+        continue
+      }
       // Index changes: keys only (no column types to check), each guarded so it can run again.
       if (/^ALTER TABLE /.test(s)) {
         assert.match(s, /^ALTER TABLE \w+ (?:ADD KEY \w+ \([\w, ]+\)|DROP KEY \w+)(?:, (?:ADD KEY \w+ \([\w, ]+\)|DROP KEY \w+))*$/)

@@ -1,34 +1,60 @@
 /*
  * The columnar fast path of the MySQL price store (`PriceStore.bulk`): snapshots are read as
  * value arrays straight into typed arrays, and a `Consolidation.Result` is written without a
- * record per point: one range read of the stored points (FOR UPDATE), the write rules applied
- * in memory, then multi-row `INSERT ... ON DUPLICATE KEY UPDATE` for what is new or changed.
- * The two tiers are written in two transactions at once, on two connections. Snapshots are read
- * from the covering index of migration 6. Works the same on MySQL 8 and MariaDB (no LOAD DATA,
- * no row aliases).
+ * record per point: one range read of the stored blocks of the window (FOR UPDATE; blocks are
+ * one pool-day each, see `priceBlocks.ts`), the write rules applied in memory, then the changed
+ * blocks upserted. The two tiers are written in two transactions at once, on two connections.
+ * Snapshots are read from the covering index of migration 6. Works the same on MySQL 8 and
+ * MariaDB (no LOAD DATA, no row aliases).
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Consolidation, type EngineError, type Pool, type PriceStore } from "@spotfleet/engine"
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Option } from "effect"
+import * as PriceBlocks from "./priceBlocks.js"
 
 type Run = <A, E, R>(
   operation: string,
   effect: Effect.Effect<A, E | SqlError, R>
 ) => Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
 
-/** Rows per multi-row INSERT (7 columns: 35,000 parameters, well under the 65,535 limit). */
-const WRITE_ROWS = 5_000
 /** Pools per IN list when reading. */
 const READ_POOLS = 500
 
-const SOURCES = ["", "agent", "interpolated", "backfilled"] as const
+/** The confidence of each point kind (`Consolidation.KIND_*`), as the record path stamps it. */
 const CONFIDENCE = [0, 1, 0.8, 0.9] as const
-const sourceCode = (s: unknown): number => (s === "agent" ? 1 : s === "interpolated" ? 2 : s === "backfilled" ? 3 : 0)
+/** The field holding the confidence in both block layouts. */
+const CONFIDENCE_FIELD = 2
 const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
-const tuples = (rows: number, columns: number) => {
-  const one = `(${placeholders(columns)})`
-  return Array.from({ length: rows }, () => one).join(", ")
+
+/**
+ * The indices of `rows` (id first) in id order. Ids are unique and a batch's ids lie within a
+ * few times its size of each other (reports arrive interleaved over all pools), so they are
+ * placed by id offset in one pass, O(rows + id span), instead of a comparison sort (≈ 1.5 M
+ * comparisons per 90,000-row batch); a sparse span falls back to the sort.
+ */
+const idOrder = (rows: ReadonlyArray<ReadonlyArray<unknown>>): Uint32Array => {
+  const n = rows.length
+  const ids = new Float64Array(n)
+  let min = Infinity, max = -Infinity
+  for (let i = 0; i < n; i++) {
+    const id = Number(rows[i]![0])
+    ids[i] = id
+    if (id < min) min = id
+    if (id > max) max = id
+  }
+  const order = new Uint32Array(n)
+  const span = max - min + 1
+  if (n > 0 && span <= 32 * n + 4096) {
+    const at = new Int32Array(span).fill(-1)
+    for (let i = 0; i < n; i++) at[ids[i]! - min] = i
+    let k = 0
+    for (let j = 0; j < span; j++) if (at[j]! >= 0) order[k++] = at[j]!
+    if (k === n) return order
+  }
+  const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!)
+  order.set(sorted)
+  return order
 }
 
 interface Counts {
@@ -38,9 +64,8 @@ interface Counts {
   kept: number
 }
 
-export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreBulk => {
+export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.BlockSql): PriceStore.PriceStoreBulk => {
   const values = (text: string, params: ReadonlyArray<unknown>) => sql.unsafe(text, params).values
-  const exec = (text: string, params: ReadonlyArray<unknown>) => sql.unsafe(text, params).raw
 
   const snapshotColumns: PriceStore.PriceStoreBulk["snapshotColumns"] = ({ from, pools, to }) =>
     run(
@@ -52,16 +77,20 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
           chunks.push(
             yield* values(
               // Covered by ix_price_snapshots_pool_source (migration 6): a range scan per pool and
-              // source, no row lookups.
+              // source, no row lookups. Not `ORDER BY id`: the server sorted a batch (≈ 90,000
+              // rows) through temporary files, which cost more than the scan; sorting the ids
+              // here takes ≈ 20 ms.
               "SELECT id, pool, observed_at, price, reporter_role, source FROM price_snapshots " +
+                "FORCE INDEX (ix_price_snapshots_pool_source) " +
                 `WHERE pool IN (${placeholders(batch.length)}) AND source IN ('agent', 'backfill') ` +
-                "AND observed_at >= ? AND observed_at < ? ORDER BY id",
+                "AND observed_at >= ? AND observed_at < ?",
               [...batch, from, to]
             )
           )
         }
-        // Several IN lists: merge back into one id order.
-        const rows = chunks.length === 1 ? chunks[0]! : chunks.flat().sort((a, b) => Number(a[0]) - Number(b[0]))
+        const rows = chunks.length === 1 ? chunks[0]! : chunks.flat()
+        // Append (id) order, as the port promises (ties between equal snapshots go to the later one).
+        const order = idOrder(rows)
         let agentCount = 0
         for (const r of rows) if (r[5] === "agent") agentCount++
         const poolIndex = new Map<string, number>()
@@ -73,7 +102,8 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
         const role = new Uint8Array(agentCount)
         const backfill = new Map<Pool.PoolId, Array<Consolidation.HistoryRecord>>()
         let n = 0
-        for (const r of rows) {
+        for (let j = 0; j < order.length; j++) {
+          const r = rows[order[j]!]!
           const name = r[1] as Pool.PoolId
           if (r[5] !== "agent") {
             const record = { observedAt: Number(r[2]), price: Number(r[3]) }
@@ -103,164 +133,76 @@ export const make = (sql: SqlClient.SqlClient, run: Run): PriceStore.PriceStoreB
       })
     )
 
-  /** Stored points of the result's pools in `[from, to)`, locked, indexed like the result. */
-  const lockExisting = (
+  /**
+   * One tier of a result written through its blocks: the blocks of the result's pools over the
+   * window read and locked, each point compared with the stored one (a lower confidence never
+   * replaces a higher one; an identical point is left alone), the changed blocks written.
+   */
+  const upsertTier = (
     result: Consolidation.Result,
-    select: string,
-    table: string,
-    onRow: (index: number, row: ReadonlyArray<unknown>) => void
+    runId: string,
+    layout: PriceBlocks.Layout,
+    include: (kind: number) => boolean,
+    values: (k: number, kind: number, out: Array<number>) => void
   ) =>
     Effect.gen(function*() {
-      const poolIndex = new Map<string, number>()
-      result.pools.forEach((p, i) => poolIndex.set(p, i))
-      for (let i = 0; i < result.pools.length; i += READ_POOLS) {
-        const batch = result.pools.slice(i, i + READ_POOLS)
-        const rows = yield* values(
-          `SELECT pool, slot_start, ${select} FROM ${table} ` +
-            `WHERE pool IN (${placeholders(batch.length)}) AND slot_start >= ? AND slot_start < ? FOR UPDATE`,
-          [...batch, result.from, result.to]
-        )
-        for (const r of rows) {
-          const p = poolIndex.get(r[0] as string)
-          const s = (Number(r[1]) - result.contextFrom) / result.slotMillis
-          if (p === undefined || !Number.isInteger(s) || s < 0 || s >= result.slots) continue
-          onRow(p * result.slots + s, r)
-        }
-      }
-    })
-
-  /**
-   * Multi-row upserts of `WRITE_ROWS` rows, sent as the rows are produced: while the server runs
-   * one statement (in a child fiber, on the same transaction connection) the next one is built.
-   * One statement in flight at a time; `done` waits for the last.
-   */
-  const writer = (table: string, columns: ReadonlyArray<string>) => {
-    const width = columns.length
-    const update = columns.slice(2).map((c) => `${c} = VALUES(${c})`).join(", ")
-    const statement = (rows: number) =>
-      `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples(rows, width)} ON DUPLICATE KEY UPDATE ${update}`
-    const full = statement(WRITE_ROWS)
-    let params: Array<unknown> = []
-    let pending: Fiber.RuntimeFiber<unknown, SqlError> | undefined
-    const send = Effect.suspend(() => {
-      const rows = params.length / width
-      const batch = params
-      params = []
-      return Effect.gen(function*() {
-        if (pending !== undefined) yield* Fiber.join(pending)
-        pending = rows === 0 ? undefined : yield* Effect.fork(exec(rows === WRITE_ROWS ? full : statement(rows), batch))
-      })
-    })
-    return {
-      /** The parameters of the statement being built: push one row's values, then `send` when `full`. */
-      params: () => params,
-      full: () => params.length >= WRITE_ROWS * width,
-      send,
-      done: Effect.zipRight(send, Effect.suspend(() => (pending === undefined ? Effect.void : Fiber.join(pending))))
-    }
-  }
-
-  const upsertConsolidated = (result: Consolidation.Result, runId: string) =>
-    Effect.gen(function*() {
-      const size = result.pools.length * result.slots
-      const storedKind = new Uint8Array(size)
-      const storedPrice = new Float64Array(size)
-      const storedConfidence = new Float64Array(size)
-      const storedMerged = new Uint32Array(size)
-      yield* lockExisting(result, "price, source, confidence, snapshots_merged", "consolidated_prices", (k, r) => {
-        storedKind[k] = sourceCode(r[3])
-        storedPrice[k] = Number(r[2])
-        storedConfidence[k] = Number(r[4])
-        storedMerged[k] = Number(r[5])
-      })
+      const set = new PriceBlocks.BlockSet(layout)
+      yield* blocks.lockRange(set, result.pools, result.from, result.to)
       const counts: Counts = { inserted: 0, updated: 0, unchanged: 0, kept: 0 }
-      const out = writer("consolidated_prices", ["pool", "slot_start", "price", "source", "confidence", "run_id", "snapshots_merged"])
       const first = (result.from - result.contextFrom) / result.slotMillis
+      const point: Array<number> = []
       for (let p = 0; p < result.pools.length; p++) {
         const base = p * result.slots
         const pool = result.pools[p]!
+        let block: PriceBlocks.Block | undefined
         for (let s = first; s < result.slots; s++) {
           const k = base + s
           const kind = result.kind[k]!
-          if (kind === Consolidation.KIND_NONE) continue
-          const confidence = CONFIDENCE[kind]!
-          const merged = kind === Consolidation.KIND_AGENT ? result.merged[k]! : 0
-          const price = result.price[k]!
-          if (storedKind[k] === 0) counts.inserted++
-          else if (confidence < storedConfidence[k]!) {
-            counts.kept++
-            continue
-          } else if (
-            storedPrice[k] === price && storedKind[k] === kind && storedConfidence[k] === confidence && storedMerged[k] === merged
-          ) {
-            counts.unchanged++
-            continue
-          } else counts.updated++
-          out.params().push(pool, result.contextFrom + s * result.slotMillis, price, SOURCES[kind], confidence, runId, merged)
-          if (out.full()) yield* out.send
+          if (!include(kind)) continue
+          const slotStart = result.contextFrom + s * result.slotMillis
+          if (block === undefined || slotStart >= block.start + PriceBlocks.BLOCK_MILLIS) block = set.of(pool, slotStart)
+          values(k, kind, point)
+          const i = block.find(slotStart)
+          if (i < 0) {
+            block.add(slotStart, runId, point)
+            counts.inserted++
+          } else if (point[CONFIDENCE_FIELD]! < block.fields[CONFIDENCE_FIELD]![i]!) counts.kept++
+          else if (block.holds(i, point)) counts.unchanged++
+          else {
+            block.set(i, runId, point)
+            counts.updated++
+          }
         }
       }
-      yield* out.done
+      yield* blocks.write(layout, set.dirty())
       return counts
+    })
+
+  const upsertConsolidated = (result: Consolidation.Result, runId: string) =>
+    upsertTier(result, runId, PriceBlocks.consolidatedLayout, (kind) => kind !== Consolidation.KIND_NONE, (k, kind, out) => {
+      out[0] = result.price[k]!
+      out[1] = kind
+      out[2] = CONFIDENCE[kind]!
+      out[3] = kind === Consolidation.KIND_AGENT ? result.merged[k]! : 0
     })
 
   const upsertCanonical = (result: Consolidation.Result, runId: string) =>
-    Effect.gen(function*() {
-      const size = result.pools.length * result.slots
-      const stored: Array<ReadonlyArray<unknown> | undefined> = new Array(size)
-      yield* lockExisting(result, "price, source, confidence, CAST(features AS CHAR)", "canonical_prices", (k, r) => {
-        stored[k] = r
-      })
-      const counts: Counts = { inserted: 0, updated: 0, unchanged: 0, kept: 0 }
-      const out = writer("canonical_prices", ["pool", "slot_start", "price", "source", "confidence", "run_id", "features"])
-      const first = (result.from - result.contextFrom) / result.slotMillis
-      for (let p = 0; p < result.pools.length; p++) {
-        const base = p * result.slots
-        const pool = result.pools[p]!
-        for (let s = first; s < result.slots; s++) {
-          const k = base + s
-          const kind = result.kind[k]!
-          if (kind !== Consolidation.KIND_AGENT && kind !== Consolidation.KIND_BACKFILLED) continue
-          const confidence = CONFIDENCE[kind]!
-          const price = result.price[k]!
-          const spread = Number.isNaN(result.spread[k]!) ? null : result.spread[k]!
-          const row = stored[k]
-          if (row === undefined) counts.inserted++
-          else if (confidence < Number(row[4])) {
-            counts.kept++
-            continue
-          } else if (Number(row[2]) === price && row[3] === SOURCES[kind] && Number(row[4]) === confidence) {
-            const f = JSON.parse(String(row[5])) as Record<string, unknown>
-            if (
-              f.rollingMean === result.rollingMean[k] && f.volatility === result.volatility[k] && f.spreadToOnDemand === spread &&
-              f.notices === result.notices[k] && f.interruptions === result.interruptions[k]
-            ) {
-              counts.unchanged++
-              continue
-            }
-            counts.updated++
-          } else counts.updated++
-          out.params().push(
-            pool,
-            result.contextFrom + s * result.slotMillis,
-            price,
-            SOURCES[kind],
-            confidence,
-            runId,
-            JSON.stringify({
-              rollingMean: result.rollingMean[k],
-              volatility: result.volatility[k],
-              spreadToOnDemand: spread,
-              notices: result.notices[k],
-              interruptions: result.interruptions[k]
-            })
-          )
-          if (out.full()) yield* out.send
-        }
+    upsertTier(
+      result,
+      runId,
+      PriceBlocks.canonicalLayout,
+      (kind) => kind === Consolidation.KIND_AGENT || kind === Consolidation.KIND_BACKFILLED,
+      (k, kind, out) => {
+        out[0] = result.price[k]!
+        out[1] = kind
+        out[2] = CONFIDENCE[kind]!
+        out[3] = result.rollingMean[k]!
+        out[4] = result.volatility[k]!
+        out[5] = result.spread[k]!
+        out[6] = result.notices[k]!
+        out[7] = result.interruptions[k]!
       }
-      yield* out.done
-      return counts
-    })
+    )
 
   return {
     snapshotColumns,

@@ -1,7 +1,8 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type EngineError, type Pool, PriceStore, Pricing } from "@spotfleet/engine"
-import { Effect, Equal, Schema } from "effect"
+import { Effect, Schema } from "effect"
+import * as PriceBlocks from "./priceBlocks.js"
 import * as PriceBulk from "./priceBulk.js"
 import * as Rows from "./rows.js"
 
@@ -44,26 +45,6 @@ const snapshotOf = (r: Row) =>
     receivedAt: num(r.received_at),
     duplicate: r.duplicate === 1 || r.duplicate === true
   })
-const consolidatedOf = (r: Row) =>
-  decodeConsolidated({
-    pool: r.pool,
-    slotStart: num(r.slot_start),
-    price: num(r.price),
-    source: r.source,
-    confidence: num(r.confidence),
-    runId: r.run_id,
-    snapshotsMerged: num(r.snapshots_merged)
-  })
-const canonicalOf = (r: Row) =>
-  decodeCanonical({
-    pool: r.pool,
-    slotStart: num(r.slot_start),
-    price: num(r.price),
-    source: r.source,
-    confidence: num(r.confidence),
-    runId: r.run_id,
-    features: JSON.parse(String(r.features))
-  })
 const runOf = (r: Row) =>
   decodeRun({
     id: r.id,
@@ -85,31 +66,67 @@ const runOf = (r: Row) =>
     error: r.error
   })
 
-interface Tier<A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }> {
-  readonly table: string
-  readonly columns: ReadonlyArray<string>
-  readonly select: string
-  readonly decode: (r: Row) => Effect.Effect<A, EngineError.StoreError>
-  readonly values: (a: A) => ReadonlyArray<unknown>
-  readonly same: (a: A, b: A) => boolean
+/**
+ * A tier's points as block values (`priceBlocks.ts`): the numbers stored per point in the
+ * layout's field order, and the record read back from them (checked by the engine's schema).
+ */
+interface Tier<A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number; readonly runId: string }> {
+  readonly layout: PriceBlocks.Layout
+  readonly values: (a: A) => ReadonlyArray<number>
+  readonly decode: (block: PriceBlocks.Block, i: number) => Effect.Effect<A, EngineError.StoreError>
 }
 
+/** The field holding the confidence, in both layouts (the never-lower-confidence rule reads it). */
+const CONFIDENCE_FIELD = 2
+
 const consolidatedTier: Tier<Pricing.ConsolidatedPrice> = {
-  table: "consolidated_prices",
-  columns: ["pool", "slot_start", "price", "source", "confidence", "run_id", "snapshots_merged"],
-  select: "pool, slot_start, price, source, confidence, run_id, snapshots_merged",
-  decode: consolidatedOf,
-  values: (p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, p.snapshotsMerged],
-  same: (a, b) => a.price === b.price && a.source === b.source && a.confidence === b.confidence && a.snapshotsMerged === b.snapshotsMerged
+  layout: PriceBlocks.consolidatedLayout,
+  values: (p) => [p.price, PriceBlocks.sourceCode(p.source), p.confidence, p.snapshotsMerged],
+  decode: (b, i) =>
+    decodeConsolidated({
+      pool: b.pool,
+      slotStart: b.slot[i],
+      price: b.fields[0]![i],
+      source: PriceBlocks.SOURCES[b.fields[1]![i]!],
+      confidence: b.fields[2]![i],
+      runId: b.runOf(i),
+      snapshotsMerged: b.fields[3]![i]
+    })
 }
 
 const canonicalTier: Tier<Pricing.CanonicalPrice> = {
-  table: "canonical_prices",
-  columns: ["pool", "slot_start", "price", "source", "confidence", "run_id", "features"],
-  select: "pool, slot_start, price, source, confidence, run_id, CAST(features AS CHAR) AS features",
-  decode: canonicalOf,
-  values: (p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, JSON.stringify(encodeFeatures(p.features))],
-  same: (a, b) => a.price === b.price && a.source === b.source && a.confidence === b.confidence && Equal.equals(a.features, b.features)
+  layout: PriceBlocks.canonicalLayout,
+  values: (p) => {
+    const f = encodeFeatures(p.features)
+    return [
+      p.price,
+      PriceBlocks.sourceCode(p.source),
+      p.confidence,
+      f.rollingMean,
+      f.volatility,
+      f.spreadToOnDemand ?? Number.NaN,
+      f.notices,
+      f.interruptions
+    ]
+  },
+  decode: (b, i) => {
+    const spread = b.fields[5]![i]!
+    return decodeCanonical({
+      pool: b.pool,
+      slotStart: b.slot[i],
+      price: b.fields[0]![i],
+      source: PriceBlocks.SOURCES[b.fields[1]![i]!],
+      confidence: b.fields[2]![i],
+      runId: b.runOf(i),
+      features: {
+        rollingMean: b.fields[3]![i],
+        volatility: b.fields[4]![i],
+        spreadToOnDemand: Number.isNaN(spread) ? null : spread,
+        notices: b.fields[6]![i],
+        interruptions: b.fields[7]![i]
+      }
+    })
+  }
 }
 
 export const make = (
@@ -120,73 +137,58 @@ export const make = (
   const exec = (text: string, params: ReadonlyArray<unknown> = []) =>
     Effect.map(sql.unsafe(text, params).raw, (r) => Number((r as { affectedRows?: number } | null)?.affectedRows ?? 0))
 
-  const upsert = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }>(
+  const blocks = PriceBlocks.makeSql(sql)
+
+  // Points applied one after the other to the locked blocks they fall in (the last point per
+  // key wins within a call, as in the reference store); the changed blocks written once.
+  const upsert = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number; readonly runId: string }>(
     tier: Tier<A>,
     points: ReadonlyArray<A>
   ) =>
     sql.withTransaction(Effect.gen(function*() {
       let inserted = 0, updated = 0, unchanged = 0, kept = 0
-      for (const batch of chunks(points)) {
-        // The last point per key wins within a batch, as in the reference store.
-        const existing = new Map<string, A>()
-        const rows = yield* query(
-          `SELECT ${tier.select} FROM ${tier.table} WHERE (pool, slot_start) IN (${tuples(batch.length, 2)}) FOR UPDATE`,
-          batch.flatMap((p) => [p.pool, p.slotStart])
-        )
-        for (const r of rows) {
-          const p = yield* tier.decode(r)
-          existing.set(`${p.pool}\u0000${p.slotStart}`, p)
-        }
-        const inserts: Array<A> = []
-        for (const p of batch) {
-          const key = `${p.pool}\u0000${p.slotStart}`
-          const stored = existing.get(key)
-          if (stored === undefined) {
-            const pending = inserts.findIndex((q) => q.pool === p.pool && q.slotStart === p.slotStart)
-            if (pending >= 0) inserts[pending] = p
-            else inserts.push(p)
-            inserted++
-            continue
-          }
-          if (p.confidence < stored.confidence) kept++
-          else if (tier.same(stored, p)) unchanged++
-          else {
-            const [, , ...rest] = tier.values(p)
-            yield* exec(
-              `UPDATE ${tier.table} SET ${tier.columns.slice(2).map((c) => `${c} = ?`).join(", ")} WHERE pool = ? AND slot_start = ?`,
-              [...rest, p.pool, p.slotStart]
-            )
-            existing.set(key, p)
-            updated++
-          }
-        }
-        if (inserts.length > 0) {
-          yield* exec(
-            `INSERT INTO ${tier.table} (${tier.columns.join(", ")}) VALUES ${tuples(inserts.length, tier.columns.length)}`,
-            inserts.flatMap(tier.values)
-          )
+      const set = new PriceBlocks.BlockSet(tier.layout)
+      const keys = new Map<string, readonly [Pool.PoolId, number]>()
+      for (const p of points) {
+        const start = PriceBlocks.blockOf(p.slotStart)
+        keys.set(`${p.pool}\u0000${start}`, [p.pool, start])
+      }
+      yield* blocks.lockKeys(set, [...keys.values()])
+      for (const p of points) {
+        const block = set.of(p.pool, p.slotStart)
+        const values = tier.values(p)
+        const i = block.find(p.slotStart)
+        if (i < 0) {
+          block.add(p.slotStart, p.runId, values)
+          inserted++
+        } else if (p.confidence < block.fields[CONFIDENCE_FIELD]![i]!) kept++
+        else if (block.holds(i, values)) unchanged++
+        else {
+          block.set(i, p.runId, values)
+          updated++
         }
       }
+      yield* blocks.write(tier.layout, set.dirty())
       return { inserted, updated, unchanged, kept }
     }))
 
-  const readTier = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number }>(
+  const readTier = <A extends { readonly pool: Pool.PoolId; readonly slotStart: number; readonly confidence: number; readonly runId: string }>(
     tier: Tier<A>,
     { from, pool, to }: PriceStore.PointQuery
   ) =>
-    Effect.flatMap(
-      query(`SELECT ${tier.select} FROM ${tier.table} WHERE pool = ? AND slot_start >= ? AND slot_start < ? ORDER BY slot_start`, [
-        pool,
-        from,
-        to
-      ]),
-      (rows) => Effect.forEach(rows, tier.decode)
-    )
+    Effect.flatMap(blocks.read(tier.layout, pool, from, to), (days) => {
+      const wanted: Array<readonly [PriceBlocks.Block, number]> = []
+      for (const b of days) {
+        for (let i = 0; i < b.size; i++) if (b.slot[i]! >= from && b.slot[i]! < to) wanted.push([b, i])
+      }
+      // Blocks come in day order and hold their points in slot order.
+      return Effect.forEach(wanted, ([b, i]) => tier.decode(b, i))
+    })
 
   const snapshotColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
 
   return {
-    bulk: PriceBulk.make(sql, run),
+    bulk: PriceBulk.make(sql, run, blocks),
     appendSnapshots: (drafts) => {
       const insert = (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
         exec(
@@ -242,8 +244,11 @@ export const make = (
         Effect.map(
           // GROUP BY with MIN(observed_at) rather than DISTINCT: a loose index scan of
           // ix_price_snapshots_pool_source (one dive per pool) instead of a scan of the window.
+          // Forced: right after a bulk append the table's statistics lag, and the optimizer
+          // then scanned the window through ix_price_snapshots_observed (1–2 s instead of
+          // 50 ms for 900k snapshots).
           query(
-            "SELECT pool, MIN(observed_at) AS first_at FROM price_snapshots " +
+            "SELECT pool, MIN(observed_at) AS first_at FROM price_snapshots FORCE INDEX (ix_price_snapshots_pool_source) " +
               "WHERE source = ? AND observed_at >= ? AND observed_at < ? GROUP BY pool ORDER BY pool",
             [source ?? "agent", from, to]
           ),

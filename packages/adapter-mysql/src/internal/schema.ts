@@ -13,6 +13,12 @@
  *   half-way can simply run again.
  */
 
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { EngineError } from "@spotfleet/engine"
+import type { Effect } from "effect"
+import * as MovePoints from "./movePoints.js"
+
 const table = (name: string, body: string): string =>
   `CREATE TABLE IF NOT EXISTS ${name} (\n${body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
 
@@ -448,6 +454,43 @@ const snapshotReadIndex: ReadonlyArray<Statement> = [
 ]
 
 /**
+ * Migration 7: the consolidated and canonical tiers stored in blocks, one row per pool and UTC
+ * day (see `priceBlocks.ts` for the value layout and why). The points already stored move into
+ * blocks (a data step: the layout is binary, so the rows are packed by the adapter, not by SQL),
+ * then the row-per-point tables go. Re-runnable at every step: the tables are created if absent,
+ * the move rebuilds every block from the old table while it exists (so an interrupted move is
+ * simply redone), and the old tables are dropped only after it.
+ */
+const priceBlocks: ReadonlyArray<string | Statement | DataStep> = [
+  table(
+    "consolidated_blocks",
+    `  pool VARCHAR(128) NOT NULL,
+  block_start BIGINT NOT NULL,
+  point_count INT NOT NULL,
+  run_id VARCHAR(128) NOT NULL,
+  points MEDIUMBLOB NOT NULL,
+  PRIMARY KEY (pool, block_start),
+  CONSTRAINT ck_consolidated_blocks_count CHECK (point_count > 0)`
+  ),
+  table(
+    "canonical_blocks",
+    `  pool VARCHAR(128) NOT NULL,
+  block_start BIGINT NOT NULL,
+  point_count INT NOT NULL,
+  run_id VARCHAR(128) NOT NULL,
+  points MEDIUMBLOB NOT NULL,
+  PRIMARY KEY (pool, block_start),
+  CONSTRAINT ck_canonical_blocks_count CHECK (point_count > 0)`
+  ),
+  {
+    description: "move the points of consolidated_prices and canonical_prices into blocks",
+    run: MovePoints.run
+  },
+  "DROP TABLE IF EXISTS consolidated_prices",
+  "DROP TABLE IF EXISTS canonical_prices"
+]
+
+/**
  * A statement that cannot be written re-runnable in the MySQL 8 / MariaDB common subset (an
  * ALTER TABLE): it is skipped when `skipIf`, a query, returns a row, i.e. when it already took
  * effect in an earlier, interrupted run.
@@ -457,19 +500,35 @@ export interface Statement {
   readonly skipIf?: string | undefined
 }
 
+/**
+ * A step that moves data in a way SQL cannot express (it runs re-runnable code through the
+ * migration's connection). Its SQL is plain SELECT/INSERT on tables of the schema.
+ */
+export interface DataStep {
+  readonly description: string
+  readonly run: Effect.Effect<void, SqlError | EngineError.StoreError, SqlClient.SqlClient>
+}
+
 /** A migration: an id, a name and the statements it runs in order. */
 export interface MigrationSpec {
   readonly id: number
   readonly name: string
-  /** The SQL of every step, in order (what reviews and the compatibility test read). */
+  /** The SQL of every statement step, in order (what reviews and the compatibility test read). */
   readonly statements: ReadonlyArray<string>
-  /** The steps the migrator runs, with their guards. */
-  readonly steps: ReadonlyArray<Statement>
+  /** The steps the migrator runs, with their guards, data steps among them. */
+  readonly steps: ReadonlyArray<Statement | DataStep>
 }
 
-const migration = (id: number, name: string, steps: ReadonlyArray<string | Statement>): MigrationSpec => {
+export const isDataStep = (step: Statement | DataStep): step is DataStep => "run" in step
+
+const migration = (id: number, name: string, steps: ReadonlyArray<string | Statement | DataStep>): MigrationSpec => {
   const normalized = steps.map((s) => (typeof s === "string" ? { sql: s } : s))
-  return { id, name, statements: normalized.map((s) => s.sql), steps: normalized }
+  return {
+    id,
+    name,
+    statements: normalized.flatMap((s) => (isDataStep(s) ? [] : [s.sql])),
+    steps: normalized
+  }
 }
 
 /** Every migration, in order. Append new ones; never edit a released one. */
@@ -479,13 +538,18 @@ export const migrations: ReadonlyArray<MigrationSpec> = [
   migration(3, "event_sequence", eventSequence),
   migration(4, "job_runs", jobRuns),
   migration(5, "model_registry", modelRegistry),
-  migration(6, "snapshot_read_index", snapshotReadIndex)
+  migration(6, "snapshot_read_index", snapshotReadIndex),
+  migration(7, "price_blocks", priceBlocks)
 ]
 
-/** The tables the adapter creates (for tests and tooling). */
-export const tableNames: ReadonlyArray<string> = migrations.flatMap((m) =>
-  m.statements.flatMap((s) => {
+/** The tables the adapter's schema has once every migration ran (for tests and tooling). */
+export const tableNames: ReadonlyArray<string> = (() => {
+  const names = new Set<string>()
+  for (const s of migrations.flatMap((m) => m.statements)) {
     const created = /^CREATE TABLE IF NOT EXISTS (\w+)/.exec(s)
-    return created === null ? [] : [created[1]!]
-  })
-)
+    if (created !== null) names.add(created[1]!)
+    const dropped = /^DROP TABLE IF EXISTS (\w+)$/.exec(s)
+    if (dropped !== null) names.delete(dropped[1]!)
+  }
+  return [...names]
+})()

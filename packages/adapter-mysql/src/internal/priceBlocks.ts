@@ -1,0 +1,431 @@
+/*
+ * The consolidated and canonical tiers in blocks: one row per pool and UTC day (migration 7),
+ * holding that day's points in a compact binary column layout.
+ *
+ * Why blocks: a consolidation run writes one point per pool and 5-minute slot to each tier, and
+ * as one row per point InnoDB spent ≈ 9 µs of CPU per row on this project's 2-core development
+ * box whichever way the rows were sent (prepared, inline text, LOAD DATA): the tiers' writes alone
+ * held a run to ≈ 40,000 snapshots/s. Every read of the tiers is "one pool over a time range"
+ * (the port has no other query), so a day of a pool is the natural unit: a run's window touches
+ * one or two blocks per pool, writes them as ≈ 10–20 KB values, and reading a pool's month is
+ * thirty rows.
+ *
+ * Layout of `points` (little-endian), version 1:
+ *
+ *     u8  version (1)
+ *     u8  flags: bit 0 set = slot starts stored as f64, clear = u32 offsets from block_start;
+ *                bit 1 set = the rest is deflated (zlib raw deflate)
+ *     u8  number of value fields (checked against the tier's layout)
+ *     u16 number of run ids, then each: u16 byte length + UTF-8 bytes
+ *     u32 number of points
+ *     slot column (u32 or f64), run column (u16 index into the run ids), then one column per
+ *     value field in the tier's order (f64 / u32 / u8)
+ *
+ * Points are sorted by slot start. Prices and features are stored as f64: a point reads back
+ * exactly as it was written (the compare-before-write that keeps runs idempotent relies on it).
+ * Columns of one kind side by side deflate well (prices change seldom, slots are evenly spaced,
+ * one run id): 6–9× smaller on the benchmark's data, which is what the database writes, logs
+ * and reads; deflating costs the adapter ≈ 10 ms per MB.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { EngineError, type Pool } from "@spotfleet/engine"
+import { Effect, Fiber } from "effect"
+import { promisify } from "node:util"
+import * as Zlib from "node:zlib"
+
+/** A block covers one UTC day of a pool. */
+export const BLOCK_MILLIS = 86_400_000
+/** The block a slot start falls in. */
+export const blockOf = (slotStart: number): number => Math.floor(slotStart / BLOCK_MILLIS) * BLOCK_MILLIS
+
+const VERSION = 1
+const FLAG_F64_SLOTS = 1
+const FLAG_DEFLATED = 2
+/** Bodies smaller than this are stored as they are (deflate would not pay for itself). */
+const DEFLATE_FROM = 256
+/** The fastest level: most of the gain is in repeated values, which every level finds. */
+const DEFLATE: Zlib.ZlibOptions = { level: 1 }
+const deflateRaw = promisify(Zlib.deflateRaw) as (buffer: Buffer, options: Zlib.ZlibOptions) => Promise<Buffer>
+const withHeader = (flags: number, body: Buffer) => Buffer.concat([Buffer.from([VERSION, flags]), body], 2 + body.length)
+
+export type FieldType = "f64" | "u32" | "u8"
+const BYTES: Record<FieldType, number> = { f64: 8, u32: 4, u8: 1 }
+
+/** A tier's table and the value fields stored per point (besides slot start and run id). */
+export interface Layout {
+  readonly table: string
+  readonly fields: ReadonlyArray<FieldType>
+}
+
+/** Source codes (u8): the order of `Consolidation.KIND_*`. */
+export const SOURCES = ["", "agent", "interpolated", "backfilled"] as const
+export const sourceCode = (s: string): number => (s === "agent" ? 1 : s === "interpolated" ? 2 : s === "backfilled" ? 3 : 0)
+
+/** price, source, confidence, snapshots merged. */
+export const consolidatedLayout: Layout = { table: "consolidated_blocks", fields: ["f64", "u8", "f64", "u32"] }
+/** price, source, confidence, rolling mean, volatility, spread to on-demand (NaN = none), notices, interruptions. */
+export const canonicalLayout: Layout = {
+  table: "canonical_blocks",
+  fields: ["f64", "u8", "f64", "f64", "f64", "f64", "u32", "u32"]
+}
+
+/** Equal values, NaN equal to NaN (an absent spread is stored as NaN). */
+export const sameValue = (a: number, b: number): boolean => a === b || (a !== a && b !== b)
+
+/** The block format could not be read (a corrupted or foreign value). */
+export class BlockFormatError extends Error {}
+
+/**
+ * One pool-day of a tier, mutable while a write is prepared. Columns are plain arrays;
+ * `fields[f][i]` is value field `f` of point `i`.
+ */
+export class Block {
+  readonly slot: Array<number>
+  readonly run: Array<number>
+  readonly fields: Array<Array<number>>
+  readonly runs: Array<string>
+  private index: Map<number, number> | undefined
+  private sorted = true
+  private lastRunIndex = 0
+  /** Whether the block changed since it was read (and must be written). */
+  dirty = false
+  /** The run id of the last point set (stored with the row: the run that last wrote the block). */
+  lastRun = ""
+
+  constructor(
+    readonly pool: Pool.PoolId,
+    readonly start: number,
+    readonly layout: Layout,
+    columns?: { slot: Array<number>; run: Array<number>; fields: Array<Array<number>>; runs: Array<string> }
+  ) {
+    this.slot = columns?.slot ?? []
+    this.run = columns?.run ?? []
+    this.fields = columns?.fields ?? layout.fields.map(() => [])
+    this.runs = columns?.runs ?? []
+  }
+
+  get size(): number {
+    return this.slot.length
+  }
+
+  /** The index of the point at `slotStart`, or -1. */
+  find(slotStart: number): number {
+    // Points arriving after the last one (a run writing a day in slot order) need no index.
+    const n = this.slot.length
+    if (this.sorted && (n === 0 || slotStart > this.slot[n - 1]!)) return -1
+    if (this.index === undefined) {
+      this.index = new Map()
+      for (let i = 0; i < this.slot.length; i++) this.index.set(this.slot[i]!, i)
+    }
+    return this.index.get(slotStart) ?? -1
+  }
+
+  runOf(i: number): string {
+    return this.runs[this.run[i]!]!
+  }
+
+  runIndex(runId: string): number {
+    if (this.runs[this.lastRunIndex] === runId) return this.lastRunIndex
+    let i = this.runs.indexOf(runId)
+    if (i < 0) i = this.runs.push(runId) - 1
+    this.lastRunIndex = i
+    return i
+  }
+
+  /** Sets point `i`'s run and values (`values[f]` for each field). */
+  set(i: number, runId: string, values: ArrayLike<number>): void {
+    this.run[i] = this.runIndex(runId)
+    this.lastRun = runId
+    for (let f = 0; f < this.fields.length; f++) this.fields[f]![i] = values[f]!
+    this.dirty = true
+  }
+
+  /** Adds a point at a slot the block does not hold yet. */
+  add(slotStart: number, runId: string, values: ArrayLike<number>): void {
+    const i = this.slot.length
+    if (i > 0 && slotStart < this.slot[i - 1]!) this.sorted = false
+    this.slot.push(slotStart)
+    // The index exists once a lookup needed it; keep it in step (else it is built on demand).
+    this.index?.set(slotStart, i)
+    this.set(i, runId, values)
+  }
+
+  /** The binary value of the block (points in slot order, only the run ids they use). */
+  encode(): Buffer {
+    const { body, flags } = this.body()
+    return flags & FLAG_DEFLATED ? withHeader(flags, Zlib.deflateRawSync(body, DEFLATE)) : withHeader(flags, body)
+  }
+
+  /** `encode`, deflating on libuv's thread pool (the writer deflates a statement's blocks in parallel). */
+  async encodeAsync(): Promise<Buffer> {
+    const { body, flags } = this.body()
+    return flags & FLAG_DEFLATED ? withHeader(flags, await deflateRaw(body, DEFLATE)) : withHeader(flags, body)
+  }
+
+  /** The value after its two header bytes, not deflated yet, and the header's flags. */
+  private body(): { readonly body: Buffer; readonly flags: number } {
+    const n = this.slot.length
+    let order: ArrayLike<number> | undefined
+    if (!this.sorted) {
+      const o = Array.from({ length: n }, (_, i) => i)
+      o.sort((a, b) => this.slot[a]! - this.slot[b]!)
+      order = o
+    }
+    const at = (i: number) => (order === undefined ? i : order[i]!)
+    // Only the run ids still referenced, renumbered in order of first use.
+    const remap = new Int32Array(this.runs.length).fill(-1)
+    const runs: Array<Buffer> = []
+    for (let i = 0; i < n; i++) {
+      const r = this.run[at(i)]!
+      if (remap[r] === -1) {
+        remap[r] = runs.length
+        runs.push(Buffer.from(this.runs[r]!, "utf8"))
+      }
+    }
+    let u32Slots = true
+    for (let i = 0; i < n && u32Slots; i++) {
+      const offset = this.slot[i]! - this.start
+      u32Slots = Number.isInteger(offset) && offset >= 0 && offset <= 0xffff_ffff
+    }
+    const slotBytes = u32Slots ? 4 : 8
+    let size = 1 + 2 + 4 + n * (slotBytes + 2)
+    for (const r of runs) size += 2 + r.length
+    for (const t of this.layout.fields) size += n * BYTES[t]
+    const buffer = Buffer.allocUnsafe(size)
+    let o = buffer.writeUInt8(this.layout.fields.length, 0)
+    o = buffer.writeUInt16LE(runs.length, o)
+    for (const r of runs) {
+      o = buffer.writeUInt16LE(r.length, o)
+      o += r.copy(buffer, o)
+    }
+    o = buffer.writeUInt32LE(n, o)
+    if (u32Slots) for (let i = 0; i < n; i++) o = buffer.writeUInt32LE(this.slot[at(i)]! - this.start, o)
+    else for (let i = 0; i < n; i++) o = buffer.writeDoubleLE(this.slot[at(i)]!, o)
+    for (let i = 0; i < n; i++) o = buffer.writeUInt16LE(remap[this.run[at(i)]!]!, o)
+    this.layout.fields.forEach((type, f) => {
+      const column = this.fields[f]!
+      if (type === "f64") for (let i = 0; i < n; i++) o = buffer.writeDoubleLE(column[at(i)]!, o)
+      else if (type === "u32") for (let i = 0; i < n; i++) o = buffer.writeUInt32LE(column[at(i)]!, o)
+      else for (let i = 0; i < n; i++) o = buffer.writeUInt8(column[at(i)]!, o)
+    })
+    return { body: buffer, flags: (u32Slots ? 0 : FLAG_F64_SLOTS) | (size >= DEFLATE_FROM ? FLAG_DEFLATED : 0) }
+  }
+
+  /** Reads a block value written by `encode`. Throws `BlockFormatError` on anything else. */
+  /** Whether point `i` holds exactly `values`. */
+  holds(i: number, values: ArrayLike<number>): boolean {
+    for (let f = 0; f < this.fields.length; f++) if (!sameValue(this.fields[f]![i]!, values[f]!)) return false
+    return true
+  }
+
+  static decode(pool: Pool.PoolId, start: number, layout: Layout, value: Uint8Array): Block {
+    const fail = (why: string): never => {
+      throw new BlockFormatError(`${layout.table} block (${pool}, ${start}): ${why}`)
+    }
+    const stored = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    if (stored.length < 2) fail("value is truncated")
+    if (stored.readUInt8(0) !== VERSION) fail(`unknown block version ${stored.readUInt8(0)}`)
+    const flags = stored.readUInt8(1)
+    const f64Slots = (flags & FLAG_F64_SLOTS) !== 0
+    let buffer = stored.subarray(2)
+    if ((flags & FLAG_DEFLATED) !== 0) {
+      try {
+        buffer = Zlib.inflateRawSync(buffer)
+      } catch {
+        fail("deflated value is corrupt")
+      }
+    }
+    const need = (o: number, bytes: number) => {
+      if (o + bytes > buffer.length) fail("value is truncated")
+    }
+    need(0, 3)
+    if (buffer.readUInt8(0) !== layout.fields.length) fail(`expected ${layout.fields.length} value fields, found ${buffer.readUInt8(0)}`)
+    const runCount = buffer.readUInt16LE(1)
+    let o = 3
+    const runs: Array<string> = []
+    for (let r = 0; r < runCount; r++) {
+      need(o, 2)
+      const length = buffer.readUInt16LE(o)
+      need(o + 2, length)
+      runs.push(buffer.toString("utf8", o + 2, o + 2 + length))
+      o += 2 + length
+    }
+    need(o, 4)
+    const n = buffer.readUInt32LE(o)
+    o += 4
+    let size = n * ((f64Slots ? 8 : 4) + 2)
+    for (const t of layout.fields) size += n * BYTES[t]
+    if (o + size !== buffer.length) fail("value length does not match its point count")
+    const slot = new Array<number>(n)
+    if (f64Slots) for (let i = 0; i < n; i++, o += 8) slot[i] = buffer.readDoubleLE(o)
+    else for (let i = 0; i < n; i++, o += 4) slot[i] = start + buffer.readUInt32LE(o)
+    const run = new Array<number>(n)
+    for (let i = 0; i < n; i++, o += 2) {
+      run[i] = buffer.readUInt16LE(o)
+      if (run[i]! >= runCount) fail("run index out of range")
+    }
+    const fields = layout.fields.map((type) => {
+      const column = new Array<number>(n)
+      if (type === "f64") for (let i = 0; i < n; i++, o += 8) column[i] = buffer.readDoubleLE(o)
+      else if (type === "u32") for (let i = 0; i < n; i++, o += 4) column[i] = buffer.readUInt32LE(o)
+      else for (let i = 0; i < n; i++, o += 1) column[i] = buffer.readUInt8(o)
+      return column
+    })
+    return new Block(pool, start, layout, { slot, run, fields, runs })
+  }
+}
+
+/** The blocks of one tier read for a write, by pool and block start; missing ones made on demand. */
+export class BlockSet {
+  private readonly blocks = new Map<string, Map<number, Block>>()
+  constructor(readonly layout: Layout) {}
+
+  put(block: Block): void {
+    let days = this.blocks.get(block.pool)
+    if (days === undefined) this.blocks.set(block.pool, days = new Map())
+    days.set(block.start, block)
+  }
+
+  /** The block holding `slotStart` of `pool` (a new, empty one if none was stored). */
+  of(pool: Pool.PoolId, slotStart: number): Block {
+    const start = blockOf(slotStart)
+    let days = this.blocks.get(pool)
+    if (days === undefined) this.blocks.set(pool, days = new Map())
+    let block = days.get(start)
+    if (block === undefined) days.set(start, block = new Block(pool, start, this.layout))
+    return block
+  }
+
+  /** The blocks that changed, in pool and day order. */
+  dirty(): Array<Block> {
+    const out: Array<Block> = []
+    for (const days of this.blocks.values()) for (const b of days.values()) if (b.dirty) out.push(b)
+    return out.sort((a, b) => (a.pool < b.pool ? -1 : a.pool > b.pool ? 1 : a.start - b.start))
+  }
+}
+
+/** Block rows per multi-row INSERT, and the size after which a statement is sent anyway. */
+const WRITE_ROWS = 200
+const WRITE_BYTES = 4 * 1024 * 1024
+/** Blocks encoded together (deflated in parallel). */
+const ENCODE_BLOCKS = 50
+/** Pools (or keys) per IN list when reading. */
+const READ_KEYS = 500
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
+
+/** The SQL side of the blocks: locked reads for writes, plain reads, pipelined writes. */
+export interface BlockSql {
+  /** Reads and locks (FOR UPDATE) the blocks of `pools` overlapping `[from, to)` into `set`. */
+  readonly lockRange: (
+    set: BlockSet,
+    pools: ReadonlyArray<Pool.PoolId>,
+    from: number,
+    to: number
+  ) => Effect.Effect<void, SqlError | EngineError.StoreError>
+  /** Reads and locks the blocks at these `[pool, block start]` keys into `set`. */
+  readonly lockKeys: (
+    set: BlockSet,
+    keys: ReadonlyArray<readonly [Pool.PoolId, number]>
+  ) => Effect.Effect<void, SqlError | EngineError.StoreError>
+  /** The blocks of one pool overlapping `[from, to)`, in day order (no locks). */
+  readonly read: (
+    layout: Layout,
+    pool: Pool.PoolId,
+    from: number,
+    to: number
+  ) => Effect.Effect<Array<Block>, SqlError | EngineError.StoreError>
+  /**
+   * Writes the blocks (insert or replace), a few hundred per statement; the next statement is
+   * encoded while the server runs the previous one.
+   */
+  readonly write: (layout: Layout, blocks: ReadonlyArray<Block>) => Effect.Effect<void, SqlError>
+}
+
+export const makeSql = (sql: SqlClient.SqlClient): BlockSql => {
+  const values = (text: string, params: ReadonlyArray<unknown>) => sql.unsafe(text, params).values
+  const decodeRows = (layout: Layout, rows: ReadonlyArray<ReadonlyArray<unknown>>, onBlock: (b: Block) => void) =>
+    Effect.try({
+      try: () => {
+        for (const r of rows) onBlock(Block.decode(r[0] as Pool.PoolId, Number(r[1]), layout, r[2] as Uint8Array))
+      },
+      catch: (e) =>
+        new EngineError.StoreError({
+          operation: "readPriceBlocks",
+          reason: e instanceof BlockFormatError ? e.message : `unreadable ${layout.table} block`
+        })
+    })
+
+  return {
+    lockRange: (set, pools, from, to) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < pools.length; i += READ_KEYS) {
+          const batch = pools.slice(i, i + READ_KEYS)
+          const rows = yield* values(
+            `SELECT pool, block_start, points FROM ${set.layout.table} ` +
+              `WHERE pool IN (${placeholders(batch.length)}) AND block_start >= ? AND block_start < ? FOR UPDATE`,
+            [...batch, blockOf(from), to]
+          )
+          yield* decodeRows(set.layout, rows, (b) => set.put(b))
+        }
+      }),
+    lockKeys: (set, keys) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < keys.length; i += READ_KEYS) {
+          const batch = keys.slice(i, i + READ_KEYS)
+          const rows = yield* values(
+            `SELECT pool, block_start, points FROM ${set.layout.table} ` +
+              `WHERE (pool, block_start) IN (${batch.map(() => "(?, ?)").join(", ")}) FOR UPDATE`,
+            batch.flat()
+          )
+          yield* decodeRows(set.layout, rows, (b) => set.put(b))
+        }
+      }),
+    read: (layout, pool, from, to) =>
+      Effect.flatMap(
+        values(
+          `SELECT pool, block_start, points FROM ${layout.table} WHERE pool = ? AND block_start >= ? AND block_start < ? ` +
+            "ORDER BY block_start",
+          [pool, blockOf(from), to]
+        ),
+        (rows) => {
+          const out: Array<Block> = []
+          return Effect.as(decodeRows(layout, rows, (b) => out.push(b)), out)
+        }
+      ),
+    write: (layout, blocks) =>
+      Effect.gen(function*() {
+        const statement = (rows: number) =>
+          `INSERT INTO ${layout.table} (pool, block_start, point_count, run_id, points) VALUES ` +
+          Array.from({ length: rows }, () => "(?, ?, ?, ?, ?)").join(", ") +
+          " ON DUPLICATE KEY UPDATE point_count = VALUES(point_count), run_id = VALUES(run_id), points = VALUES(points)"
+        let pending: Fiber.RuntimeFiber<unknown, SqlError> | undefined
+        let params: Array<unknown> = []
+        let bytes = 0
+        const send = Effect.suspend(() => {
+          const batch = params
+          params = []
+          bytes = 0
+          return Effect.gen(function*() {
+            if (pending !== undefined) yield* Fiber.join(pending)
+            pending = batch.length === 0 ? undefined : yield* Effect.fork(sql.unsafe(statement(batch.length / 5), batch).raw)
+          })
+        })
+        // Blocks are deflated a statement's worth at a time on the thread pool, while the
+        // server runs the previous statement.
+        for (let i = 0; i < blocks.length; i += ENCODE_BLOCKS) {
+          const group = blocks.slice(i, i + ENCODE_BLOCKS)
+          const values = yield* Effect.promise(() => Promise.all(group.map((b) => b.encodeAsync())))
+          for (let j = 0; j < group.length; j++) {
+            const block = group[j]!
+            params.push(block.pool, block.start, block.size, block.lastRun, values[j])
+            bytes += values[j]!.length
+            if (params.length >= WRITE_ROWS * 5 || bytes >= WRITE_BYTES) yield* send
+          }
+        }
+        yield* send
+        if (pending !== undefined) yield* Fiber.join(pending)
+      })
+  }
+}
