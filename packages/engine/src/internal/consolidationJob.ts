@@ -14,6 +14,8 @@ import { bulkFromRecords } from "./priceStore.js"
 import { DEFAULT_CONTEXT_MILLIS, DEFAULT_MAX_GAP_MILLIS, DEFAULT_ROLLING_SLOTS } from "./consolidation.js"
 
 const HOUR = 60 * 60 * 1000
+/** Duplicates flagged per call while a run goes on (the rest after its last batch). */
+const FLAG_IDS = 10_000
 
 export const pointsTotal = Metric.counter("spotfleet_consolidation_points_total", {
   description: "Points written by consolidation runs, by kind",
@@ -111,8 +113,11 @@ export const make = (options: JobOptions = {}) =>
 
         const counts = { ...base }
         const body = Effect.scoped(Effect.gen(function*() {
-          const poolSet = new Set<PoolId>(yield* store.snapshotPools({ from: contextFrom, to, source: "agent" }))
-          for (const p of yield* store.snapshotPools({ from: contextFrom, to, source: "backfill" })) poolSet.add(p)
+          const [agentPools, backfillPools] = yield* Effect.all([
+            store.snapshotPools({ from: contextFrom, to, source: "agent" }),
+            store.snapshotPools({ from: contextFrom, to, source: "backfill" })
+          ], { concurrency: 2 })
+          const poolSet = new Set<PoolId>([...agentPools, ...backfillPools])
           for (const p of request.pools ?? []) poolSet.add(p)
           if (Option.isSome(source)) for (const p of yield* source.value.pools) poolSet.add(p)
           const pools = [...poolSet].sort()
@@ -120,15 +125,25 @@ export const make = (options: JobOptions = {}) =>
           const onDemandOf = yield* onDemandByPool
           const ctx = yield* context(pools, contextFrom - contextMillis, to)
 
-          // Pipelined: the upsert of one batch runs while the next batch is read and
-          // consolidated. At most one batch is being written at a time, so batches commit, and
-          // progress is reported, in order. Duplicates are flagged once, after the last batch,
-          // in id order: a batch's snapshots are spread over the whole window (reports arrive
-          // in time order), so flagging per batch would visit every page of it once per batch.
+          // Pipelined in three lanes: while the next batch is read and consolidated, the
+          // previous one is upserted and the duplicates found so far are flagged. At most one
+          // upsert and one flagging are in flight at a time, so batches commit, and progress is
+          // reported, in order. Duplicates are flagged in id order, in runs of at least
+          // `FLAG_IDS` (a batch's snapshots are spread over the whole window, as reports arrive
+          // in time order, so small runs would visit every page of it again and again). A run
+          // that fails part-way may have flagged some duplicates: flags are facts about the
+          // snapshots (the same on every run over them), not results of the run.
           const duplicateIds: Array<number> = []
+          let flagging: Fiber.RuntimeFiber<number, StoreError> | undefined
+          const flag = (force: boolean) =>
+            Effect.gen(function*() {
+              if (duplicateIds.length === 0 || (!force && duplicateIds.length < FLAG_IDS)) return
+              const ids = duplicateIds.splice(0).sort((x, y) => x - y)
+              if (flagging !== undefined) yield* Fiber.join(flagging)
+              flagging = yield* Effect.forkScoped(store.flagDuplicates(ids))
+            })
           const write = (b: number, read: SnapshotColumnsRead, result: Consolidation.Result) =>
             Effect.gen(function*() {
-              for (const i of result.duplicates) duplicateIds.push(read.agentIds[i]!)
               const { canonical, consolidated: written } = yield* bulk.upsertResult(result, runId)
               counts.snapshots += result.counts.snapshots
               counts.duplicates += result.counts.duplicates
@@ -178,12 +193,15 @@ export const make = (options: JobOptions = {}) =>
               onDemand,
               context: ctx
             })
+            for (const i of result.duplicates) duplicateIds.push(read.agentIds[i]!)
+            yield* flag(false)
             if (writing !== undefined) yield* Fiber.join(writing)
             // Scoped to the body: a run that fails stops its write before it is recorded as failed.
             writing = yield* Effect.forkScoped(write(b, read, result))
           }
+          yield* flag(true)
           if (writing !== undefined) yield* Fiber.join(writing)
-          yield* store.flagDuplicates(duplicateIds.sort((x, y) => x - y))
+          if (flagging !== undefined) yield* Fiber.join(flagging)
         }))
 
         const finish = (status: "succeeded" | "failed", error: string | null) =>
