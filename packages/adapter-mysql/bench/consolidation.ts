@@ -24,6 +24,10 @@ import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { ConsolidationJob, PriceStore, Pricing } from "@spotfleet/engine"
 import { Effect, Layer, Redacted } from "effect"
 import * as mysql from "mysql2/promise"
+import { execFileSync } from "node:child_process"
+import { readFileSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
+import { loadavg } from "node:os"
 import { synthetic } from "../../engine/bench/synthetic.js"
 import * as MysqlMigrations from "../src/MysqlMigrations.js"
 import * as MysqlStore from "../src/MysqlStore.js"
@@ -37,15 +41,60 @@ const url = (() => {
   u.pathname = `/${database}`
   return u.toString()
 })()
+/**
+ * CPU seconds (user + system) used so far by a process, from /proc (Linux; undefined elsewhere):
+ * shows whether a run waited on the database or on this process.
+ */
+const cpuSeconds = (pid: number | string): number | undefined => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+/** The local database server's pid, when it runs on this machine. */
+const databasePid = (() => {
+  try {
+    return execFileSync("pidof", ["mariadbd", "mysqld"], { encoding: "utf8" }).trim().split(/\s+/)[0] || undefined
+  } catch {
+    return undefined
+  }
+})()
+/** `BENCH_CPU_PROFILE=file.cpuprofile`: a CPU profile of the first run only (open it in Chrome DevTools). */
+const inspector = new Session()
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) => inspector.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))))
+const startProfile = async () => {
+  inspector.connect()
+  await post("Profiler.enable")
+  await post("Profiler.start")
+}
+const stopProfile = async (file: string) => {
+  const { profile } = (await post("Profiler.stop")) as { profile: unknown }
+  writeFileSync(file, JSON.stringify(profile))
+  inspector.disconnect()
+  console.log(`  CPU profile of the first run: ${file}`)
+}
 const fmt = (x: number) => Math.round(x).toLocaleString("en-US")
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
 /** Wall time per store operation, to show where a run spends its time. */
 const timings = new Map<string, number>()
+/** Every store call of the current run: [name, start, end] in ms since the run started. */
+const spans: Array<[string, number, number]> = []
+let runStart = 0
 const timedOp = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
     const start = performance.now()
-    return Effect.ensuring(effect, Effect.sync(() => timings.set(name, (timings.get(name) ?? 0) + performance.now() - start)))
+    return Effect.ensuring(
+      effect,
+      Effect.sync(() => {
+        const end = performance.now()
+        timings.set(name, (timings.get(name) ?? 0) + end - start)
+        spans.push([name, start - runStart, end - runStart])
+      })
+    )
   })
 const instrument = (store: PriceStore.PriceStoreService): PriceStore.PriceStoreService => {
   const bulk = store.bulk ?? PriceStore.bulkFromRecords(store)
@@ -63,6 +112,16 @@ const breakdown = () => {
   const line = [...timings].map(([k, v]) => `${k} ${secs(v)}`).join(", ")
   timings.clear()
   return line
+}
+/** When each kind of store call first started and last ended: where the run's wall time went. */
+const phases = (total: number) => {
+  const byName = new Map<string, [number, number, number]>()
+  for (const [name, start, end] of spans) {
+    const p = byName.get(name)
+    byName.set(name, p === undefined ? [start, end, 1] : [Math.min(p[0], start), Math.max(p[1], end), p[2] + 1])
+  }
+  spans.length = 0
+  return [...byName].map(([name, [start, end, n]]) => `${name} ×${n} ${secs(start)}–${secs(end)}`).join(", ") + ` (run ${secs(total)})`
 }
 
 const bench = Effect.gen(function*() {
@@ -104,8 +163,12 @@ const bench = Effect.gen(function*() {
   const timed = (label: string) =>
     Effect.gen(function*() {
       const start = performance.now()
+      runStart = start
+      const cpu0 = [cpuSeconds("self"), databasePid === undefined ? undefined : cpuSeconds(databasePid)]
       const run = yield* job.run({ from: FROM, to: TO })
       const ms = performance.now() - start
+      const cpu1 = [cpuSeconds("self"), databasePid === undefined ? undefined : cpuSeconds(databasePid)]
+      const cpu = (i: number) => (cpu0[i] === undefined || cpu1[i] === undefined ? "n/a" : `${(cpu1[i]! - cpu0[i]!).toFixed(1)} s`)
       console.log(
         `${label}: ${secs(ms)} — snapshots ${fmt(run.snapshots)}, duplicates ${fmt(run.duplicates)}, agent points ${fmt(run.agentPoints)}, ` +
           `filled ${fmt(run.filled)}, consolidated written ${fmt(run.written)}, canonical written ${fmt(run.canonical)}`
@@ -115,9 +178,14 @@ const bench = Effect.gen(function*() {
           `(${fmt((run.written + run.canonical) / (ms / 1000))} tier rows/s written) (target ≥ 100,000 rows/s)`
       )
       console.log(`  store time: ${breakdown()}`)
+      console.log(`  timeline: ${phases(ms)}`)
+      console.log(`  CPU during the run: this process ${cpu(0)}, database server ${cpu(1)} (wall ${secs(ms)}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`)
       return { run, ms }
     })
+  const profile = process.env.BENCH_CPU_PROFILE
+  if (profile !== undefined) yield* Effect.promise(() => startProfile())
   const first = yield* timed("consolidation job, first run (MariaDB → engine → MariaDB)")
+  if (profile !== undefined) yield* Effect.promise(() => stopProfile(profile))
   if (first.run.snapshots !== input.length) throw new Error(`expected ${input.length} snapshots, the run read ${first.run.snapshots}`)
   const second = yield* timed("same window again (idempotent)")
   if (second.run.written !== 0 || second.run.canonical !== 0) throw new Error("the repeated run wrote points")
