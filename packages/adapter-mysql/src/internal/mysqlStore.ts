@@ -172,6 +172,10 @@ export const make = (options: Options = {}) =>
         where.push("COALESCE(last_heartbeat_at, 0) < ?")
         params.push(listOptions.heartbeatBefore)
       }
+      if (listOptions.autoSwitch !== undefined) {
+        where.push("auto_switch = ?")
+        params.push(listOptions.autoSwitch)
+      }
       if (listOptions.afterId !== undefined) {
         where.push("id > ?")
         params.push(listOptions.afterId)
@@ -582,10 +586,16 @@ export const make = (options: Options = {}) =>
       "WHERE tenant_id = ? AND idem_key = ?"
 
     const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
+      // Through the SqlClient: on the store's own pool a replay check runs ahead of the loads of
+      // concurrent twins, and the store conformance suite's twins then saw FlowConflict
+      // instead of the first answer now and then.
       get: (tenantId, key) =>
-        Effect.flatMap(
-          hotRead("getIdempotency", IDEMPOTENCY_GET_SQL, [tenantId, key], (rows) => rows[0]),
-          (row) => (row === undefined ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(row), Option.some))
+        run(
+          "getIdempotency",
+          Effect.flatMap(
+            query(IDEMPOTENCY_GET_SQL, [tenantId, key]),
+            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(rows[0]!), Option.some))
+          )
         ),
       put: (record) =>
         run(
