@@ -73,6 +73,11 @@ export interface ListAgentsOptions {
   readonly liveness?: Liveness | undefined
   /** Agents whose last heartbeat is older than this (for liveness checks). */
   readonly heartbeatBefore?: number | undefined
+  /**
+   * Agents whose `config.autoSwitch` is this (for the automatic-switch loop). A store may ignore
+   * it (callers check the agents they get), but should not: the loop lists every agent otherwise.
+   */
+  readonly autoSwitch?: boolean | undefined
   readonly limit?: number | undefined
   /** Keyset pagination: agents with an id greater than this. */
   readonly afterId?: AgentId | undefined

@@ -70,6 +70,7 @@ export const make = Effect.sync(() => {
           if (tenantId !== null && agent.tenantId !== tenantId) continue
           if (options.liveness !== undefined && agent.liveness !== options.liveness) continue
           if (options.heartbeatBefore !== undefined && (agent.lastHeartbeatAt ?? 0) >= options.heartbeatBefore) continue
+          if (options.autoSwitch !== undefined && agent.config.autoSwitch !== options.autoSwitch) continue
           if (options.afterId !== undefined && agent.id <= options.afterId) continue
           out.push(agent)
         }

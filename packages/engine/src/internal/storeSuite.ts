@@ -601,6 +601,9 @@ export const suite = <E>(
         assert.deepStrictEqual((yield* store.list(tenant.id, { liveness: "offline" })).map((a) => a.id), [ids[1]])
         const stale = (yield* store.list(tenant.id, { heartbeatBefore: start + 30_000 })).map((a) => a.id)
         assert.deepStrictEqual([...stale].sort(), [ids[1]!, ids[2]!, ids[3]!].sort())
+        yield* engine.updateConfig(tenant.id, ids[2]!, { autoSwitch: true })
+        assert.deepStrictEqual((yield* store.list(tenant.id, { autoSwitch: true })).map((a) => a.id), [ids[2]])
+        assert.deepStrictEqual((yield* store.list(tenant.id, { autoSwitch: false })).map((a) => a.id), sorted.filter((id) => id !== ids[2]))
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("concurrent writers from one read: exactly one wins, one PRIMARY remains", () =>
