@@ -80,7 +80,11 @@ export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.Blo
               // source, no row lookups. Not `ORDER BY id`: the server sorted a batch (≈ 90,000
               // rows) through temporary files, which cost more than the scan; sorting the ids
               // here takes ≈ 20 ms.
-              "SELECT id, pool, observed_at, price, reporter_role, source FROM price_snapshots " +
+              // Role and source come back as numbers (role code as in `Consolidation.roleCode`,
+              // 1 for an agent snapshot): two fewer strings to decode per row.
+              "SELECT id, pool, observed_at, price, " +
+                "CASE reporter_role WHEN 'PRIMARY' THEN 2 WHEN 'REPLICA' THEN 1 ELSE 0 END, source = 'agent' " +
+                "FROM price_snapshots " +
                 "FORCE INDEX (ix_price_snapshots_pool_source) " +
                 `WHERE pool IN (${placeholders(batch.length)}) AND source IN ('agent', 'backfill') ` +
                 "AND observed_at >= ? AND observed_at < ?",
@@ -92,7 +96,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.Blo
         // Append (id) order, as the port promises (ties between equal snapshots go to the later one).
         const order = idOrder(rows)
         let agentCount = 0
-        for (const r of rows) if (r[5] === "agent") agentCount++
+        for (const r of rows) if (Number(r[5]) === 1) agentCount++
         const poolIndex = new Map<string, number>()
         const poolList: Array<Pool.PoolId> = []
         const ids = new Float64Array(agentCount)
@@ -105,7 +109,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.Blo
         for (let j = 0; j < order.length; j++) {
           const r = rows[order[j]!]!
           const name = r[1] as Pool.PoolId
-          if (r[5] !== "agent") {
+          if (Number(r[5]) !== 1) {
             const record = { observedAt: Number(r[2]), price: Number(r[3]) }
             const list = backfill.get(name)
             if (list === undefined) backfill.set(name, [record])
@@ -122,7 +126,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.Blo
           pool[n] = p
           observedAt[n] = Number(r[2])
           price[n] = Number(r[3])
-          role[n] = r[4] === "PRIMARY" ? 2 : r[4] === "REPLICA" ? 1 : 0
+          role[n] = Number(r[4])
           n++
         }
         return {
