@@ -31,7 +31,6 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { EngineError, type Pool } from "@spotfleet/engine"
 import { Effect, Fiber } from "effect"
-import { promisify } from "node:util"
 import * as Zlib from "node:zlib"
 
 /** A block covers one UTC day of a pool. */
@@ -46,7 +45,6 @@ const FLAG_DEFLATED = 2
 const DEFLATE_FROM = 256
 /** The fastest level: most of the gain is in repeated values, which every level finds. */
 const DEFLATE: Zlib.ZlibOptions = { level: 1 }
-const deflateRaw = promisify(Zlib.deflateRaw) as (buffer: Buffer, options: Zlib.ZlibOptions) => Promise<Buffer>
 const withHeader = (flags: number, body: Buffer) => Buffer.concat([Buffer.from([VERSION, flags]), body], 2 + body.length)
 
 export type FieldType = "f64" | "u32" | "u8"
@@ -151,16 +149,14 @@ export class Block {
     this.set(i, runId, values)
   }
 
-  /** The binary value of the block (points in slot order, only the run ids they use). */
+  /**
+   * The binary value of the block (points in slot order, only the run ids they use). Deflated
+   * synchronously: for values of a few KB, zlib's asynchronous API cost the event loop about
+   * twice as much as the work itself (stream set-up per call).
+   */
   encode(): Buffer {
     const { body, flags } = this.body()
     return flags & FLAG_DEFLATED ? withHeader(flags, Zlib.deflateRawSync(body, DEFLATE)) : withHeader(flags, body)
-  }
-
-  /** `encode`, deflating on libuv's thread pool (the writer deflates a statement's blocks in parallel). */
-  async encodeAsync(): Promise<Buffer> {
-    const { body, flags } = this.body()
-    return flags & FLAG_DEFLATED ? withHeader(flags, await deflateRaw(body, DEFLATE)) : withHeader(flags, body)
   }
 
   /** The value after its two header bytes, not deflated yet, and the header's flags. */
@@ -308,8 +304,6 @@ export class BlockSet {
 /** Block rows per multi-row INSERT, and the size after which a statement is sent anyway. */
 const WRITE_ROWS = 200
 const WRITE_BYTES = 4 * 1024 * 1024
-/** Blocks encoded together (deflated in parallel). */
-const ENCODE_BLOCKS = 50
 /** Pools (or keys) per IN list when reading. */
 const READ_KEYS = 500
 
@@ -412,17 +406,12 @@ export const makeSql = (sql: SqlClient.SqlClient): BlockSql => {
             pending = batch.length === 0 ? undefined : yield* Effect.fork(sql.unsafe(statement(batch.length / 5), batch).raw)
           })
         })
-        // Blocks are deflated a statement's worth at a time on the thread pool, while the
-        // server runs the previous statement.
-        for (let i = 0; i < blocks.length; i += ENCODE_BLOCKS) {
-          const group = blocks.slice(i, i + ENCODE_BLOCKS)
-          const values = yield* Effect.promise(() => Promise.all(group.map((b) => b.encodeAsync())))
-          for (let j = 0; j < group.length; j++) {
-            const block = group[j]!
-            params.push(block.pool, block.start, block.size, block.lastRun, values[j])
-            bytes += values[j]!.length
-            if (params.length >= WRITE_ROWS * 5 || bytes >= WRITE_BYTES) yield* send
-          }
+        // Each statement's blocks are encoded while the server runs the previous statement.
+        for (const block of blocks) {
+          const value = block.encode()
+          params.push(block.pool, block.start, block.size, block.lastRun, value)
+          bytes += value.length
+          if (params.length >= WRITE_ROWS * 5 || bytes >= WRITE_BYTES) yield* send
         }
         yield* send
         if (pending !== undefined) yield* Fiber.join(pending)
