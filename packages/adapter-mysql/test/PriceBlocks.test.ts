@@ -11,6 +11,7 @@ const pool = Pool.make("c5.large", "us-east-1a")
 const DAY = Date.UTC(2024, 0, 1)
 const SLOT = 300_000
 
+const slots = (b: Block) => [...b.slot.subarray(0, b.size)]
 const points = (b: Block) =>
   Array.from({ length: b.size }, (_, i) => [b.slot[i], b.runOf(i), ...b.fields.map((f) => f[i])])
 
@@ -29,7 +30,7 @@ describe("price blocks", () => {
     const value = b.encode()
     assert.isBelow(value.length, 288 * 31 / 2, "deflated")
     const back = Block.decode(pool, DAY, consolidatedLayout, value)
-    assert.deepStrictEqual(back.slot, Array.from({ length: 288 }, (_, s) => DAY + s * SLOT))
+    assert.deepStrictEqual(slots(back), Array.from({ length: 288 }, (_, s) => DAY + s * SLOT))
     for (let s = 0; s < 288; s++) {
       const i = b.find(DAY + s * SLOT)
       assert.deepStrictEqual(points(back)[s], [b.slot[i], "run-a", ...b.fields.map((f) => f[i])])
@@ -55,11 +56,25 @@ describe("price blocks", () => {
     assert.isFalse(read.holds(0, [0.1, 1, 1, 0.1, 0, 0, 0, 0]))
   })
 
+  it("grows past a day of 5-minute slots (1-minute slots), finding points added out of order", () => {
+    const b = new Block(pool, DAY, consolidatedLayout)
+    for (let m = 0; m < 1440; m += 2) b.add(DAY + m * 60_000, "r", [m, 1, 1, 1])
+    for (let m = 1; m < 1440; m += 2) {
+      assert.strictEqual(b.find(DAY + m * 60_000), -1)
+      b.add(DAY + m * 60_000, "r", [m, 1, 1, 1])
+    }
+    assert.strictEqual(b.size, 1440)
+    assert.strictEqual(b.fields[0]![b.find(DAY + 7 * 60_000)], 7)
+    const back = Block.decode(pool, DAY, consolidatedLayout, b.encode())
+    assert.deepStrictEqual(slots(back), Array.from({ length: 1440 }, (_, m) => DAY + m * 60_000))
+    assert.deepStrictEqual([...back.fields[0]!.subarray(0, back.size)], Array.from({ length: 1440 }, (_, m) => m))
+  })
+
   it("stores slot starts that are not whole milliseconds in the block as doubles", () => {
     const b = new Block(pool, DAY, consolidatedLayout)
     b.add(DAY + 0.5, "r", [0.1, 1, 1, 1])
     b.add(DAY + 2 * SLOT, "r", [0.1, 1, 1, 1])
-    assert.deepStrictEqual(Block.decode(pool, DAY, consolidatedLayout, b.encode()).slot, [DAY + 0.5, DAY + 2 * SLOT])
+    assert.deepStrictEqual(slots(Block.decode(pool, DAY, consolidatedLayout, b.encode())), [DAY + 0.5, DAY + 2 * SLOT])
   })
 
   it("refuses values it did not write, naming the block", () => {

@@ -74,15 +74,58 @@ export const sameValue = (a: number, b: number): boolean => a === b || (a !== a 
 /** The block format could not be read (a corrupted or foreign value). */
 export class BlockFormatError extends Error {}
 
+/** Typed-array views of a stored column can be copied byte for byte only on little-endian hosts. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+const ARRAYS = { f64: Float64Array, u32: Uint32Array, u8: Uint8Array } as const
+
+/** Copies `n` values of `column` (in `order`, if given) into `out` at `o` as `type`; returns the new offset. */
+const writeColumn = (out: Buffer, o: number, type: FieldType | "u16", column: ArrayLike<number>, n: number, order?: Uint32Array): number => {
+  const typed = type === "u16" ? new Uint16Array(n) : new ARRAYS[type](n)
+  if (order === undefined) for (let i = 0; i < n; i++) typed[i] = column[i]!
+  else for (let i = 0; i < n; i++) typed[i] = column[order[i]!]!
+  if (LITTLE_ENDIAN) {
+    out.set(new Uint8Array(typed.buffer, 0, typed.byteLength), o)
+    return o + typed.byteLength
+  }
+  for (let i = 0; i < n; i++) {
+    if (type === "f64") o = out.writeDoubleLE(typed[i]!, o)
+    else if (type === "u32") o = out.writeUInt32LE(typed[i]!, o)
+    else if (type === "u16") o = out.writeUInt16LE(typed[i]!, o)
+    else o = out.writeUInt8(typed[i]!, o)
+  }
+  return o
+}
+
+/** Reads `n` values of `type` at `o` into a new Float64Array. */
+const readColumn = (buffer: Buffer, o: number, type: FieldType | "u16", n: number): Float64Array => {
+  const bytes = type === "u16" ? 2 : BYTES[type]
+  const typed = type === "u16" ? new Uint16Array(n) : new ARRAYS[type](n)
+  if (LITTLE_ENDIAN) new Uint8Array(typed.buffer).set(buffer.subarray(o, o + n * bytes))
+  else {
+    for (let i = 0; i < n; i++, o += bytes) {
+      typed[i] = type === "f64"
+        ? buffer.readDoubleLE(o)
+        : type === "u32"
+        ? buffer.readUInt32LE(o)
+        : type === "u16"
+        ? buffer.readUInt16LE(o)
+        : buffer.readUInt8(o)
+    }
+  }
+  return typed instanceof Float64Array ? typed : Float64Array.from(typed)
+}
+
 /**
- * One pool-day of a tier, mutable while a write is prepared. Columns are plain arrays;
- * `fields[f][i]` is value field `f` of point `i`.
+ * One pool-day of a tier, mutable while a write is prepared. Columns are typed arrays with
+ * room to grow (only the first `size` entries are points); `fields[f][i]` is value field `f` of
+ * point `i`, `run[i]` an index into `runs`.
  */
 export class Block {
-  readonly slot: Array<number>
-  readonly run: Array<number>
-  readonly fields: Array<Array<number>>
+  slot: Float64Array
+  run: Float64Array
+  fields: Array<Float64Array>
   readonly runs: Array<string>
+  private count: number
   private index: Map<number, number> | undefined
   private sorted = true
   private lastRunIndex = 0
@@ -95,26 +138,28 @@ export class Block {
     readonly pool: Pool.PoolId,
     readonly start: number,
     readonly layout: Layout,
-    columns?: { slot: Array<number>; run: Array<number>; fields: Array<Array<number>>; runs: Array<string> }
+    columns?: { slot: Float64Array; run: Float64Array; fields: Array<Float64Array>; runs: Array<string> }
   ) {
-    this.slot = columns?.slot ?? []
-    this.run = columns?.run ?? []
-    this.fields = columns?.fields ?? layout.fields.map(() => [])
+    // A fresh block starts with room for a day of 5-minute slots.
+    this.slot = columns?.slot ?? new Float64Array(288)
+    this.run = columns?.run ?? new Float64Array(this.slot.length)
+    this.fields = columns?.fields ?? layout.fields.map(() => new Float64Array(this.slot.length))
     this.runs = columns?.runs ?? []
+    this.count = columns === undefined ? 0 : columns.slot.length
   }
 
   get size(): number {
-    return this.slot.length
+    return this.count
   }
 
   /** The index of the point at `slotStart`, or -1. */
   find(slotStart: number): number {
     // Points arriving after the last one (a run writing a day in slot order) need no index.
-    const n = this.slot.length
+    const n = this.count
     if (this.sorted && (n === 0 || slotStart > this.slot[n - 1]!)) return -1
     if (this.index === undefined) {
       this.index = new Map()
-      for (let i = 0; i < this.slot.length; i++) this.index.set(this.slot[i]!, i)
+      for (let i = 0; i < n; i++) this.index.set(this.slot[i]!, i)
     }
     return this.index.get(slotStart) ?? -1
   }
@@ -141,12 +186,31 @@ export class Block {
 
   /** Adds a point at a slot the block does not hold yet. */
   add(slotStart: number, runId: string, values: ArrayLike<number>): void {
-    const i = this.slot.length
+    const i = this.count
+    if (i === this.slot.length) this.grow()
     if (i > 0 && slotStart < this.slot[i - 1]!) this.sorted = false
-    this.slot.push(slotStart)
+    this.slot[i] = slotStart
+    this.count++
     // The index exists once a lookup needed it; keep it in step (else it is built on demand).
     this.index?.set(slotStart, i)
     this.set(i, runId, values)
+  }
+
+  private grow(): void {
+    const larger = (a: Float64Array) => {
+      const b = new Float64Array(Math.max(16, a.length * 2))
+      b.set(a)
+      return b
+    }
+    this.slot = larger(this.slot)
+    this.run = larger(this.run)
+    this.fields = this.fields.map(larger)
+  }
+
+  /** Whether point `i` holds exactly `values`. */
+  holds(i: number, values: ArrayLike<number>): boolean {
+    for (let f = 0; f < this.fields.length; f++) if (!sameValue(this.fields[f]![i]!, values[f]!)) return false
+    return true
   }
 
   /**
@@ -161,24 +225,27 @@ export class Block {
 
   /** The value after its two header bytes, not deflated yet, and the header's flags. */
   private body(): { readonly body: Buffer; readonly flags: number } {
-    const n = this.slot.length
-    let order: ArrayLike<number> | undefined
+    const n = this.count
+    let order: Uint32Array | undefined
     if (!this.sorted) {
-      const o = Array.from({ length: n }, (_, i) => i)
-      o.sort((a, b) => this.slot[a]! - this.slot[b]!)
-      order = o
+      order = new Uint32Array(n)
+      for (let i = 0; i < n; i++) order[i] = i
+      order.sort((a, b) => this.slot[a]! - this.slot[b]!)
     }
     const at = (i: number) => (order === undefined ? i : order[i]!)
     // Only the run ids still referenced, renumbered in order of first use.
     const remap = new Int32Array(this.runs.length).fill(-1)
     const runs: Array<Buffer> = []
+    const run = new Float64Array(n)
     for (let i = 0; i < n; i++) {
       const r = this.run[at(i)]!
       if (remap[r] === -1) {
         remap[r] = runs.length
         runs.push(Buffer.from(this.runs[r]!, "utf8"))
       }
+      run[i] = remap[r]!
     }
+    if (runs.length > 0xffff) throw new BlockFormatError(`${this.layout.table} block (${this.pool}, ${this.start}): more than 65,535 run ids`)
     let u32Slots = true
     for (let i = 0; i < n && u32Slots; i++) {
       const offset = this.slot[i]! - this.start
@@ -196,25 +263,19 @@ export class Block {
       o += r.copy(buffer, o)
     }
     o = buffer.writeUInt32LE(n, o)
-    if (u32Slots) for (let i = 0; i < n; i++) o = buffer.writeUInt32LE(this.slot[at(i)]! - this.start, o)
-    else for (let i = 0; i < n; i++) o = buffer.writeDoubleLE(this.slot[at(i)]!, o)
-    for (let i = 0; i < n; i++) o = buffer.writeUInt16LE(remap[this.run[at(i)]!]!, o)
+    if (u32Slots) {
+      const offsets = new Float64Array(n)
+      for (let i = 0; i < n; i++) offsets[i] = this.slot[at(i)]! - this.start
+      o = writeColumn(buffer, o, "u32", offsets, n)
+    } else o = writeColumn(buffer, o, "f64", this.slot, n, order)
+    o = writeColumn(buffer, o, "u16", run, n)
     this.layout.fields.forEach((type, f) => {
-      const column = this.fields[f]!
-      if (type === "f64") for (let i = 0; i < n; i++) o = buffer.writeDoubleLE(column[at(i)]!, o)
-      else if (type === "u32") for (let i = 0; i < n; i++) o = buffer.writeUInt32LE(column[at(i)]!, o)
-      else for (let i = 0; i < n; i++) o = buffer.writeUInt8(column[at(i)]!, o)
+      o = writeColumn(buffer, o, type, this.fields[f]!, n, order)
     })
     return { body: buffer, flags: (u32Slots ? 0 : FLAG_F64_SLOTS) | (size >= DEFLATE_FROM ? FLAG_DEFLATED : 0) }
   }
 
   /** Reads a block value written by `encode`. Throws `BlockFormatError` on anything else. */
-  /** Whether point `i` holds exactly `values`. */
-  holds(i: number, values: ArrayLike<number>): boolean {
-    for (let f = 0; f < this.fields.length; f++) if (!sameValue(this.fields[f]![i]!, values[f]!)) return false
-    return true
-  }
-
   static decode(pool: Pool.PoolId, start: number, layout: Layout, value: Uint8Array): Block {
     const fail = (why: string): never => {
       throw new BlockFormatError(`${layout.table} block (${pool}, ${start}): ${why}`)
@@ -253,19 +314,15 @@ export class Block {
     let size = n * ((f64Slots ? 8 : 4) + 2)
     for (const t of layout.fields) size += n * BYTES[t]
     if (o + size !== buffer.length) fail("value length does not match its point count")
-    const slot = new Array<number>(n)
-    if (f64Slots) for (let i = 0; i < n; i++, o += 8) slot[i] = buffer.readDoubleLE(o)
-    else for (let i = 0; i < n; i++, o += 4) slot[i] = start + buffer.readUInt32LE(o)
-    const run = new Array<number>(n)
-    for (let i = 0; i < n; i++, o += 2) {
-      run[i] = buffer.readUInt16LE(o)
-      if (run[i]! >= runCount) fail("run index out of range")
-    }
+    const slot = readColumn(buffer, o, f64Slots ? "f64" : "u32", n)
+    o += n * (f64Slots ? 8 : 4)
+    if (!f64Slots) for (let i = 0; i < n; i++) slot[i] = start + slot[i]!
+    const run = readColumn(buffer, o, "u16", n)
+    o += n * 2
+    for (let i = 0; i < n; i++) if (run[i]! >= runCount) fail("run index out of range")
     const fields = layout.fields.map((type) => {
-      const column = new Array<number>(n)
-      if (type === "f64") for (let i = 0; i < n; i++, o += 8) column[i] = buffer.readDoubleLE(o)
-      else if (type === "u32") for (let i = 0; i < n; i++, o += 4) column[i] = buffer.readUInt32LE(o)
-      else for (let i = 0; i < n; i++, o += 1) column[i] = buffer.readUInt8(o)
+      const column = readColumn(buffer, o, type, n)
+      o += n * BYTES[type]
       return column
     })
     return new Block(pool, start, layout, { slot, run, fields, runs })
