@@ -76,6 +76,7 @@ export const make = (options: LatencyOptions = {}) =>
             (tenantId === null || a.tenantId === tenantId) &&
             (listOptions.liveness === undefined || a.liveness === listOptions.liveness) &&
             (listOptions.heartbeatBefore === undefined || (a.lastHeartbeatAt ?? 0) < listOptions.heartbeatBefore) &&
+            (listOptions.autoSwitch === undefined || a.config.autoSwitch === listOptions.autoSwitch) &&
             (listOptions.afterId === undefined || a.id > listOptions.afterId)
           ).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
           return Effect.succeed(listOptions.limit === undefined ? out : out.slice(0, listOptions.limit))

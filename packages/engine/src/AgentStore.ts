@@ -74,8 +74,8 @@ export interface ListAgentsOptions {
   /** Agents whose last heartbeat is older than this (for liveness checks). */
   readonly heartbeatBefore?: number | undefined
   /**
-   * Agents whose `config.autoSwitch` is this (for the automatic-switch loop). A store may ignore
-   * it (callers check the agents they get), but should not: the loop lists every agent otherwise.
+   * Agents whose `config.autoSwitch` is this (for the automatic-switch loop, which still checks
+   * every agent it gets). A filter like the others: the conformance suite checks it.
    */
   readonly autoSwitch?: boolean | undefined
   readonly limit?: number | undefined

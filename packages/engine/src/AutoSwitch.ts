@@ -160,7 +160,7 @@ export const runOnce = (options: RunOptions = {}) =>
     const dryRunOf = new Map<string, boolean>()
     let afterId: Agent["id"] | undefined
     while (true) {
-      // Only the agents with automatic switching on (checked again below: a store may ignore the filter).
+      // Only the agents with automatic switching on (checked again below all the same).
       const page = yield* agents.list(null, { autoSwitch: true, afterId, limit: 500 })
       for (const agent of page) {
         if (!agent.config.autoSwitch) continue
