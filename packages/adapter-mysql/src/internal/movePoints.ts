@@ -1,8 +1,7 @@
 /*
  * Migration 7's data step: the points of the row-per-point tier tables (`consolidated_prices`,
- * `canonical_prices`) packed into blocks. Re-runnable: every block is rebuilt from the old table
- * while that table exists (the migration drops it only after this step), and a table already
- * gone is skipped.
+ * `canonical_prices`) copied into blocks. Re-runnable: every block is rebuilt from the old
+ * table, and a table that is gone (dropped by a later release) is skipped.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"

@@ -455,11 +455,13 @@ const snapshotReadIndex: ReadonlyArray<Statement> = [
 
 /**
  * Migration 7: the consolidated and canonical tiers stored in blocks, one row per pool and UTC
- * day (see `priceBlocks.ts` for the value layout and why). The points already stored move into
- * blocks (a data step: the layout is binary, so the rows are packed by the adapter, not by SQL),
- * then the row-per-point tables go. Re-runnable at every step: the tables are created if absent,
- * the move rebuilds every block from the old table while it exists (so an interrupted move is
- * simply redone), and the old tables are dropped only after it.
+ * day (see `priceBlocks.ts` for the value layout and why). Expand and migrate only: the points
+ * already stored are copied into blocks (a data step: the layout is binary, so the rows are
+ * packed by the adapter, not by SQL), and `consolidated_prices` / `canonical_prices` stay for
+ * the servers of the previous release that run beside this one during a rolling deployment (and
+ * for a rollback). A later release drops them (contract). Re-runnable: the tables are created if
+ * absent and the copy rebuilds every block from the old tables, so an interrupted copy is simply
+ * redone.
  */
 const priceBlocks: ReadonlyArray<string | Statement | DataStep> = [
   table(
@@ -483,11 +485,9 @@ const priceBlocks: ReadonlyArray<string | Statement | DataStep> = [
   CONSTRAINT ck_canonical_blocks_count CHECK (point_count > 0)`
   ),
   {
-    description: "move the points of consolidated_prices and canonical_prices into blocks",
+    description: "copy the points of consolidated_prices and canonical_prices into blocks",
     run: MovePoints.run
-  },
-  "DROP TABLE IF EXISTS consolidated_prices",
-  "DROP TABLE IF EXISTS canonical_prices"
+  }
 ]
 
 /**
@@ -542,14 +542,10 @@ export const migrations: ReadonlyArray<MigrationSpec> = [
   migration(7, "price_blocks", priceBlocks)
 ]
 
-/** The tables the adapter's schema has once every migration ran (for tests and tooling). */
-export const tableNames: ReadonlyArray<string> = (() => {
-  const names = new Set<string>()
-  for (const s of migrations.flatMap((m) => m.statements)) {
+/** The tables the adapter creates (for tests and tooling). */
+export const tableNames: ReadonlyArray<string> = migrations.flatMap((m) =>
+  m.statements.flatMap((s) => {
     const created = /^CREATE TABLE IF NOT EXISTS (\w+)/.exec(s)
-    if (created !== null) names.add(created[1]!)
-    const dropped = /^DROP TABLE IF EXISTS (\w+)$/.exec(s)
-    if (dropped !== null) names.delete(dropped[1]!)
-  }
-  return [...names]
-})()
+    return created === null ? [] : [created[1]!]
+  })
+)
