@@ -22,6 +22,7 @@ import * as GroupCommit from "./groupCommit.js"
 import * as HeartbeatBatch from "./heartbeatBatch.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
+import { placeholders } from "./sqlRun.js"
 
 type Row = Record<string, unknown>
 
@@ -47,7 +48,6 @@ const header = (raw: unknown): ResultHeader => {
   return { affectedRows: Number(r?.affectedRows ?? 0), insertId: Number(r?.insertId ?? 0) }
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
 const insertSql = (tableName: string, columns: ReadonlyArray<string>, rows: number) =>
   `INSERT INTO ${tableName} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${placeholders(columns.length)})`).join(", ")}`
 const updateSet = (columns: ReadonlyArray<string>) => columns.map((c) => `${c} = ?`).join(", ")

@@ -32,6 +32,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { EngineError, type Pool } from "@spotfleet/engine"
 import { Effect, Fiber } from "effect"
 import * as Zlib from "node:zlib"
+import { placeholders } from "./sqlRun.js"
 
 /** A block covers one UTC day of a pool. */
 export const BLOCK_MILLIS = 86_400_000
@@ -67,6 +68,9 @@ export const canonicalLayout: Layout = {
   table: "canonical_blocks",
   fields: ["f64", "u8", "f64", "f64", "f64", "f64", "u32", "u32"]
 }
+
+/** The value field holding the confidence, in both layouts (the never-lower-confidence rule reads it). */
+export const CONFIDENCE_FIELD = 2
 
 /** Equal values, NaN equal to NaN (an absent spread is stored as NaN). */
 export const sameValue = (a: number, b: number): boolean => a === b || (a !== a && b !== b)
@@ -364,7 +368,6 @@ const WRITE_BYTES = 4 * 1024 * 1024
 /** Pools (or keys) per IN list when reading. */
 const READ_KEYS = 500
 
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
 
 /** The SQL side of the blocks: locked reads for writes, plain reads, pipelined writes. */
 export interface BlockSql {

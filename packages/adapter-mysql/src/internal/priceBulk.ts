@@ -12,6 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Consolidation, type EngineError, type Pool, type PriceStore } from "@spotfleet/engine"
 import { Effect, Option } from "effect"
 import * as PriceBlocks from "./priceBlocks.js"
+import { placeholders } from "./sqlRun.js"
 
 type Run = <A, E, R>(
   operation: string,
@@ -23,9 +24,6 @@ const READ_POOLS = 500
 
 /** The confidence of each point kind (`Consolidation.KIND_*`), as the record path stamps it. */
 const CONFIDENCE = [0, 1, 0.8, 0.9] as const
-/** The field holding the confidence in both block layouts. */
-const CONFIDENCE_FIELD = 2
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
 
 /**
  * The indices of `rows` (id first) in id order. Ids are unique and a batch's ids lie within a
@@ -170,7 +168,7 @@ export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.Blo
           if (i < 0) {
             block.add(slotStart, runId, point)
             counts.inserted++
-          } else if (point[CONFIDENCE_FIELD]! < block.fields[CONFIDENCE_FIELD]![i]!) counts.kept++
+          } else if (point[PriceBlocks.CONFIDENCE_FIELD]! < block.fields[PriceBlocks.CONFIDENCE_FIELD]![i]!) counts.kept++
           else if (block.holds(i, point)) counts.unchanged++
           else {
             block.set(i, runId, point)

@@ -5,6 +5,7 @@ import { Effect, Schema } from "effect"
 import * as PriceBlocks from "./priceBlocks.js"
 import * as PriceBulk from "./priceBulk.js"
 import * as Rows from "./rows.js"
+import { placeholders } from "./sqlRun.js"
 
 type Row = Record<string, unknown>
 
@@ -18,7 +19,6 @@ const chunks = <A>(as: ReadonlyArray<A>, size: number = CHUNK): Array<ReadonlyAr
   for (let i = 0; i < as.length; i += size) out.push(as.slice(i, i + size))
   return out
 }
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ")
 const tuples = (rows: number, columns: number) => Array.from({ length: rows }, () => `(${placeholders(columns)})`).join(", ")
 const limitClause = (limit: number | undefined) => (limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.floor(limit))}`)
 const num = (v: unknown) => Number(v)
@@ -76,22 +76,21 @@ interface Tier<A extends { readonly pool: Pool.PoolId; readonly slotStart: numbe
   readonly decode: (block: PriceBlocks.Block, i: number) => Effect.Effect<A, EngineError.StoreError>
 }
 
-/** The field holding the confidence, in both layouts (the never-lower-confidence rule reads it). */
-const CONFIDENCE_FIELD = 2
+
+/** The fields both tiers store first: price, source and confidence (then their own). */
+const pointOf = (b: PriceBlocks.Block, i: number) => ({
+  pool: b.pool,
+  slotStart: b.slot[i],
+  price: b.fields[0]![i],
+  source: PriceBlocks.SOURCES[b.fields[1]![i]!],
+  confidence: b.fields[PriceBlocks.CONFIDENCE_FIELD]![i],
+  runId: b.runOf(i)
+})
 
 const consolidatedTier: Tier<Pricing.ConsolidatedPrice> = {
   layout: PriceBlocks.consolidatedLayout,
   values: (p) => [p.price, PriceBlocks.sourceCode(p.source), p.confidence, p.snapshotsMerged],
-  decode: (b, i) =>
-    decodeConsolidated({
-      pool: b.pool,
-      slotStart: b.slot[i],
-      price: b.fields[0]![i],
-      source: PriceBlocks.SOURCES[b.fields[1]![i]!],
-      confidence: b.fields[2]![i],
-      runId: b.runOf(i),
-      snapshotsMerged: b.fields[3]![i]
-    })
+  decode: (b, i) => decodeConsolidated({ ...pointOf(b, i), snapshotsMerged: b.fields[3]![i] })
 }
 
 const canonicalTier: Tier<Pricing.CanonicalPrice> = {
@@ -112,12 +111,7 @@ const canonicalTier: Tier<Pricing.CanonicalPrice> = {
   decode: (b, i) => {
     const spread = b.fields[5]![i]!
     return decodeCanonical({
-      pool: b.pool,
-      slotStart: b.slot[i],
-      price: b.fields[0]![i],
-      source: PriceBlocks.SOURCES[b.fields[1]![i]!],
-      confidence: b.fields[2]![i],
-      runId: b.runOf(i),
+      ...pointOf(b, i),
       features: {
         rollingMean: b.fields[3]![i],
         volatility: b.fields[4]![i],
@@ -161,7 +155,7 @@ export const make = (
         if (i < 0) {
           block.add(p.slotStart, p.runId, values)
           inserted++
-        } else if (p.confidence < block.fields[CONFIDENCE_FIELD]![i]!) kept++
+        } else if (p.confidence < block.fields[PriceBlocks.CONFIDENCE_FIELD]![i]!) kept++
         else if (block.holds(i, values)) unchanged++
         else {
           block.set(i, p.runId, values)

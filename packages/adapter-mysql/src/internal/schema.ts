@@ -463,27 +463,22 @@ const snapshotReadIndex: ReadonlyArray<Statement> = [
  * absent and the copy rebuilds every block from the old tables, so an interrupted copy is simply
  * redone.
  */
+/** A tier's block table: one row per pool and UTC day. */
+const blockTable = (name: string): string =>
+  table(
+    name,
+    `  pool VARCHAR(128) NOT NULL,
+  block_start BIGINT NOT NULL,
+  point_count INT NOT NULL,
+  run_id VARCHAR(128) NOT NULL,
+  points MEDIUMBLOB NOT NULL,
+  PRIMARY KEY (pool, block_start),
+  CONSTRAINT ck_${name}_count CHECK (point_count > 0)`
+  )
+
 const priceBlocks: ReadonlyArray<string | Statement | DataStep> = [
-  table(
-    "consolidated_blocks",
-    `  pool VARCHAR(128) NOT NULL,
-  block_start BIGINT NOT NULL,
-  point_count INT NOT NULL,
-  run_id VARCHAR(128) NOT NULL,
-  points MEDIUMBLOB NOT NULL,
-  PRIMARY KEY (pool, block_start),
-  CONSTRAINT ck_consolidated_blocks_count CHECK (point_count > 0)`
-  ),
-  table(
-    "canonical_blocks",
-    `  pool VARCHAR(128) NOT NULL,
-  block_start BIGINT NOT NULL,
-  point_count INT NOT NULL,
-  run_id VARCHAR(128) NOT NULL,
-  points MEDIUMBLOB NOT NULL,
-  PRIMARY KEY (pool, block_start),
-  CONSTRAINT ck_canonical_blocks_count CHECK (point_count > 0)`
-  ),
+  blockTable("consolidated_blocks"),
+  blockTable("canonical_blocks"),
   {
     description: "copy the points of consolidated_prices and canonical_prices into blocks",
     run: MovePoints.run

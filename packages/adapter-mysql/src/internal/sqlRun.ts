@@ -6,6 +6,9 @@ import * as Errors from "./errors.js"
 
 type Row = Record<string, unknown>
 
+/** `?, ?, …` for `n` parameters (IN lists, VALUES tuples). */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ")
+
 const isSqlError = (e: unknown): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError"
 
 /** Statement helpers on a client without name transforms, with lock retries and error mapping. */
