@@ -92,10 +92,14 @@ export class TestDatabase extends (await import("effect")).Context.Tag("test/Tes
 >() {}
 
 /** The store on a fresh, migrated database (plus its client, for direct SQL in tests). */
-export const layerStore = (options: { readonly maxConnections?: number } = {}): Layer.Layer<
+export const layerStore = (
+  options: { readonly maxConnections?: number; readonly store?: MysqlStore.Options } = {}
+): Layer.Layer<
   MysqlStore.Stores | MysqlClient.MysqlClient | SqlClient.SqlClient | TestDatabase,
   unknown
 > =>
-  MysqlStore.layer.pipe(Layer.provideMerge(layerDatabase({ migrate: true, ...options })))
+  MysqlStore.layerWith(options.store ?? {}).pipe(
+    Layer.provideMerge(layerDatabase({ migrate: true, ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }) }))
+  )
 
 export { it }

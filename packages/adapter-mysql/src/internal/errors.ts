@@ -36,6 +36,14 @@ export const duplicateKeyName = (error: SqlError): string | null => {
   return m?.[1] ?? ""
 }
 
+/** The value a unique-key violation names (`Duplicate entry 'value' for key …`; composite keys joined with `-`). */
+export const duplicateEntry = (error: SqlError): string | null => {
+  const d = driverError(error)
+  if (d.errno !== ER_DUP_ENTRY) return null
+  const m = /^Duplicate entry '(.*)' for key '/s.exec(d.sqlMessage ?? "")
+  return m?.[1] ?? null
+}
+
 export const isConstraintViolation = (error: SqlError): boolean => {
   const errno = driverError(error).errno
   return errno === ER_CHECK_CONSTRAINT_VIOLATED || errno === ER_CONSTRAINT_FAILED

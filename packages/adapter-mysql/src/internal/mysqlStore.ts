@@ -5,13 +5,11 @@ import type { Statement } from "@effect/sql/Statement"
 import {
   type Agent,
   AgentStore,
-  type Command,
   type DomainEvent,
   EngineError,
   EventLog,
   IdempotencyStore,
   PriceStore,
-  type Instance,
   type StateMachine,
   TenantStore
 } from "@spotfleet/engine"
@@ -20,6 +18,7 @@ import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
 import * as GroupCommit from "./groupCommit.js"
 import * as HeartbeatBatch from "./heartbeatBatch.js"
+import * as OneTrip from "./oneTrip.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
 import { placeholders } from "./sqlRun.js"
@@ -69,9 +68,9 @@ const ownPool = (options: Options): Effect.Effect<Mysql.Pool | null, never, Scop
     if (connections <= 0) return Effect.succeed(null)
     const idleTimeout = config.connectionTTL === undefined ? {} : { idleTimeout: Duration.toMillis(config.connectionTTL) }
     return Effect.acquireRelease(
-      Effect.sync(() =>
-        config.url !== undefined
-          ? Mysql.createPool({ uri: Redacted.value(config.url) as string, connectionLimit: connections, ...idleTimeout })
+      Effect.sync(() => {
+        const pool = config.url !== undefined
+          ? Mysql.createPool({ uri: Redacted.value(config.url) as string, connectionLimit: connections, multipleStatements: true, ...idleTimeout })
           : Mysql.createPool({
             ...config.poolConfig,
             ...(config.host === undefined ? {} : { host: config.host }),
@@ -80,9 +79,12 @@ const ownPool = (options: Options): Effect.Effect<Mysql.Pool | null, never, Scop
             ...(config.username === undefined ? {} : { user: config.username }),
             ...(config.password === undefined ? {} : { password: Redacted.value(config.password) as string }),
             connectionLimit: connections,
+            multipleStatements: true,
             ...idleTimeout
           })
-      ),
+        OneTrip.configurePool(pool)
+        return pool
+      }),
       (pool) => Effect.async<void>((resume) => pool.end(() => resume(Effect.void)))
     )
   })
@@ -96,6 +98,15 @@ export const make = (options: Options = {}) =>
     const query = (text: string, params: ReadonlyArray<unknown> = []): Statement<Row> => sql.unsafe<Row>(text, params)
     const exec = (text: string, params: ReadonlyArray<unknown> = []): Effect.Effect<ResultHeader, SqlError> =>
       Effect.map(sql.unsafe(text, params).raw, header)
+
+    /**
+     * The store's own mysql2 pool (the default with a MysqlClient), for the hot paths:
+     * heartbeats are written in batches on it (group commit, see heartbeatBatch), since
+     * @effect/sql's statement machinery (span, scope, compilation) costs more CPU than a one-row
+     * write and one commit per heartbeat more database time; commits and event appends go to it
+     * in one round trip each (see oneTrip). No `sql.execute` span is recorded for those.
+     */
+    const heartbeatPool = yield* ownPool(options)
 
     /** Deadlocks and lock wait timeouts roll the work back: run it again a few times. */
     const withLockRetries = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -212,118 +223,171 @@ export const make = (options: Options = {}) =>
 
     const duplicate = (entity: string, key: string) => Effect.fail(new EngineError.DuplicateKey({ entity, key }))
 
-    const insertIdempotency = (record: IdempotencyStore.IdempotencyRecord) =>
-      exec(
-        "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)",
-        [record.tenantId, record.key, record.operation, Rows.toJsonValue(record.response), record.createdAt]
-      ).pipe(
-        Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("idempotency key", record.key)),
-        Effect.asVoid
-      )
-
-    const writeInstance = (
-      agent: Agent.Agent,
-      instance: Instance.Instance,
-      existing: boolean,
-      expectedVersion: number
-    ) => {
-      const values = Rows.instanceValues(instance, agent.tenantId)
-      const statement = existing
-        ? exec(`UPDATE instances SET ${updateSet(Rows.instanceWriteColumns)} WHERE id = ? AND agent_id = ?`, [
-          ...values,
-          instance.id,
-          agent.id
-        ])
-        : exec(insertSql("instances", ["id", ...Rows.instanceWriteColumns], 1), [instance.id, ...values])
-      return statement.pipe(
-        Effect.catchIf(
-          (e) => Errors.duplicateKeyName(e) !== null,
-          (e): Effect.Effect<never, EngineError.VersionConflict | EngineError.DuplicateKey> => {
-            const keyName = Errors.duplicateKeyName(e)
-            // A second PRIMARY: a concurrent promotion won. The database is the last line of defence.
-            if (keyName === "uq_instances_one_primary") {
-              return Effect.fail(new EngineError.VersionConflict({ agentId: agent.id, expectedVersion }))
-            }
-            if (keyName === "uq_instances_cloud") return duplicate("instance", instance.cloudInstanceId ?? instance.id)
-            return duplicate("instance", instance.id)
-          }
-        )
-      )
-    }
-
-    const writeCommand = (command: Command.Command, existing: boolean) => {
-      const values = Rows.commandValues(command)
-      const statement = existing
-        ? exec(`UPDATE commands SET ${updateSet(Rows.commandWriteColumns)} WHERE id = ?`, [...values, command.id])
-        : exec(insertSql("commands", ["id", ...Rows.commandWriteColumns], 1), [command.id, ...values])
-      return statement.pipe(
-        Effect.catchIf(
-          (e) => Errors.duplicateKeyName(e) !== null,
-          (e) => duplicate("command", Errors.duplicateKeyName(e) === "uq_commands_request" ? command.requestId : command.id)
-        )
-      )
-    }
-
     const agentColumnsForUpdate = Rows.agentWriteColumns.filter((c) => c !== "created_at" && c !== "tenant_id")
 
-    const commitIn = ({ after, before, events, idempotency }: AgentStore.Commit) =>
+    /** A statement of a commit; `versionCheck`: it must touch exactly one row, else the commit is a VersionConflict. */
+    interface Planned extends OneTrip.Statement {
+      readonly versionCheck?: boolean
+    }
+
+    /**
+     * The statements of a commit, events aside, in the order they run. Only what changed (by
+     * reference) is written.
+     */
+    const commitPlan = ({ after, before, idempotency }: AgentStore.Commit): Array<Planned> => {
+      const agent = after.agent
+      const plan: Array<Planned> = []
+      // The idempotency key first: a twin request holding the same key makes this insert wait
+      // for the twin's outcome, and a key that exists fails the commit with DuplicateKey (the
+      // engine then replays the first answer) rather than with a VersionConflict.
+      if (idempotency !== undefined) {
+        plan.push({
+          text: "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)",
+          params: [idempotency.tenantId, idempotency.key, idempotency.operation, Rows.toJsonValue(idempotency.response), idempotency.createdAt]
+        })
+      }
+      if (before === null) {
+        // last_heartbeat_at is set apart from the other columns (see below).
+        plan.push({
+          text: insertSql("agents", ["id", ...Rows.agentWriteColumns, "last_heartbeat_at"], 1),
+          params: [agent.id, ...Rows.agentValues(agent), agent.lastHeartbeatAt]
+        })
+      } else {
+        const all = Rows.agentValues(agent)
+        const values = Rows.agentWriteColumns.flatMap((c, n) => (c === "created_at" || c === "tenant_id" ? [] : [all[n]]))
+        // Heartbeats are written apart from commits (touchHeartbeat): never move the time back.
+        plan.push({
+          text: `UPDATE agents SET ${updateSet(agentColumnsForUpdate)}, ` +
+            "last_heartbeat_at = CASE WHEN last_heartbeat_at IS NULL THEN ? WHEN ? IS NULL THEN last_heartbeat_at " +
+            "ELSE GREATEST(last_heartbeat_at, ?) END " +
+            "WHERE id = ? AND version = ?",
+          params: [...values, agent.lastHeartbeatAt, agent.lastHeartbeatAt, agent.lastHeartbeatAt, agent.id, before.agent.version],
+          versionCheck: true
+        })
+      }
+      // Demotions first, promotions last, so the one-PRIMARY index never sees two PRIMARYs
+      // half-way through a legal swap.
+      const beforeInstances = new Set(before?.instances ?? [])
+      const knownInstances = new Set((before?.instances ?? []).map((i) => i.id))
+      const changedInstances = after.instances
+        .filter((i) => !beforeInstances.has(i))
+        .sort((a, b) => (a.role === "PRIMARY" ? 1 : 0) - (b.role === "PRIMARY" ? 1 : 0))
+      for (const instance of changedInstances) {
+        const values = Rows.instanceValues(instance, agent.tenantId)
+        plan.push(
+          knownInstances.has(instance.id)
+            ? { text: `UPDATE instances SET ${updateSet(Rows.instanceWriteColumns)} WHERE id = ? AND agent_id = ?`, params: [...values, instance.id, agent.id] }
+            : { text: insertSql("instances", ["id", ...Rows.instanceWriteColumns], 1), params: [instance.id, ...values] }
+        )
+      }
+      const beforeCommands = new Set(before?.commands ?? [])
+      const knownCommands = new Set((before?.commands ?? []).map((c) => c.id))
+      for (const command of after.commands) {
+        if (beforeCommands.has(command)) continue
+        const values = Rows.commandValues(command)
+        plan.push(
+          knownCommands.has(command.id)
+            ? { text: `UPDATE commands SET ${updateSet(Rows.commandWriteColumns)} WHERE id = ?`, params: [...values, command.id] }
+            : { text: insertSql("commands", ["id", ...Rows.commandWriteColumns], 1), params: [command.id, ...values] }
+        )
+      }
+      return plan
+    }
+
+    const conflict = ({ after, before }: AgentStore.Commit) =>
+      new EngineError.VersionConflict({ agentId: after.agent.id, expectedVersion: before?.agent.version ?? 0 })
+
+    /**
+     * What a unique key that rejected a commit means to the engine. The key's name tells the
+     * table, except for primary keys: there the duplicate entry's value tells whose key it was.
+     */
+    const commitRejected = (
+      c: AgentStore.Commit,
+      error: SqlError
+    ): Effect.Effect<never, SqlError | EngineError.VersionConflict | EngineError.DuplicateKey> => {
+      const { after, idempotency } = c
+      const keyName = Errors.duplicateKeyName(error)
+      if (keyName === null) return Effect.fail(error)
+      const agent = after.agent
+      const entry = Errors.duplicateEntry(error)
+      // A second PRIMARY: a concurrent promotion won. The database is the last line of defence.
+      if (keyName === "uq_instances_one_primary") return Effect.fail(conflict(c))
+      if (keyName === "uq_agents_tenant_logical") return duplicate("agent", agent.logicalAgentId)
+      if (keyName === "uq_instances_cloud") {
+        const instance = after.instances.find((i) => i.cloudInstanceId !== null && entry === `${agent.tenantId}-${i.cloudInstanceId}`)
+        return duplicate("instance", instance?.cloudInstanceId ?? entry ?? "")
+      }
+      if (keyName === "uq_commands_request") return duplicate("command", entry ?? "")
+      if (idempotency !== undefined && entry === `${idempotency.tenantId}-${idempotency.key}`) return duplicate("idempotency key", idempotency.key)
+      if (entry === agent.id) return duplicate("agent", agent.id)
+      if (after.instances.some((i) => i.id === entry)) return duplicate("instance", entry!)
+      if (after.commands.some((c) => c.id === entry)) return duplicate("command", entry!)
+      return Effect.fail(error)
+    }
+
+    /** A commit statement by statement in a transaction of the SqlClient (no own pool, or inside a caller's transaction). */
+    const commitIn = (c: AgentStore.Commit) =>
       Effect.gen(function*() {
-        const agent = after.agent
-        // The idempotency key first: a twin request holding the same key makes this insert wait
-        // for the twin's outcome, and a key that exists fails the commit with DuplicateKey (the
-        // engine then replays the first answer) rather than with a VersionConflict.
-        if (idempotency !== undefined) yield* insertIdempotency(idempotency)
-        if (before === null) {
-          // last_heartbeat_at is set apart from the other columns (see below).
-          yield* exec(insertSql("agents", ["id", ...Rows.agentWriteColumns, "last_heartbeat_at"], 1), [
-            agent.id,
-            ...Rows.agentValues(agent),
-            agent.lastHeartbeatAt
-          ]).pipe(
-            Effect.catchIf(
-              (e) => Errors.duplicateKeyName(e) !== null,
-              (e) => duplicate("agent", Errors.duplicateKeyName(e) === "PRIMARY" ? agent.id : agent.logicalAgentId)
-            )
-          )
-        } else {
-          const all = Rows.agentValues(agent)
-          const values = Rows.agentWriteColumns.flatMap((c, n) => (c === "created_at" || c === "tenant_id" ? [] : [all[n]]))
-          // Heartbeats are written apart from commits (touchHeartbeat): never move the time back.
-          const updated = yield* exec(
-            `UPDATE agents SET ${updateSet(agentColumnsForUpdate)}, ` +
-              "last_heartbeat_at = CASE WHEN last_heartbeat_at IS NULL THEN ? WHEN ? IS NULL THEN last_heartbeat_at " +
-              "ELSE GREATEST(last_heartbeat_at, ?) END " +
-              "WHERE id = ? AND version = ?",
-            [
-              ...values,
-              agent.lastHeartbeatAt,
-              agent.lastHeartbeatAt,
-              agent.lastHeartbeatAt,
-              agent.id,
-              before.agent.version
-            ]
-          )
-          if (updated.affectedRows === 0) {
-            return yield* Effect.fail(new EngineError.VersionConflict({ agentId: agent.id, expectedVersion: before.agent.version }))
-          }
+        for (const statement of commitPlan(c)) {
+          const written = yield* exec(statement.text, statement.params)
+          if (statement.versionCheck === true && written.affectedRows === 0) return yield* Effect.fail(conflict(c))
         }
-        // Only what changed (by reference). Demotions first, promotions last, so the
-        // one-PRIMARY index never sees two PRIMARYs half-way through a legal swap.
-        const beforeInstances = new Set(before?.instances ?? [])
-        const knownInstances = new Set((before?.instances ?? []).map((i) => i.id))
-        const changedInstances = after.instances
-          .filter((i) => !beforeInstances.has(i))
-          .sort((a, b) => (a.role === "PRIMARY" ? 1 : 0) - (b.role === "PRIMARY" ? 1 : 0))
-        for (const instance of changedInstances) yield* writeInstance(agent, instance, knownInstances.has(instance.id), before?.agent.version ?? 0)
-        const beforeCommands = new Set(before?.commands ?? [])
-        const knownCommands = new Set((before?.commands ?? []).map((c) => c.id))
-        for (const command of after.commands) {
-          if (!beforeCommands.has(command)) yield* writeCommand(command, knownCommands.has(command.id))
+        return yield* insertEvents(c.events)
+      }).pipe(Effect.catchIf((e): e is SqlError => e instanceof SqlError, (e) => commitRejected(c, e)))
+
+    /**
+     * The statements that take `n` event ids from the `event_sequence` row (migration 3) and
+     * insert the events, inside the script's transaction: the row stays locked until COMMIT, so
+     * ids follow commit order. The last id is the sequence UPDATE's insert id.
+     */
+    const eventStatements = (drafts: ReadonlyArray<DomainEvent.EventDraft>): Array<OneTrip.Statement> => {
+      const n = drafts.length
+      return [
+        { text: "UPDATE event_sequence SET last_id = LAST_INSERT_ID(last_id + ?) WHERE name = 'events'", params: [n] },
+        { text: "SET @spotfleet_last_event = LAST_INSERT_ID()", params: [] },
+        {
+          text: `INSERT INTO events (id, ${Rows.eventWriteColumns.join(", ")}) VALUES ` +
+            drafts.map((_, k) => `(@spotfleet_last_event - ${n - 1 - k}, ${placeholders(Rows.eventWriteColumns.length)})`).join(", "),
+          params: drafts.flatMap(Rows.eventValues)
         }
-        return yield* insertEvents(events)
+      ]
+    }
+
+    /** Runs a script in one round trip on the store's own pool. */
+    const oneTrip = (statements: ReadonlyArray<OneTrip.Statement>) =>
+      Effect.async<OneTrip.Results, SqlError>((resume) => {
+        OneTrip.run(heartbeatPool!, statements, (cause, results) => {
+          resume(cause !== null ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" })) : Effect.succeed(results!))
+        })
       })
 
-    const commit: AgentStore.AgentStoreService["commit"] = (c) => run("commit", sql.withTransaction(commitIn(c)))
+    /**
+     * Runs a script that ends with {@link eventStatements} for `drafts` and answers the events
+     * with their ids (from the sequence UPDATE's insert id).
+     */
+    const oneTripWithEvents = (statements: ReadonlyArray<OneTrip.Statement>, drafts: ReadonlyArray<DomainEvent.EventDraft>) =>
+      drafts.length === 0
+        ? Effect.as(oneTrip(statements), [] as ReadonlyArray<DomainEvent.DomainEvent>)
+        : Effect.map(oneTrip([...statements, ...eventStatements(drafts)]), (results) => {
+          const last = Number(header(results[OneTrip.FIRST + statements.length]).insertId)
+          return drafts.map((d, k) => Rows.eventOf(d, last - (drafts.length - 1 - k)))
+        })
+
+    /** A commit in one round trip: the version check is a guard statement that fails the script. */
+    const commitOneTrip = (c: AgentStore.Commit) =>
+      oneTripWithEvents(
+        commitPlan(c).flatMap((statement) => statement.versionCheck === true ? [statement, ...OneTrip.guardOneRow] : [statement]),
+        c.events
+      ).pipe(
+        Effect.catchAll((e) => Errors.driverError(e).errno === OneTrip.GUARD_ERRNO ? Effect.fail(conflict(c)) : commitRejected(c, e))
+      )
+
+    const commit: AgentStore.AgentStoreService["commit"] = (c) =>
+      run(
+        "commit",
+        Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
+          heartbeatPool === null || Option.isSome(inTransaction) ? sql.withTransaction(commitIn(c)) : commitOneTrip(c))
+      )
 
     /**
      * Without the store's own pool (heartbeatConnections 0) a heartbeat is one statement through
@@ -336,13 +400,6 @@ export const make = (options: Options = {}) =>
       configVersion: touched.configVersion
     })
 
-    /**
-     * With the store's own mysql2 pool (the default with a MysqlClient), heartbeats are written
-     * in batches on it (group commit, see heartbeatBatch): @effect/sql's statement machinery
-     * (span, scope, compilation) costs more CPU than a one-row write, and one commit per
-     * heartbeat more database time. No `sql.execute` span is recorded for heartbeats there.
-     */
-    const heartbeatPool = yield* ownPool(options)
 
     /** Heartbeats on the store's own pool are written in batches (group commit, see heartbeatBatch). */
     const batcher = heartbeatPool === null ? null : HeartbeatBatch.make(heartbeatPool)
@@ -526,7 +583,7 @@ export const make = (options: Options = {}) =>
      * writer behind every log flush. Inside a caller's transaction the append stays in it.
      */
     const appendGrouped = GroupCommit.make(yield* Effect.runtime<never>(), (batches: ReadonlyArray<ReadonlyArray<DomainEvent.EventDraft>>) =>
-      Effect.map(sql.withTransaction(insertEvents(batches.flat())), (events) => {
+      Effect.map(heartbeatPool === null ? sql.withTransaction(insertEvents(batches.flat())) : oneTripWithEvents([], batches.flat()), (events) => {
         let at = 0
         return batches.map((drafts) => events.slice(at, (at += drafts.length)))
       })

@@ -80,12 +80,16 @@ export const make = (options: EngineOptions = {}) =>
         onSome: Effect.succeed,
         onNone: () =>
           fresh(makeRecord).pipe(
-            // A concurrent twin won the race for the key: answer what it answered.
-            Effect.catchIf(
-              (e): e is DuplicateKey => e._tag === "DuplicateKey" && e.entity === "idempotency key",
-              () => Effect.flatMap(replay, Option.match({
+            // A concurrent twin won the race for the key: answer what it answered. The twin may
+            // have committed between our replay check and our load, so any failure (a
+            // FlowConflict against the twin's own change, say) is checked against the key too.
+            Effect.catchAll((e) =>
+              Effect.flatMap(replay, Option.match({
                 onSome: Effect.succeed,
-                onNone: () => Effect.fail(new DuplicateKey({ entity: "idempotency key", key }))
+                onNone: () =>
+                  Effect.fail(
+                    e._tag === "DuplicateKey" && e.entity === "idempotency key" ? new DuplicateKey({ entity: "idempotency key", key }) : e
+                  )
               }))
             )
           )
