@@ -643,16 +643,11 @@ export const make = (options: Options = {}) =>
       "WHERE tenant_id = ? AND idem_key = ?"
 
     const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
-      // Through the SqlClient: on the store's own pool a replay check runs ahead of the loads of
-      // concurrent twins, and the store conformance suite's twins then saw FlowConflict
-      // instead of the first answer now and then.
+      // A hot read (every agent report with a request id checks it first).
       get: (tenantId, key) =>
-        run(
-          "getIdempotency",
-          Effect.flatMap(
-            query(IDEMPOTENCY_GET_SQL, [tenantId, key]),
-            (rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(rows[0]!), Option.some))
-          )
+        Effect.flatMap(
+          hotRead("getIdempotency", IDEMPOTENCY_GET_SQL, [tenantId, key], (rows) => rows[0]),
+          (row) => (row === undefined ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(row), Option.some))
         ),
       put: (record) =>
         run(
@@ -747,6 +742,6 @@ export const make = (options: Options = {}) =>
       Context.add(EventLog.EventLog, eventLog),
       Context.add(IdempotencyStore.IdempotencyStore, idempotencyStore),
       Context.add(TenantStore.TenantStore, tenantStore),
-      Context.add(PriceStore.PriceStore, PriceStoreSql.make(sql, run))
+      Context.add(PriceStore.PriceStore, PriceStoreSql.make(sql, run, (text, params) => Effect.map(hotExec(text, params), (h) => h.affectedRows)))
     )
   })

@@ -125,11 +125,18 @@ const canonicalTier: Tier<Pricing.CanonicalPrice> = {
 
 export const make = (
   sql: SqlClient.SqlClient,
-  run: <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) => Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
+  run: <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) => Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>,
+  /**
+   * A one-statement write outside any transaction, on the store's own pool when it has one (an
+   * agent's price report appends its snapshots so: @effect/sql's per-statement machinery costs
+   * more CPU than that insert). Answers the affected rows.
+   */
+  hotExec?: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>
 ): PriceStore.PriceStoreService => {
   const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
   const exec = (text: string, params: ReadonlyArray<unknown> = []) =>
     Effect.map(sql.unsafe(text, params).raw, (r) => Number((r as { affectedRows?: number } | null)?.affectedRows ?? 0))
+  const execOne = hotExec ?? exec
 
   const blocks = PriceBlocks.makeSql(sql)
 
@@ -184,18 +191,19 @@ export const make = (
   return {
     bulk: PriceBulk.make(sql, run, blocks),
     appendSnapshots: (drafts) => {
-      const insert = (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
-        exec(
+      const insertWith = (write: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>) => (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
+        write(
           `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
           batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
         )
+      const insert = insertWith(exec)
       if (drafts.length === 0) return Effect.succeed(0)
       return run(
         "appendSnapshots",
         Effect.as(
           drafts.length <= APPEND_ROWS
             // One statement is atomic on its own: an agent's report needs no BEGIN/COMMIT round trips.
-            ? insert(drafts)
+            ? insertWith(execOne)(drafts)
             // One transaction: a bulk append is all or nothing (and one log flush, not one per chunk).
             : sql.withTransaction(Effect.forEach(chunks(drafts, APPEND_ROWS), insert, { discard: true })),
           drafts.length
