@@ -1,9 +1,10 @@
 /**
- * Group commit for standalone writes: while one batch is being written, the calls that arrive
- * wait and are written together in the next batch (one transaction, one log flush, one pass
- * through the statement machinery). A lone call is written at once — there is no timer — so a
- * quiet server answers as fast as without batching; under load batches grow by themselves.
- * Every caller gets its own part of the result, or the batch's failure.
+ * Group commit for standalone writes: the calls made in the same turn of the event loop, and
+ * those that arrive while a batch is being written, are written together (one transaction, one
+ * log flush, one round trip). There is no timer — a lone call waits one turn at most — so a
+ * quiet server answers as fast as without batching; under load batches grow by themselves (a
+ * batch of calls from the HTTP layer arrives in one turn). Every caller gets its own part of
+ * the result, or the batch's failure.
  */
 import { Effect, Exit, Runtime } from "effect"
 
@@ -39,6 +40,9 @@ export const make = <I, O, E>(
   return (item: I): Effect.Effect<O, E> =>
     Effect.async<O, E>((resume) => {
       waiting.push({ item, resume })
-      if (!writing) drain()
+      if (!writing) {
+        writing = true
+        setImmediate(drain)
+      }
     })
 }

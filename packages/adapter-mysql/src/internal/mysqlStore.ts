@@ -13,13 +13,14 @@ import {
   type StateMachine,
   TenantStore
 } from "@spotfleet/engine"
-import { Context, Duration, Effect, Option, Redacted, Schedule, type Scope } from "effect"
+import { Context, Duration, Effect, Either, Option, Redacted, Schedule, type Scope } from "effect"
 import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
 import * as GroupCommit from "./groupCommit.js"
 import * as HeartbeatBatch from "./heartbeatBatch.js"
 import * as OneTrip from "./oneTrip.js"
 import * as PriceStoreSql from "./priceStore.js"
+import * as ReadBatch from "./readBatch.js"
 import * as Rows from "./rows.js"
 import { placeholders } from "./sqlRun.js"
 
@@ -127,8 +128,7 @@ export const make = (options: Options = {}) =>
         )
       ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
 
-    const decodeAll = <A>(rows: ReadonlyArray<Row>, f: (r: Row) => Effect.Effect<A, EngineError.StoreError>) =>
-      Effect.forEach(rows, f)
+    const decodeAll = Rows.decodeRows
 
     // ---------------------------------------------------------------- agents
 
@@ -465,30 +465,41 @@ export const make = (options: Options = {}) =>
     /**
      * A read of the agents' hot paths (polls, price reports): on the store's own pool when there
      * is one, like heartbeats (the SqlClient's per-statement machinery costs more CPU than such
-     * a one-row read), else through the SqlClient. Retried once when the error allows it.
+     * a one-row read), coalesced with the reads of the same kind asked for in the same turn (see
+     * readBatch); else through the SqlClient. Retried once when the error allows it.
      */
-    const hotRead = <A>(operation: string, text: string, params: Array<string>, decode: (rows: ReadonlyArray<Row>) => A) => {
-      const once: Effect.Effect<A, SqlError> = heartbeatPool === null
-        ? Effect.map(query(text, params), decode)
-        : Effect.async((resume) => {
-          heartbeatPool.execute<Array<Mysql.RowDataPacket>>(text, params, (cause, rows) => {
-            resume(cause !== null ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" })) : Effect.succeed(decode(rows as Array<Row>)))
+    const hotReader = (kind: ReadBatch.Kind) => {
+      const read = heartbeatPool === null ? null : ReadBatch.make(heartbeatPool, kind)
+      return <A>(operation: string, key: readonly [string, string], decode: (rows: ReadonlyArray<Row>) => A) => {
+        const once: Effect.Effect<A, SqlError> = read === null
+          ? Effect.map(query(kind.one, key), decode)
+          : Effect.async((resume) => {
+            read(key, (cause, rows) => {
+              resume(cause !== null ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" })) : Effect.succeed(decode(rows!)))
+            })
           })
-        })
-      return once.pipe(Effect.catchAll((e) => run(operation, Errors.isRetryable(e) ? once : Effect.fail(e))))
+        return once.pipe(Effect.catchAll((e) => run(operation, Errors.isRetryable(e) ? once : Effect.fail(e))))
+      }
     }
 
-    /** One read: the agent's ownership, and whether it has a notice or an open command. */
-    const PEEK_POLL_SQL = "SELECT (a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id " +
-      "AND c.status IN ('pending', 'delivered'))) AS busy FROM agents a WHERE a.id = ? AND a.tenant_id = ?"
+    /** Whether an agent has a notice or an open command (keyed by agent id and tenant). */
+    const BUSY_SQL = "(a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id " +
+      "AND c.status IN ('pending', 'delivered'))) AS busy"
+    const peekPollRead = hotReader({
+      one: `SELECT ${BUSY_SQL} FROM agents a WHERE a.id = ? AND a.tenant_id = ?`,
+      many: ReadBatch.byFirst(`SELECT a.id AS k0, a.tenant_id AS k1, ${BUSY_SQL} FROM agents a`, "a.id")
+    })
     const peekPoll: NonNullable<AgentStore.AgentStoreService["peekPoll"]> = (tenantId, agentId) =>
-      hotRead("peekPoll", PEEK_POLL_SQL, [agentId, tenantId], (rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.busy) !== 0))
+      peekPollRead("peekPoll", [agentId, tenantId], (rows) => Option.map(Option.fromNullable(rows[0]), (r) => Number(r.busy) !== 0))
 
-    /** One read: the agent's ownership (a row with NULL instance columns when it has no live instance) and its live instances. */
-    const LIVE_INSTANCES_SQL = "SELECT i.role, i.cloud_instance_id, i.pool FROM agents a " +
-      "LEFT JOIN instances i ON i.agent_id = a.id AND i.role IN ('PRIMARY', 'REPLICA') WHERE a.id = ? AND a.tenant_id = ?"
+    /** The agent's ownership (a row with NULL instance columns when it has no live instance) and its live instances. */
+    const LIVE_FROM = "FROM agents a LEFT JOIN instances i ON i.agent_id = a.id AND i.role IN ('PRIMARY', 'REPLICA')"
+    const liveInstancesRead = hotReader({
+      one: `SELECT i.role, i.cloud_instance_id, i.pool ${LIVE_FROM} WHERE a.id = ? AND a.tenant_id = ?`,
+      many: ReadBatch.byFirst(`SELECT a.id AS k0, a.tenant_id AS k1, i.role, i.cloud_instance_id, i.pool ${LIVE_FROM}`, "a.id")
+    })
     const liveInstances: NonNullable<AgentStore.AgentStoreService["liveInstances"]> = (tenantId, agentId) =>
-      hotRead("liveInstances", LIVE_INSTANCES_SQL, [agentId, tenantId], (rows) =>
+      liveInstancesRead("liveInstances", [agentId, tenantId], (rows) =>
         rows.length === 0
           ? Option.none()
           : Option.some(rows.flatMap((r): Array<AgentStore.LiveInstance> =>
@@ -528,7 +539,7 @@ export const make = (options: Options = {}) =>
         "listInstances",
         Effect.flatMap(query(text, params), (rows) =>
           decodeAll(rows, (row) =>
-            Effect.map(Rows.decodeInstance(row), (instance) => ({ tenantId: row.tenant_id as Agent.Agent["tenantId"], instance }))))
+            Either.map(Rows.decodeInstance(row), (instance) => ({ tenantId: row.tenant_id as Agent.Agent["tenantId"], instance }))))
       )
     }
 
@@ -582,7 +593,8 @@ export const make = (options: Options = {}) =>
      * event sequence row is locked until commit, so one commit per append would queue every
      * writer behind every log flush. Inside a caller's transaction the append stays in it.
      */
-    const appendGrouped = GroupCommit.make(yield* Effect.runtime<never>(), (batches: ReadonlyArray<ReadonlyArray<DomainEvent.EventDraft>>) =>
+    const runtime = yield* Effect.runtime<never>()
+    const appendGrouped = GroupCommit.make(runtime, (batches: ReadonlyArray<ReadonlyArray<DomainEvent.EventDraft>>) =>
       Effect.map(heartbeatPool === null ? sql.withTransaction(insertEvents(batches.flat())) : oneTripWithEvents([], batches.flat()), (events) => {
         let at = 0
         return batches.map((drafts) => events.slice(at, (at += drafts.length)))
@@ -639,14 +651,26 @@ export const make = (options: Options = {}) =>
               })
             }))
 
-    const IDEMPOTENCY_GET_SQL = "SELECT tenant_id, idem_key, operation, CAST(response AS CHAR) AS response, created_at FROM idempotency " +
-      "WHERE tenant_id = ? AND idem_key = ?"
+    const IDEMPOTENCY_COLUMNS = "tenant_id, idem_key, operation, CAST(response AS CHAR) AS response, created_at"
+    const idempotencyRead = hotReader({
+      one: `SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency WHERE tenant_id = ? AND idem_key = ?`,
+      // Both halves of the primary key in IN lists (a range on it); rows of other pairs are dropped.
+      many: (keys) => {
+        const tenants = [...new Set(keys.map((k) => k[0]))]
+        const idemKeys = [...new Set(keys.map((k) => k[1]))]
+        return {
+          text: `SELECT tenant_id AS k0, idem_key AS k1, ${IDEMPOTENCY_COLUMNS} FROM idempotency ` +
+            `WHERE tenant_id IN (${placeholders(tenants.length)}) AND idem_key IN (${placeholders(idemKeys.length)})`,
+          params: [...tenants, ...idemKeys]
+        }
+      }
+    })
 
     const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
       // A hot read (every agent report with a request id checks it first).
       get: (tenantId, key) =>
         Effect.flatMap(
-          hotRead("getIdempotency", IDEMPOTENCY_GET_SQL, [tenantId, key], (rows) => rows[0]),
+          idempotencyRead("getIdempotency", [tenantId, key], (rows) => rows[0]),
           (row) => (row === undefined ? Effect.succeed(Option.none()) : Effect.map(Rows.decodeIdempotency(row), Option.some))
         ),
       put: (record) =>
@@ -742,6 +766,14 @@ export const make = (options: Options = {}) =>
       Context.add(EventLog.EventLog, eventLog),
       Context.add(IdempotencyStore.IdempotencyStore, idempotencyStore),
       Context.add(TenantStore.TenantStore, tenantStore),
-      Context.add(PriceStore.PriceStore, PriceStoreSql.make(sql, run, (text, params) => Effect.map(hotExec(text, params), (h) => h.affectedRows)))
+      Context.add(
+        PriceStore.PriceStore,
+        PriceStoreSql.make(
+          sql,
+          run,
+          (text, params) => Effect.map(hotExec(text, params), (h) => h.affectedRows),
+          (writeAll) => GroupCommit.make(runtime, writeAll)
+        )
+      )
     )
   })

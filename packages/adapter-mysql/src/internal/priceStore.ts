@@ -1,7 +1,7 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type EngineError, type Pool, PriceStore, Pricing } from "@spotfleet/engine"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import * as PriceBlocks from "./priceBlocks.js"
 import * as PriceBulk from "./priceBulk.js"
 import * as Rows from "./rows.js"
@@ -131,7 +131,12 @@ export const make = (
    * agent's price report appends its snapshots so: @effect/sql's per-statement machinery costs
    * more CPU than that insert). Answers the affected rows.
    */
-  hotExec?: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>
+  hotExec?: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>,
+  /**
+   * Makes a group commit (see groupCommit): small appends made together (a batch of price
+   * reports) then share one INSERT.
+   */
+  group?: <I, O, E>(writeAll: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E>) => (item: I) => Effect.Effect<O, E>
 ): PriceStore.PriceStoreService => {
   const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
   const exec = (text: string, params: ReadonlyArray<unknown> = []) =>
@@ -188,22 +193,34 @@ export const make = (
 
   const snapshotColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
 
+  const insertWith = (write: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>) => (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
+    write(
+      `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
+      batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
+    )
+  const insert = insertWith(exec)
+  // One statement is atomic on its own: an agent's report needs no BEGIN/COMMIT round trips.
+  // Small appends made together (up to APPEND_ROWS rows in all) share it.
+  const insertSmall: (drafts: ReadonlyArray<Pricing.SnapshotDraft>) => Effect.Effect<unknown, SqlError> = group === undefined
+    ? insertWith(execOne)
+    : group((appends: ReadonlyArray<ReadonlyArray<Pricing.SnapshotDraft>>) => {
+      const all = appends.flat()
+      return Effect.as(
+        all.length <= APPEND_ROWS ? insertWith(execOne)(all) : sql.withTransaction(Effect.forEach(chunks(all, APPEND_ROWS), insert, { discard: true })),
+        appends.map(() => undefined)
+      )
+    })
+
   return {
     bulk: PriceBulk.make(sql, run, blocks),
     appendSnapshots: (drafts) => {
-      const insertWith = (write: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>) => (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
-        write(
-          `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
-          batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
-        )
-      const insert = insertWith(exec)
       if (drafts.length === 0) return Effect.succeed(0)
       return run(
         "appendSnapshots",
         Effect.as(
           drafts.length <= APPEND_ROWS
-            // One statement is atomic on its own: an agent's report needs no BEGIN/COMMIT round trips.
-            ? insertWith(execOne)(drafts)
+            // Inside a caller's transaction the insert stays in it.
+            ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) => Option.isSome(tx) ? insert(drafts) : insertSmall(drafts))
             // One transaction: a bulk append is all or nothing (and one log flush, not one per chunk).
             : sql.withTransaction(Effect.forEach(chunks(drafts, APPEND_ROWS), insert, { discard: true })),
           drafts.length
@@ -236,7 +253,7 @@ export const make = (
               `FROM price_snapshots WHERE ${where.join(" AND ")} ORDER BY id${limitClause(limit)}`,
             params
           ),
-          (rows) => Effect.forEach(rows, snapshotOf)
+          (rows) => Rows.decodeRows(rows, snapshotOf)
         )
       )
     },
@@ -326,7 +343,7 @@ export const make = (
         "readRuns",
         Effect.flatMap(
           query(`SELECT * FROM consolidation_runs ORDER BY started_at DESC, id DESC${limitClause(options.limit)}`),
-          (rows) => Effect.forEach(rows, runOf)
+          (rows) => Rows.decodeRows(rows, runOf)
         )
       )
   }
