@@ -35,6 +35,7 @@ import * as errors from "./internal/errors.js"
 import * as legacy from "./internal/legacy.js"
 import * as RateLimit from "./RateLimit.js"
 import { TenantTokens } from "./Auth.js"
+import type * as Security from "./Security.js"
 import { IdempotencyHeaders } from "./Security.js"
 
 /**
@@ -61,6 +62,9 @@ export interface AgentFastPathService {
 export class AgentFastPath extends Context.Tag("@spotfleet/adapter-http/AgentFastPath")<AgentFastPath, AgentFastPathService>() {}
 
 type Call = "heartbeat" | "pending-commands" | "pricing-report"
+
+/** Most calls in one batch of a lane. */
+const maxBatch = 500
 
 const route = /^\/api\/agents\/([^/?#]+)\/(heartbeat|pending-commands|pricing-report)$/
 const AgentPath = Schema.Struct({ agentId: Ids.AgentId })
@@ -233,28 +237,50 @@ export const make: Effect.Effect<
   }
 
   /**
-   * Heartbeats that passed every check synchronously wait here for the next turn of the event
-   * loop, then go to the engine together: one fiber and one `Engine.heartbeats` call (one store
-   * write) per batch instead of a fiber per request.
+   * A lane: calls that passed every check synchronously wait here together, for the batch
+   * window (`HttpConfig.batchWindowMillis`; 0 = the next turn of the event loop) or until
+   * {@link maxBatch} of them wait, then go to `send` as one batch.
    */
-  let waiting: Array<{ readonly tenantId: Ids.TenantId; readonly agentId: Ids.AgentId; readonly response: ServerResponse }> = []
-
-  const flush = () => {
-    const batch = waiting
-    waiting = []
-    const fiber = runFork(Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
-    fiber.addObserver((exit) => {
-      if (Exit.isSuccess(exit)) {
-        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
-      } else if (!Cause.isInterruptedOnly(exit.cause)) {
-        for (const { response } of batch) write(response, internalError())
+  const lane = <T>(send: (batch: Array<T>) => void) => {
+    let waiting: Array<T> = []
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined
+    const flush = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      const batch = waiting
+      waiting = []
+      if (batch.length > 0) send(batch)
+    }
+    return (item: T) => {
+      waiting.push(item)
+      if (waiting.length >= maxBatch) flush()
+      else if (waiting.length === 1) {
+        if (config.batchWindowMillis > 0) timer = setTimeout(flush, config.batchWindowMillis)
+        else setImmediate(flush)
       }
-    })
+    }
   }
 
   /**
-   * The heartbeat lane: when the caller is known from the token cache and the path, body and
-   * headers decode, the heartbeat joins the next batch (true). Anything else — a token to look
+   * Heartbeats go to the engine in batches: one fiber and one `Engine.heartbeats` call (one
+   * store write) per batch instead of a fiber per request.
+   */
+  const heartbeatLane = lane<{ readonly tenantId: Ids.TenantId; readonly agentId: Ids.AgentId; readonly response: ServerResponse }>(
+    (batch) => {
+      const fiber = runFork(Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
+      fiber.addObserver((exit) => {
+        if (Exit.isSuccess(exit)) {
+          for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
+        } else if (!Cause.isInterruptedOnly(exit.cause)) {
+          for (const { response } of batch) write(response, internalError())
+        }
+      })
+    }
+  )
+
+  /**
+   * When the caller is known from the token cache and the path, body and headers decode, the
+   * heartbeat joins the heartbeat lane's next batch (true). Anything else — a token to look
    * up, a bad request, another agent's token — takes the fiber path, which answers it exactly
    * as before (false).
    */
@@ -266,13 +292,56 @@ export const make: Effect.Effect<
     if (Either.isLeft(path) || Either.isLeft(decodeHeartbeat(payload)) || Either.isLeft(decodeHeaders(request.headers))) return false
     const agentId = path.right.agentId
     if (principal.agentId !== null && principal.agentId !== agentId) return false
-    if (waiting.length === 0) setImmediate(flush)
-    waiting.push({ tenantId: principal.tenantId, agentId, response })
+    heartbeatLane({ tenantId: principal.tenantId, agentId, response })
+    return true
+  }
+
+  /**
+   * Price reports go in batches too: one fiber per batch, its reports run side by side, so
+   * their reads and writes reach the store in the same turn and share statements there (the
+   * MySQL store coalesces them). Each report is answered exactly as on its own.
+   */
+  const priceLane = lane<{
+    readonly principal: Security.PrincipalService
+    readonly agentId: Ids.AgentId
+    readonly key: string | undefined
+    readonly report: typeof PricingReportRequest.Type
+    readonly response: ServerResponse
+  }>((batch) => {
+    const fiber = runFork(Effect.forEach(batch, ({ agentId, key, principal, report }) =>
+      calls.pricingReport(principal, agentId, key, report).pipe(
+        Effect.flatMap((accepted) => encoded(encodeReport(accepted))),
+        Effect.map(ok),
+        Effect.catchAllCause(errors.recover(failure))
+      ), { concurrency: "unbounded" }))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) {
+        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
+      } else if (!Cause.isInterruptedOnly(exit.cause)) {
+        for (const { response } of batch) write(response, internalError())
+      }
+    })
+  })
+
+  /** As {@link batchedHeartbeat}, for price reports. */
+  const batchedPriceReport = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
+    if (tokens.peek === undefined) return false
+    const principal = tokens.peek((request.headers["authorization"] ?? "").slice("Bearer ".length), clock.unsafeCurrentTimeMillis())
+    if (principal === undefined) return false
+    const path = decodePath({ agentId: safeDecodeURIComponent(rawAgentId) })
+    if (Either.isLeft(path)) return false
+    const report = decodePricingReport(payload)
+    const headers = decodeHeaders(request.headers)
+    if (Either.isLeft(report) || Either.isLeft(headers)) return false
+    const agentId = path.right.agentId
+    if (principal.agentId !== null && principal.agentId !== agentId) return false
+    priceLane({ principal, agentId, key: agentCalls.keyOf(headers.right, report.right), report: report.right, response })
     return true
   }
 
   const run = (request: IncomingMessage, response: ServerResponse, call: Call, rawAgentId: string, payload: unknown) => {
     if (call === "heartbeat" && batchedHeartbeat(request, response, rawAgentId, payload)) return
+    if (call === "pricing-report" && batchedPriceReport(request, response, rawAgentId, payload)) return
     const fiber = runFork(answer(request, call, rawAgentId, payload))
     fiber.addObserver((exit) => {
       if (Exit.isSuccess(exit)) write(response, exit.value)

@@ -34,6 +34,14 @@ export interface HttpOptions {
   readonly tokenCacheSize?: number | undefined
   /** Per-token and per-IP rate limits (429); see {@link RateLimit.RateLimitOptions}. On by default with high limits. */
   readonly rateLimit?: RateLimit.RateLimitOptions | undefined
+  /**
+   * How long the agent fast path gathers heartbeats and price reports into one batch before it
+   * hands them to the engine (default 10 ms; 0 = what arrives in one turn of the event loop). A
+   * batch costs one fiber, one engine call and one set of statements however many calls it
+   * holds, so at tens of thousands of agents a few milliseconds of waiting buy most of the
+   * server's CPU back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
+   */
+  readonly batchWindowMillis?: number | undefined
 }
 
 /**
@@ -51,6 +59,7 @@ export interface HttpSettings {
   readonly tokenCacheMillis: number
   readonly tokenCacheSize: number
   readonly rateLimit: RateLimit.RateLimitSettings
+  readonly batchWindowMillis: number
 }
 
 /**
@@ -75,7 +84,8 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
   sseKeepAliveMillis: options.sseKeepAliveMillis ?? 15_000,
   tokenCacheMillis: Math.max(0, options.tokenCacheMillis ?? 5_000),
   tokenCacheSize: Math.max(0, options.tokenCacheSize ?? 10_000),
-  rateLimit: RateLimit.resolve(options.rateLimit)
+  rateLimit: RateLimit.resolve(options.rateLimit),
+  batchWindowMillis: Math.max(0, options.batchWindowMillis ?? 10)
 })
 
 /**
@@ -88,7 +98,8 @@ export const layer = (options: HttpOptions = {}): Layer.Layer<HttpConfig> => Lay
 
 /**
  * The settings from configuration: `SPOTFLEET_ADMIN_TOKEN`, `SPOTFLEET_MAX_BODY_BYTES`,
- * `SPOTFLEET_AGENT_TOKEN_SECRET`, `SPOTFLEET_RATE_LIMIT` (`false` turns the default rate limits off).
+ * `SPOTFLEET_AGENT_TOKEN_SECRET`, `SPOTFLEET_RATE_LIMIT` (`false` turns the default rate limits off),
+ * `SPOTFLEET_BATCH_WINDOW_MILLIS` (see {@link HttpOptions.batchWindowMillis}).
  *
  * @since 0.1.0
  * @category layers
@@ -100,11 +111,13 @@ export const layerConfig: Layer.Layer<HttpConfig, import("effect/ConfigError").C
     const maxBodyBytes = yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES"))
     const agentTokenSecret = yield* Config.option(Config.redacted("SPOTFLEET_AGENT_TOKEN_SECRET"))
     const rateLimit = yield* Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true))
+    const batchWindowMillis = yield* Config.option(Config.integer("SPOTFLEET_BATCH_WINDOW_MILLIS"))
     return make({
       adminToken: Option.getOrUndefined(adminToken),
       maxBodyBytes: Option.getOrUndefined(maxBodyBytes),
       agentTokenSecret: Option.getOrUndefined(agentTokenSecret),
-      rateLimit: { enabled: rateLimit }
+      rateLimit: { enabled: rateLimit },
+      batchWindowMillis: Option.getOrUndefined(batchWindowMillis)
     })
   })
 )
