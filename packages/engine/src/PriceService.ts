@@ -86,6 +86,17 @@ export interface PriceServiceService {
     pool: PoolId,
     window: { readonly from: number; readonly to: number }
   ) => Effect.Effect<PriceHistory, StoreError>
+  /**
+   * A pool's spot prices over a window as price points (time → price): the consolidated slots,
+   * then the agents' raw points not consolidated yet (a raw point wins a tie) — what
+   * {@link history} holds, without building a record per point (the savings accrual reads
+   * every raw report of its window). Reads the raw points as columns when the store has
+   * `PriceStore.bulk`.
+   */
+  readonly spotPoints: (
+    pool: PoolId,
+    window: { readonly from: number; readonly to: number }
+  ) => Effect.Effect<Map<number, number>, StoreError>
   /** The consolidation run ledger, newest first. */
   readonly runs: (options?: { readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<ConsolidationRun>, StoreError>
 }

@@ -97,13 +97,7 @@ export const accrueWindow = (
     const inWindow = intervals.filter((i) => i.end > window.from && i.start < window.to)
     const lookbackFrom = window.from - Duration.toMillis(options.priceLookback ?? "1 day")
     /** A pool's points over a range: consolidated slots, then the raw points not consolidated yet (raw wins a tie). */
-    const pointsOf = (pool: PoolId, from: number, to: number) =>
-      Effect.map(prices.history(pool, { from, to }), (history) => {
-        const points = new Map<number, number>()
-        for (const p of history.consolidated) points.set(p.slotStart, p.price)
-        for (const p of history.raw) if (!p.duplicate) points.set(p.observedAt, p.price)
-        return points
-      })
+    const pointsOf = (pool: PoolId, from: number, to: number) => prices.spotPoints(pool, { from, to })
     const spot = new Map<string, ReadonlyArray<Savings.PricePoint>>()
     for (const pool of new Set(inWindow.map((i) => i.pool as PoolId))) {
       const points = yield* pointsOf(pool, window.from, window.to)

@@ -117,17 +117,42 @@ export const make = Effect.gen(function*() {
       return result
     })
 
-  const history: PriceServiceService["history"] = (pool, { from, to }) =>
-    Effect.gen(function*() {
-      const runs = yield* store.runs({ limit: 100 })
+  /** Where raw points start: the end of the latest succeeded consolidation run, at least `from`. */
+  const consolidatedUntil = (from: number) =>
+    Effect.map(store.runs({ limit: 100 }), (runs) => {
       let rawSince = from
       for (const r of runs) if (r.status === "succeeded" && r.windowEnd > rawSince) rawSince = r.windowEnd
+      return rawSince
+    })
+
+  const history: PriceServiceService["history"] = (pool, { from, to }) =>
+    Effect.gen(function*() {
+      const rawSince = yield* consolidatedUntil(from)
       const consolidated = yield* store.consolidated({ pool, from, to })
       const raw = rawSince < to ? yield* store.snapshots({ pools: [pool], from: rawSince, to, source: "agent" }) : []
       return { pool, consolidated, raw, rawSince }
     })
 
+  const spotPoints: PriceServiceService["spotPoints"] = (pool, { from, to }) =>
+    Effect.gen(function*() {
+      const rawSince = yield* consolidatedUntil(from)
+      const points = new Map<number, number>()
+      for (const p of yield* store.consolidated({ pool, from, to })) points.set(p.slotStart, p.price)
+      if (rawSince >= to) return points
+      if (store.bulk !== undefined) {
+        // Raw points after the last consolidation run are never flagged as duplicates.
+        const { agent } = yield* store.bulk.snapshotColumns({ pools: [pool], from: rawSince, to })
+        for (let i = 0; i < agent.length; i++) points.set(agent.observedAt[i]!, agent.price[i]!)
+      } else {
+        for (const p of yield* store.snapshots({ pools: [pool], from: rawSince, to, source: "agent" })) {
+          if (!p.duplicate) points.set(p.observedAt, p.price)
+        }
+      }
+      return points
+    })
+
   const service: PriceServiceService = {
+    spotPoints,
     ingest,
     putOnDemand,
     onDemandPrices: store.onDemandPrices,
