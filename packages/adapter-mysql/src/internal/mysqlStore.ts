@@ -13,7 +13,7 @@ import {
   type StateMachine,
   TenantStore
 } from "@spotfleet/engine"
-import { Context, Duration, Effect, Either, Option, Redacted, Schedule, type Scope } from "effect"
+import { Context, Duration, Effect, Either, Option, Redacted, type Scope } from "effect"
 import * as Mysql from "mysql2"
 import * as Errors from "./errors.js"
 import * as GroupCommit from "./groupCommit.js"
@@ -22,7 +22,7 @@ import * as OneTrip from "./oneTrip.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as ReadBatch from "./readBatch.js"
 import * as Rows from "./rows.js"
-import { placeholders } from "./sqlRun.js"
+import { helpers, placeholders } from "./sqlRun.js"
 
 type Row = Record<string, unknown>
 
@@ -109,24 +109,8 @@ export const make = (options: Options = {}) =>
      */
     const heartbeatPool = yield* ownPool(options)
 
-    /** Deadlocks and lock wait timeouts roll the work back: run it again a few times. */
-    const withLockRetries = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.retry(effect, {
-        times: lockRetries,
-        schedule: Schedule.jittered(Schedule.exponential("5 millis")),
-        while: (e) =>
-          typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError" &&
-          Errors.isRetryable(e as unknown as SqlError)
-      })
-
-    /** Retries lock failures, then maps what is left of the driver's errors to StoreError. */
-    const run = <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) =>
-      withLockRetries(effect).pipe(
-        Effect.catchIf(
-          (e): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError",
-          (e) => Effect.fail(Errors.toStoreError(operation)(e))
-        )
-      ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
+    /** Retries lock failures (deadlock, lock wait timeout), then maps what is left of the driver's errors to StoreError. */
+    const { run } = helpers(sql, lockRetries)
 
     const decodeAll = Rows.decodeRows
 
@@ -635,9 +619,9 @@ export const make = (options: Options = {}) =>
     // ---------------------------------------------------------------- idempotency
 
     /**
-     * A one-row write outside any transaction on the store's own pool when there is one (as
-     * `hotRead`; the reports of the agents' hot paths write their idempotency records so),
-     * else through the SqlClient. Inside a transaction it stays in it.
+     * A one-statement write outside any transaction on the store's own pool when there is one
+     * (as the hot reads; the agents' price reports append their snapshots so), else through the
+     * SqlClient. Inside a transaction it stays in it.
      */
     const hotExec = (text: string, params: ReadonlyArray<unknown>): Effect.Effect<ResultHeader, SqlError> =>
       heartbeatPool === null
@@ -666,6 +650,21 @@ export const make = (options: Options = {}) =>
       }
     })
 
+    const IDEMPOTENCY_INSERT = "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)"
+    const idempotencyValues = (record: IdempotencyStore.IdempotencyRecord) =>
+      [record.tenantId, record.key, record.operation, Rows.toJsonValue(record.response), record.createdAt] as const
+
+    /**
+     * Records put together (a batch of agent reports) are inserted in one round trip, one
+     * `INSERT IGNORE` each: a statement that inserted nothing met an existing key (the first
+     * record stays). The values are ours and valid, so IGNORE can only skip duplicates here.
+     */
+    const putGrouped = heartbeatPool === null ? null : GroupCommit.make(runtime, (records: ReadonlyArray<IdempotencyStore.IdempotencyRecord>) =>
+      Effect.map(
+        oneTrip(records.map((r) => ({ text: IDEMPOTENCY_INSERT.replace("INSERT", "INSERT IGNORE"), params: idempotencyValues(r) }))),
+        (results) => records.map((_, i) => header(results[OneTrip.FIRST + i]).affectedRows === 1)
+      ))
+
     const idempotencyStore: IdempotencyStore.IdempotencyStoreService = {
       // A hot read (every agent report with a request id checks it first).
       get: (tenantId, key) =>
@@ -676,13 +675,13 @@ export const make = (options: Options = {}) =>
       put: (record) =>
         run(
           "putIdempotency",
-          hotExec(
-            "INSERT INTO idempotency (tenant_id, idem_key, operation, response, created_at) VALUES (?, ?, ?, ?, ?)",
-            [record.tenantId, record.key, record.operation, Rows.toJsonValue(record.response), record.createdAt]
-          ).pipe(
-            Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("idempotency key", record.key)),
-            Effect.asVoid
-          )
+          Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
+            putGrouped === null || Option.isSome(inTransaction)
+              ? exec(IDEMPOTENCY_INSERT, idempotencyValues(record)).pipe(
+                Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => duplicate("idempotency key", record.key)),
+                Effect.asVoid
+              )
+              : Effect.flatMap(putGrouped(record), (written) => written ? Effect.void : duplicate("idempotency key", record.key)))
         ),
       purgeBefore: (time) =>
         run("purgeIdempotency", Effect.map(exec("DELETE FROM idempotency WHERE created_at < ?", [time]), (h) => h.affectedRows))

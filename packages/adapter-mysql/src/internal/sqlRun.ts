@@ -17,13 +17,20 @@ export const helpers = (client: SqlClient.SqlClient, lockRetries = 5) => {
   const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
   const exec = (text: string, params: ReadonlyArray<unknown> = []): Effect.Effect<number, SqlError> =>
     Effect.map(sql.unsafe(text, params).raw, (raw) => Number((raw as { affectedRows?: number } | null)?.affectedRows ?? 0))
-  /** Retries deadlocks and lock wait timeouts, then maps what is left of the driver's errors to StoreError. */
+  const retryable = (e: unknown) => isSqlError(e) && Errors.isRetryable(e)
+  /**
+   * Retries deadlocks and lock wait timeouts, then maps what is left of the driver's errors to
+   * StoreError. The retry schedule is only built when a first attempt failed that way: this
+   * wraps every statement of the hot paths.
+   */
   const run = <A, E, R>(operation: string, effect: Effect.Effect<A, E | SqlError, R>) =>
-    Effect.retry(effect, {
-      times: lockRetries,
-      schedule: Schedule.jittered(Schedule.exponential("5 millis")),
-      while: (e) => isSqlError(e) && Errors.isRetryable(e)
-    }).pipe(
+    effect.pipe(
+      Effect.catchIf(retryable, () =>
+        Effect.retry(Effect.zipRight(Effect.sleep("5 millis"), effect), {
+          times: Math.max(0, lockRetries - 1),
+          schedule: Schedule.jittered(Schedule.exponential("5 millis")),
+          while: retryable
+        })),
       Effect.catchIf(isSqlError, (e) => Effect.fail(Errors.toStoreError(operation)(e)))
     ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
   return { sql, query, exec, run }
