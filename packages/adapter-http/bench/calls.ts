@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_MYSQL_URL (default TEST_MYSQL_URL or mysql://root@127.0.0.1:3306),
  * BENCH_CONCURRENCY (32), BENCH_SECONDS (6 per measurement, after 2 s of warm-up), BENCH_STORES
- * (`memory,mysql`).
+ * (`memory,mysql`), BENCH_CPU_PROF=<dir> (each server writes a CPU profile there when it stops).
  */
 import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"

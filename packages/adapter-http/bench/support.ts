@@ -37,7 +37,9 @@ export const startProcess = (
   env: Record<string, string>
 ): Promise<{ readonly child: ChildProcess; readonly url: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spotfleet/source", ...args], {
+    // BENCH_CPU_PROF=<dir>: the started process writes a CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", "--conditions=@spotfleet/source", ...args], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]

@@ -70,7 +70,13 @@ const route = /^\/api\/agents\/([^/?#]+)\/(heartbeat|pending-commands|pricing-re
 const AgentPath = Schema.Struct({ agentId: Ids.AgentId })
 // Synchronous (Either) codecs: no fiber work per request for the decoding itself.
 const decodePath = Schema.decodeUnknownEither(AgentPath)
-const decodeHeaders = Schema.decodeUnknownEither(IdempotencyHeaders)
+const decodeIdempotencyHeaders = Schema.decodeUnknownEither(IdempotencyHeaders)
+const noRequestId = Either.right<typeof IdempotencyHeaders.Type>({})
+/** The idempotency headers: only the one header is decoded, not the whole headers object. */
+const decodeHeaders = (headers: IncomingMessage["headers"]) => {
+  const requestId = headers["x-request-id"]
+  return requestId === undefined ? noRequestId : decodeIdempotencyHeaders({ "x-request-id": requestId })
+}
 const decodeHeartbeat = Schema.decodeUnknownEither(HeartbeatRequest)
 const decodePricingReport = Schema.decodeUnknownEither(PricingReportRequest)
 const encodeHeartbeat = Schema.encodeEither(Engine.HeartbeatResult)
@@ -261,21 +267,27 @@ export const make: Effect.Effect<
     }
   }
 
+  /** Runs a batch's answers in one fiber and writes each to its response (500 for all on a defect). */
+  const answerBatch = (batch: ReadonlyArray<{ readonly response: ServerResponse }>, answers: Effect.Effect<ReadonlyArray<Answer>>) => {
+    runFork(answers).addObserver((exit) => {
+      if (Exit.isSuccess(exit)) {
+        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
+      } else if (!Cause.isInterruptedOnly(exit.cause)) {
+        for (const { response } of batch) write(response, internalError())
+      }
+    })
+  }
+
+  /** A batch whose calls run side by side in its fiber, each answered as on its own. */
+  const sideBySide = <T extends { readonly response: ServerResponse }>(one: (item: T) => Effect.Effect<Answer, ApiError.ApiError>) => (batch: Array<T>) =>
+    answerBatch(batch, Effect.forEach(batch, (item) => Effect.catchAllCause(one(item), errors.recover(failure)), { concurrency: "unbounded" }))
+
   /**
    * Heartbeats go to the engine in batches: one fiber and one `Engine.heartbeats` call (one
    * store write) per batch instead of a fiber per request.
    */
   const heartbeatLane = lane<{ readonly tenantId: Ids.TenantId; readonly agentId: Ids.AgentId; readonly response: ServerResponse }>(
-    (batch) => {
-      const fiber = runFork(Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
-      fiber.addObserver((exit) => {
-        if (Exit.isSuccess(exit)) {
-          for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
-        } else if (!Cause.isInterruptedOnly(exit.cause)) {
-          for (const { response } of batch) write(response, internalError())
-        }
-      })
-    }
+    (batch) => answerBatch(batch, Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
   )
 
   /**
@@ -284,15 +296,29 @@ export const make: Effect.Effect<
    * up, a bad request, another agent's token — takes the fiber path, which answers it exactly
    * as before (false).
    */
-  const batchedHeartbeat = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
-    if (tokens.peek === undefined) return false
+  /**
+   * The caller and agent of a request, when the token cache knows the caller, the agent id in
+   * the path decodes and the token may act for that agent; else undefined (the fiber path then
+   * answers, exactly as before).
+   */
+  const knownCaller = (
+    request: IncomingMessage,
+    rawAgentId: string
+  ): { readonly principal: Security.PrincipalService; readonly agentId: Ids.AgentId } | undefined => {
+    if (tokens.peek === undefined) return undefined
     const principal = tokens.peek((request.headers["authorization"] ?? "").slice("Bearer ".length), clock.unsafeCurrentTimeMillis())
-    if (principal === undefined) return false
+    if (principal === undefined) return undefined
     const path = decodePath({ agentId: safeDecodeURIComponent(rawAgentId) })
-    if (Either.isLeft(path) || Either.isLeft(decodeHeartbeat(payload)) || Either.isLeft(decodeHeaders(request.headers))) return false
+    if (Either.isLeft(path)) return undefined
     const agentId = path.right.agentId
-    if (principal.agentId !== null && principal.agentId !== agentId) return false
-    heartbeatLane({ tenantId: principal.tenantId, agentId, response })
+    if (principal.agentId !== null && principal.agentId !== agentId) return undefined
+    return { principal, agentId }
+  }
+
+  const batchedHeartbeat = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
+    const caller = knownCaller(request, rawAgentId)
+    if (caller === undefined || Either.isLeft(decodeHeartbeat(payload)) || Either.isLeft(decodeHeaders(request.headers))) return false
+    heartbeatLane({ tenantId: caller.principal.tenantId, agentId: caller.agentId, response })
     return true
   }
 
@@ -307,41 +333,40 @@ export const make: Effect.Effect<
     readonly key: string | undefined
     readonly report: typeof PricingReportRequest.Type
     readonly response: ServerResponse
-  }>((batch) => {
-    const fiber = runFork(Effect.forEach(batch, ({ agentId, key, principal, report }) =>
-      calls.pricingReport(principal, agentId, key, report).pipe(
-        Effect.flatMap((accepted) => encoded(encodeReport(accepted))),
-        Effect.map(ok),
-        Effect.catchAllCause(errors.recover(failure))
-      ), { concurrency: "unbounded" }))
-    fiber.addObserver((exit) => {
-      if (Exit.isSuccess(exit)) {
-        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
-      } else if (!Cause.isInterruptedOnly(exit.cause)) {
-        for (const { response } of batch) write(response, internalError())
-      }
-    })
-  })
+  }>(sideBySide(({ agentId, key, principal, report }) =>
+    Effect.map(Effect.flatMap(calls.pricingReport(principal, agentId, key, report), (accepted) => encoded(encodeReport(accepted))), ok)
+  ))
+
+  /** Command polls in batches, as price reports: most find nothing, and their peeks share one read. */
+  const pollLane = lane<{ readonly principal: Security.PrincipalService; readonly agentId: Ids.AgentId; readonly response: ServerResponse }>(
+    sideBySide(({ agentId, principal }) =>
+      Effect.map(Effect.flatMap(calls.pendingCommands(principal, agentId), (commands) => encoded(encodeCommands(commands))), ok)
+    )
+  )
+
+  /** As {@link batchedHeartbeat}, for command polls. */
+  const batchedPoll = (request: IncomingMessage, response: ServerResponse, rawAgentId: string): boolean => {
+    const caller = knownCaller(request, rawAgentId)
+    if (caller === undefined) return false
+    pollLane({ ...caller, response })
+    return true
+  }
 
   /** As {@link batchedHeartbeat}, for price reports. */
   const batchedPriceReport = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
-    if (tokens.peek === undefined) return false
-    const principal = tokens.peek((request.headers["authorization"] ?? "").slice("Bearer ".length), clock.unsafeCurrentTimeMillis())
-    if (principal === undefined) return false
-    const path = decodePath({ agentId: safeDecodeURIComponent(rawAgentId) })
-    if (Either.isLeft(path)) return false
+    const caller = knownCaller(request, rawAgentId)
+    if (caller === undefined) return false
     const report = decodePricingReport(payload)
     const headers = decodeHeaders(request.headers)
     if (Either.isLeft(report) || Either.isLeft(headers)) return false
-    const agentId = path.right.agentId
-    if (principal.agentId !== null && principal.agentId !== agentId) return false
-    priceLane({ principal, agentId, key: agentCalls.keyOf(headers.right, report.right), report: report.right, response })
+    priceLane({ ...caller, key: agentCalls.keyOf(headers.right, report.right), report: report.right, response })
     return true
   }
 
   const run = (request: IncomingMessage, response: ServerResponse, call: Call, rawAgentId: string, payload: unknown) => {
     if (call === "heartbeat" && batchedHeartbeat(request, response, rawAgentId, payload)) return
     if (call === "pricing-report" && batchedPriceReport(request, response, rawAgentId, payload)) return
+    if (call === "pending-commands" && batchedPoll(request, response, rawAgentId)) return
     const fiber = runFork(answer(request, call, rawAgentId, payload))
     fiber.addObserver((exit) => {
       if (Exit.isSuccess(exit)) write(response, exit.value)

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { Engine, Ids } from "@spotfleet/engine"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { ServiceUnavailable, Unauthorized } from "./ApiError.js"
@@ -26,7 +26,7 @@ export const generateToken = (prefix = "sft_"): string => `${prefix}${randomByte
  * @since 0.1.0
  * @category tokens
  */
-export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
+export const hashToken = (token: string): string => hash("sha256", token, "hex")
 
 /**
  * Compares two secrets in time independent of where they differ (both are hashed first, so
@@ -36,7 +36,7 @@ export const hashToken = (token: string): string => createHash("sha256").update(
  * @category tokens
  */
 export const constantTimeEquals = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash("sha256").update(a, "utf8").digest(), createHash("sha256").update(b, "utf8").digest())
+  timingSafeEqual(hash("sha256", a, "buffer"), hash("sha256", b, "buffer"))
 
 const agentTokenPrefix = "sfa_"
 
