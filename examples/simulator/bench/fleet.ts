@@ -3,7 +3,8 @@
  * on MariaDB/MySQL, at the rates real agents use (GitHub issue #13 item 2). Every agent:
  *
  * - registers once before the measured window (`POST /api/agents/register`, bounded concurrency;
- *   its duration is printed on its own),
+ *   its duration is printed on its own), and starts heartbeating as soon as it is registered, as a
+ *   real agent does (so no agent is marked offline while the rest of the fleet registers),
  * - heartbeats every `--heartbeat-seconds` (30): `POST /api/agents/{id}/heartbeat` `{}`,
  * - polls its commands every `--poll-seconds` (300): `GET /api/agents/{id}/pending-commands`, and
  *   at once when a heartbeat answer says `pendingCommands > 0`; reports each command it gets as
@@ -326,10 +327,22 @@ const registerAll = async (): Promise<number> => {
   const worker = async () => {
     while (next < agentCount && !aborted) await one(next++)
   }
+  // Registered agents heartbeat at their rate while the others register (not measured; their
+  // errors count as outside the window). Its own seed: the load's phases stay as with --seed.
+  const keepAlive = new Schedule(agentCount, heartbeatMs, seededRandom(seed + 1))
+  const keepAliveStart = performance.now()
+  const keepAliveTicker = setInterval(() => {
+    const rel = performance.now() - keepAliveStart
+    for (let due = keepAlive.nextDue(); due <= rel; due = keepAlive.nextDue()) {
+      const i = keepAlive.take()
+      if (ids[i] !== undefined) heartbeat(i, false)
+    }
+  }, 5)
   try {
     await Promise.all(Array.from({ length: Math.min(registerConcurrency, agentCount) }, worker))
   } finally {
     clearInterval(progress)
+    clearInterval(keepAliveTicker)
   }
   return (performance.now() - started) / 1000
 }
