@@ -343,6 +343,9 @@ const registerAll = async (): Promise<number> => {
   } finally {
     clearInterval(progress)
     clearInterval(keepAliveTicker)
+    // The load's first progress line counts the load only.
+    for (const e of endpoints) interval.requests[e] = 0
+    interval.heartbeat.clear()
   }
   return (performance.now() - started) / 1000
 }
