@@ -1,13 +1,15 @@
 /**
  * Group commit for heartbeats (DESIGN.md §9: heartbeat timestamps may be coalesced into batched
  * writes; a heartbeat is not a state change). While one batch is being written, the heartbeats
- * that arrive wait and go together in the next: one UPDATE and one SELECT for the whole batch
- * instead of one statement (and one commit) per heartbeat. A lone heartbeat is written at once,
+ * that arrive wait and go together in the next: one UPDATE per tenant and one SELECT for the
+ * whole batch, in one round trip, instead of one statement (and one commit) per heartbeat. A lone heartbeat is written at once,
  * as one prepared statement, so nothing waits on a timer and a quiet server answers as fast as
  * before; under load the batches grow by themselves. Each caller is answered only after its
  * batch is written.
  */
-import type { Pool, ResultSetHeader, RowDataPacket } from "mysql2"
+import type { Pool, ResultSetHeader } from "mysql2"
+import * as OneTrip from "./oneTrip.js"
+import { placeholders } from "./sqlRun.js"
 
 /** What a heartbeat learns: the agent's liveness before the write and its config version; `undefined` = no such agent for this tenant. */
 export interface Touched {
@@ -22,7 +24,7 @@ interface Waiting {
   readonly done: (error: Error | null, touched?: Touched) => void
 }
 
-/** Most heartbeats written by one pair of statements (their size stays far below max_allowed_packet). */
+/** Most heartbeats written by one batch (its statements stay far below max_allowed_packet). */
 const maxBatch = 1_000
 
 /**
@@ -76,42 +78,39 @@ export const make = (pool: Pool): Batcher => {
   }
 
   const writeBatch = (batch: Array<Waiting>) => {
-    // One row per agent (its latest time) in a derived table joined on id and tenant: another
-    // tenant's agent is never touched, and GREATEST never moves the time back.
-    const latest = new Map<string, Waiting>()
+    // One UPDATE per tenant and time (the engine stamps a whole batch of the HTTP layer with one
+    // clock read): `tenant_id = ? AND id IN (…)` never touches another tenant's agent, and
+    // GREATEST never moves the time back. Then one SELECT reads what the engine needs back. All
+    // in one transaction sent in one round trip (oneTrip): one commit for the whole batch.
+    const groups = new Map<string, { readonly tenantId: string; readonly at: number; readonly ids: Set<string> }>()
     for (const w of batch) {
-      const key = `${w.agentId}\u0000${w.tenantId}`
-      const seen = latest.get(key)
-      if (seen === undefined || w.at > seen.at) latest.set(key, w)
+      const key = `${w.tenantId}\u0000${w.at}`
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, { tenantId: w.tenantId, at: w.at, ids: new Set([w.agentId]) })
+      else group.ids.add(w.agentId)
     }
-    const rows = [...latest.values()]
-    const params: Array<string | number> = []
-    const derived = rows.map((w, i) => {
-      params.push(w.agentId, w.tenantId, w.at)
-      return i === 0 ? "SELECT ? AS id, ? AS tenant_id, ? AS at" : "SELECT ?, ?, ?"
-    }).join(" UNION ALL ")
-    const update = `UPDATE agents a JOIN (${derived}) b ON a.id = b.id AND a.tenant_id = b.tenant_id ` +
-      "SET a.last_heartbeat_at = GREATEST(COALESCE(a.last_heartbeat_at, b.at), b.at)"
-    const ids = [...new Set(rows.map((w) => w.agentId))]
-    const select = `SELECT id, tenant_id, config_version, liveness FROM agents WHERE id IN (${ids.map(() => "?").join(", ")})`
-    const fail = (error: Error) => {
-      for (const w of batch) w.done(error)
+    const updates = [...groups.values()].map(({ at, ids, tenantId }) => ({
+      text: "UPDATE agents SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, ?), ?) " +
+        `WHERE tenant_id = ? AND id IN (${placeholders(ids.size)})`,
+      params: [at, at, tenantId, ...ids]
+    }))
+    const ids = [...new Set(batch.map((w) => w.agentId))]
+    const select = { text: `SELECT id, tenant_id, config_version, liveness FROM agents WHERE id IN (${placeholders(ids.length)})`, params: ids }
+    OneTrip.run(pool, [...updates, select], (error, results) => {
+      if (error) {
+        for (const w of batch) w.done(error)
+        return write()
+      }
+      const found = results![OneTrip.FIRST + updates.length] as ReadonlyArray<Record<string, unknown>>
+      const byKey = new Map<string, Touched>()
+      for (const row of found) {
+        byKey.set(`${row["id"]}\u0000${row["tenant_id"]}`, {
+          online: row["liveness"] === "online",
+          configVersion: Number(row["config_version"])
+        })
+      }
+      for (const w of batch) w.done(null, byKey.get(`${w.agentId}\u0000${w.tenantId}`))
       write()
-    }
-    pool.query<ResultSetHeader>(update, params, (updateError) => {
-      if (updateError) return fail(updateError)
-      pool.query<Array<RowDataPacket>>(select, ids, (selectError, found) => {
-        if (selectError) return fail(selectError)
-        const byKey = new Map<string, Touched>()
-        for (const row of found) {
-          byKey.set(`${row["id"]}\u0000${row["tenant_id"]}`, {
-            online: row["liveness"] === "online",
-            configVersion: Number(row["config_version"])
-          })
-        }
-        for (const w of batch) w.done(null, byKey.get(`${w.agentId}\u0000${w.tenantId}`))
-        write()
-      })
     })
   }
 

@@ -435,7 +435,7 @@ export const make = (options: Options = {}) =>
       })
 
     /**
-     * A batch of heartbeats in one batch of the batcher (one UPDATE and one SELECT), retried once
+     * A batch of heartbeats in one batch of the batcher (its UPDATEs and SELECT in one round trip), retried once
      * when the error allows it (a heartbeat write is idempotent). Without the store's own pool,
      * one statement each.
      */
