@@ -5,7 +5,7 @@
  * counters, so `rate(savings) / rate(baseline)` is the savings ratio over any range.
  *
  * Prices: the spot series of a pool is its consolidated points plus the raw agent points not yet
- * consolidated (`PriceService.history`), looked back far enough to know the price holding at the
+ * consolidated (`PriceService.spotPoints`), looked back far enough to know the price holding at the
  * start of the window; the baseline is the current on-demand price of the instance type (on-demand
  * prices change rarely, so it is taken to hold over the whole window). Time without a known price
  * is not counted (as in `Savings.accrue`).
@@ -27,8 +27,30 @@ import * as Savings from "./Savings.js"
 
 const PAGE = 500
 
-/** Where the price holding at a window's start is looked for first (agents report every few minutes). */
-const nearLookback = Duration.minutes(10)
+/**
+ * Where the price holding at a window's start is looked for, nearest first: a large fleet
+ * reports every pool many times a second (100,000 agents: about 170 points per pool and second),
+ * a small one every few minutes.
+ */
+const nearLookbacks = [Duration.seconds(10), Duration.minutes(1), Duration.minutes(10)]
+
+/** Longest stretch of raw points read at once (each read is followed by a rest, see `paced`). */
+const CHUNK_MILLIS = 60_000
+
+/**
+ * Runs a piece of the accrual, then rests as long as it took (at most a second): the accrual is
+ * a background job, and at fleet scale its reads and decoding take seconds of the server's CPU
+ * that must not be taken from the agents' requests all at once. Under `TestClock` no time passes,
+ * so nothing rests.
+ */
+const paced = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const result = yield* effect
+    const took = (yield* Clock.currentTimeMillis) - start
+    if (took > 0) yield* Effect.sleep(Duration.millis(Math.min(took, 1_000)))
+    return result
+  })
 
 /**
  * What one run accrued.
@@ -74,7 +96,7 @@ export const accrueWindow = (
       // In bulk: only the instances, and only those still running at the window's start.
       let afterId: TenantInstance["instance"]["id"] | undefined
       while (true) {
-        const page = yield* store.listInstances(null, { notTerminatedBy: window.from, afterId, limit: PAGE })
+        const page = yield* paced(store.listInstances(null, { notTerminatedBy: window.from, afterId, limit: PAGE }))
         for (const { instance } of page) {
           const interval = Savings.runningInterval(instance, window.to)
           if (interval !== null) intervals.push(interval)
@@ -96,8 +118,20 @@ export const accrueWindow = (
     }
     const inWindow = intervals.filter((i) => i.end > window.from && i.start < window.to)
     const lookbackFrom = window.from - Duration.toMillis(options.priceLookback ?? "1 day")
-    /** A pool's points over a range: consolidated slots, then the raw points not consolidated yet (raw wins a tie). */
-    const pointsOf = (pool: PoolId, from: number, to: number) => prices.spotPoints(pool, { from, to })
+    /**
+     * A pool's points over a range: consolidated slots, then the raw points not consolidated yet
+     * (raw wins a tie); read in stretches of at most a minute, each followed by a rest.
+     */
+    const pointsOf = (pool: PoolId, from: number, to: number) =>
+      Effect.gen(function*() {
+        const points = new Map<number, number>()
+        for (let start = from; start < to; start += CHUNK_MILLIS) {
+          for (const [at, price] of yield* paced(prices.spotPoints(pool, { from: start, to: Math.min(to, start + CHUNK_MILLIS) }))) {
+            points.set(at, price)
+          }
+        }
+        return points
+      })
     const spot = new Map<string, ReadonlyArray<Savings.PricePoint>>()
     for (const pool of new Set(inWindow.map((i) => i.pool as PoolId))) {
       const points = yield* pointsOf(pool, window.from, window.to)
@@ -105,9 +139,18 @@ export const accrueWindow = (
       // first, so a busy fleet's raw reports are not all read again on every run, then over the
       // whole lookback.
       if (!points.has(window.from)) {
-        const near = Math.max(lookbackFrom, window.from - Duration.toMillis(nearLookback))
-        let before = yield* pointsOf(pool, near, window.from)
-        if (before.size === 0 && near > lookbackFrom) before = yield* pointsOf(pool, lookbackFrom, near)
+        let before = new Map<number, number>()
+        let searched = window.from
+        for (const lookback of [...nearLookbacks.map(Duration.toMillis), Infinity]) {
+          const start = Math.max(lookbackFrom, window.from - lookback)
+          if (start >= searched) continue
+          // The whole lookback (rarely needed) in one read: consolidated slots, few raw points.
+          before = lookback === Infinity
+            ? yield* prices.spotPoints(pool, { from: start, to: searched })
+            : yield* pointsOf(pool, start, searched)
+          searched = start
+          if (before.size > 0) break
+        }
         let last = -Infinity
         for (const at of before.keys()) if (at > last) last = at
         if (before.size > 0) points.set(last, before.get(last)!)
