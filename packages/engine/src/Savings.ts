@@ -155,8 +155,22 @@ export const accrue = (
   const byAgent = new Map<string, SavingsLine>()
   const byPool = new Map<string, SavingsLine>()
   let total = zero
+  // A fleet's instances share a few pools and mostly run through the whole window: parse each
+  // pool once and integrate each series over each span once (a large fleet reports thousands of
+  // points per pool and window, so integrating per instance was instances × points).
+  const pools = new Map<string, ReturnType<typeof Pool.parse>>()
+  const integrals = new Map<ReadonlyArray<PricePoint>, Map<string, ReturnType<typeof integrate>>>()
+  const integrateOnce = (series: ReadonlyArray<PricePoint>, from: number, to: number) => {
+    let spans = integrals.get(series)
+    if (spans === undefined) integrals.set(series, spans = new Map())
+    const key = `${from}|${to}`
+    let result = spans.get(key)
+    if (result === undefined) spans.set(key, result = integrate(series, from, to))
+    return result
+  }
   for (const interval of intervals) {
-    const parts = Pool.parse(interval.pool)
+    let parts = pools.get(interval.pool)
+    if (parts === undefined) pools.set(interval.pool, parts = Pool.parse(interval.pool))
     if (Either.isLeft(parts)) continue
     const { instanceType, lifecycle, region } = parts.right
     const baselineSeries = prices.onDemand(instanceType, region)
@@ -167,8 +181,8 @@ export const accrue = (
     // Count only time covered by both series: from the later of their first points.
     const known = Math.max(from, baselineSeries[0]!.at, actualSeries[0]!.at)
     if (to <= known) continue
-    const baseline = integrate(baselineSeries, known, to)
-    const actual = integrate(actualSeries, known, to)
+    const baseline = integrateOnce(baselineSeries, known, to)
+    const actual = integrateOnce(actualSeries, known, to)
     const line: SavingsLine = {
       hours: (to - known) / HOUR,
       baselineCost: baseline.dollars,
@@ -180,6 +194,27 @@ export const accrue = (
     byAgent.set(interval.agentId, add(byAgent.get(interval.agentId) ?? zero, line))
     byPool.set(interval.pool, add(byPool.get(interval.pool) ?? zero, line))
     total = add(total, line)
+  }
+  return { byInstance, byAgent, byPool, total }
+}
+
+/**
+ * Sums reports over disjoint sets of instances (the same window), as one `accrue` over all of
+ * them would answer.
+ *
+ * @since 0.1.0
+ * @category savings
+ */
+export const combine = (reports: ReadonlyArray<SavingsReport>): SavingsReport => {
+  const byInstance = new Map<string, SavingsLine>()
+  const byAgent = new Map<string, SavingsLine>()
+  const byPool = new Map<string, SavingsLine>()
+  let total = zero
+  for (const report of reports) {
+    for (const [k, line] of report.byInstance) byInstance.set(k, add(byInstance.get(k) ?? zero, line))
+    for (const [k, line] of report.byAgent) byAgent.set(k, add(byAgent.get(k) ?? zero, line))
+    for (const [k, line] of report.byPool) byPool.set(k, add(byPool.get(k) ?? zero, line))
+    total = add(total, report.total)
   }
   return { byInstance, byAgent, byPool, total }
 }

@@ -47,6 +47,25 @@ describe("Savings", () => {
     assert.closeTo(report.total.savingsPercent!, ((0.5934 + 0.2535) / (0.9984 + 0.2496 + 0.416)) * 100, 1e-9)
   })
 
+  it("reports over parts of a fleet combine to the report over all of it", () => {
+    const intervals = Array.from({ length: 40 }, (_, n): Savings.RunningInterval => ({
+      instanceId: `i-${n}`,
+      agentId: `a-${n % 7}`,
+      pool: n % 5 === 0 ? onDemandA : spotA,
+      start: (n % 3) * HOUR, // most share a span: their integrals are computed once
+      end: 20 * HOUR + (n % 4) * HOUR
+    }))
+    const window = { from: HOUR, to: 22 * HOUR }
+    const whole = Savings.accrue(intervals, prices, window)
+    const parts = Savings.combine([0, 13, 29].map((at, k, all) => Savings.accrue(intervals.slice(at, all[k + 1]), prices, window)))
+    assert.deepStrictEqual([...parts.byInstance.keys()].sort(), [...whole.byInstance.keys()].sort())
+    for (const [id, line] of whole.byInstance) assert.deepStrictEqual(parts.byInstance.get(id), line)
+    for (const [id, line] of whole.byAgent) assert.closeTo(parts.byAgent.get(id)!.savings, line.savings, 1e-12)
+    assert.closeTo(parts.total.savings, whole.total.savings, 1e-12)
+    assert.closeTo(parts.total.baselineCost, whole.total.baselineCost, 1e-12)
+    assert.strictEqual(parts.total.hours, whole.total.hours)
+  })
+
   it("counts only time with both prices known and inside the window", () => {
     const late: Savings.PriceLookup = { ...prices, spot: () => [{ at: 6 * HOUR, price: 0.01 }] }
     const r = Savings.accrue([{ instanceId: "i", agentId: "a", pool: spotA, start: 0, end: 12 * HOUR }], late, { from: 0, to: 10 * HOUR })
