@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect } from "effect"
-import type { DomainEvent, EventDraft } from "./DomainEvent.js"
+import type { DomainEvent, EventDraft, EventType } from "./DomainEvent.js"
 import type { StoreError } from "./EngineError.js"
 import type { AgentId, TenantId } from "./Ids.js"
 
@@ -21,6 +21,11 @@ export interface ReadOptions {
   readonly afterId: number
   readonly limit: number
   readonly agentId?: AgentId | undefined
+  /**
+   * Only events of these types (a reader that folds a few types, such as the engine's read
+   * models, need not read and decode the rest — at fleet scale mostly `PriceReported`).
+   */
+  readonly types?: ReadonlyArray<EventType> | undefined
 }
 
 /**

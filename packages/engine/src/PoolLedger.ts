@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { DomainEvent } from "./DomainEvent.js"
+import type { DomainEvent, EventType } from "./DomainEvent.js"
 import * as internal from "./internal/poolLedger.js"
 import type { PoolId } from "./Pool.js"
 
@@ -78,6 +78,15 @@ export const empty: Ledger = internal.empty
  * @category combinators
  */
 export const fold: (ledger: Ledger, events: Iterable<DomainEvent>) => Ledger = internal.fold
+
+/**
+ * The event types {@link fold} uses; a reader of the log may read only those
+ * (`EventLog.ReadOptions.types`).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const foldedTypes: ReadonlyArray<EventType> = internal.foldedTypes
 
 /**
  * Interruptions (termination notices and reclaims) per day in the pool over a recent window

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { DomainEvent } from "./DomainEvent.js"
+import type { DomainEvent, EventType } from "./DomainEvent.js"
 import * as internal from "./internal/switchHistory.js"
 
 /**
@@ -63,6 +63,15 @@ export const empty: History = internal.empty
  * @category combinators
  */
 export const fold: (history: History, events: Iterable<DomainEvent>) => History = internal.fold
+
+/**
+ * The event types {@link fold} uses; a reader of the log may read only those
+ * (`EventLog.ReadOptions.types`).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const foldedTypes: ReadonlyArray<EventType> = internal.foldedTypes
 
 /**
  * Downtime figures over one period, compared with the period before it.

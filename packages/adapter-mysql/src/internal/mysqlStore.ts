@@ -586,9 +586,14 @@ export const make = (options: Options = {}) =>
     )
 
     const eventLog: EventLog.EventLogService = {
-      read: ({ afterId, agentId, limit, tenantId }) => {
+      read: ({ afterId, agentId, limit, tenantId, types }) => {
+        if (types !== undefined && types.length === 0) return Effect.succeed([])
         const where = ["id > ?"]
         const params: Array<unknown> = [afterId]
+        if (types !== undefined) {
+          where.push(`type IN (${placeholders(types.length)})`)
+          params.push(...types)
+        }
         if (tenantId !== null) {
           where.push("tenant_id = ?")
           params.push(tenantId)

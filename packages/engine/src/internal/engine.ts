@@ -2,7 +2,7 @@ import { Clock, Effect, Either, Metric, Option, Ref, Schema } from "effect"
 import type { AgentConfigPatch } from "../Agent.js"
 import { AgentStore, type Commit, type HeartbeatCall, type HeartbeatTouch } from "../AgentStore.js"
 import { Command } from "../Command.js"
-import { Actor, type DomainEvent, EventDraft } from "../DomainEvent.js"
+import { Actor, type DomainEvent, EventDraft, type EventType } from "../DomainEvent.js"
 import type { AgentView as AgentViewType, EngineFailure, EngineOptions, EngineService } from "../Engine.js"
 import { AgentView, HeartbeatResult, RegisterResult } from "../Engine.js"
 import {
@@ -152,7 +152,12 @@ export const make = (options: EngineOptions = {}) =>
      * A read model folded over the whole event log and caught up on demand (one catch-up at a
      * time). Every process folds the same log, so every process answers the same.
      */
-    const readModel = <S extends { readonly lastEventId: number }>(empty: S, fold: (s: S, events: ReadonlyArray<DomainEvent>) => S) =>
+    const readModel = <S extends { readonly lastEventId: number }>(
+      empty: S,
+      fold: (s: S, events: ReadonlyArray<DomainEvent>) => S,
+      /** The event types the fold uses: only those are read (the log is mostly price reports). */
+      types: ReadonlyArray<EventType>
+    ) =>
       Effect.gen(function*() {
         const ref = yield* Ref.make(empty)
         const lock = yield* Effect.makeSemaphore(1)
@@ -168,7 +173,7 @@ export const make = (options: EngineOptions = {}) =>
             started++
             let state = yield* Ref.get(ref)
             while (true) {
-              const page = yield* eventLog.read({ tenantId: null, afterId: state.lastEventId, limit: 1000 })
+              const page = yield* eventLog.read({ tenantId: null, afterId: state.lastEventId, limit: 1000, types })
               if (page.length === 0) break
               state = fold(state, page)
             }
@@ -178,8 +183,8 @@ export const make = (options: EngineOptions = {}) =>
           }))
         })
       })
-    const poolLedger = yield* readModel(PoolLedger.empty, PoolLedger.fold)
-    const switchHistory = yield* readModel(SwitchHistory.empty, SwitchHistory.fold)
+    const poolLedger = yield* readModel(PoolLedger.empty, PoolLedger.fold, PoolLedger.foldedTypes)
+    const switchHistory = yield* readModel(SwitchHistory.empty, SwitchHistory.fold, SwitchHistory.foldedTypes)
     const emergencyChain = (pool: PoolId, now: number) =>
       Effect.map(poolLedger, (ledger) =>
         PoolLedger.emergencyChain(ledger, { interrupted: pool, now, quarantineMillis: options.quarantineSeconds === undefined ? undefined : options.quarantineSeconds * 1000 }))

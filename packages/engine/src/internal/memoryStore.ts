@@ -168,14 +168,16 @@ export const make = Effect.sync(() => {
   }
 
   const eventLog: EventLogService = {
-    read: ({ afterId, agentId, limit, tenantId }) =>
+    read: ({ afterId, agentId, limit, tenantId, types }) =>
       Effect.sync(() => {
+        const wanted = types === undefined ? undefined : new Set<string>(types)
         const out: Array<DomainEvent> = []
         // Ids are dense (1..n), so the start index is known.
         for (let i = Math.max(0, afterId); i < events.length && out.length < limit; i++) {
           const e = events[i]!
           if (tenantId !== null && e.tenantId !== tenantId) continue
           if (agentId !== undefined && e.agentId !== agentId) continue
+          if (wanted !== undefined && !wanted.has(e.type)) continue
           out.push(e)
         }
         return out

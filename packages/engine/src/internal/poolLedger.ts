@@ -32,6 +32,9 @@ const median = (xs: ReadonlyArray<number>): number | null => {
 
 const push = (xs: ReadonlyArray<number>, x: number) => (xs.length >= MAX_SAMPLES ? [...xs.slice(1), x] : [...xs, x])
 
+/** The event types `fold` uses (keep in step with its switch). */
+export const foldedTypes = ["InstanceLaunched", "NoticeReceived", "InstanceTerminated"] as const
+
 export const fold = (ledger: Ledger, events: Iterable<DomainEvent>): Ledger => {
   const pools = new Map(ledger.pools) as Map<Pool.PoolId, Mutable<PoolRecord>>
   const notes = new Map<string, InstanceNotice>(ledger.openNotices)

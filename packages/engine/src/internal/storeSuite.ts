@@ -270,6 +270,14 @@ export const suite = <E>(
         assert.isTrue(ofAgent.length > 0 && ofAgent.every((e) => e.agentId === a.agent.id))
         const all = yield* log.read({ tenantId: null, afterId: appended[0]!.id - 1, limit: 2 })
         assert.deepStrictEqual(all.map((e) => e.id), appended.map((e) => e.id))
+        // By type: only those types, in id order, paged past the others.
+        const registered = yield* log.read({ tenantId: a.tenant.id, afterId: 0, limit: 100, types: ["AgentRegistered"] })
+        assert.isTrue(registered.length > 0 && registered.every((e) => e.type === "AgentRegistered"))
+        const mixed = yield* log.read({ tenantId: a.tenant.id, afterId: 0, limit: 100, types: ["ConfigChanged", "AgentRegistered"] })
+        assert.deepStrictEqual(mixed.map((e) => e.id), ofA.filter((e) => e.type === "ConfigChanged" || e.type === "AgentRegistered").map((e) => e.id))
+        const afterFirst = yield* log.read({ tenantId: a.tenant.id, afterId: registered[0]!.id, limit: 1, types: ["ConfigChanged"] })
+        assert.deepStrictEqual(afterFirst.map((e) => e.id), [appended[0]!.id])
+        assert.deepStrictEqual(yield* log.read({ tenantId: a.tenant.id, afterId: 0, limit: 100, types: [] }), [])
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("delivers commands in priority order, then by age", () =>

@@ -6,6 +6,18 @@ export const empty: History = { switches: new Map(), instancePools: new Map(), l
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null)
 
+/** The event types `fold` uses (keep in step with its switch). */
+export const foldedTypes = [
+  "RoleChanged",
+  "InstanceLaunched",
+  "FlowStarted",
+  "CommandDelivered",
+  "CommandSucceeded",
+  "FlowFinished",
+  "InstanceTerminated",
+  "SwitchReported"
+] as const
+
 export const fold = (history: History, events: Iterable<DomainEvent>): History => {
   const switches = new Map(history.switches) as Map<string, Mutable<SwitchRecord>>
   const pools = new Map(history.instancePools)
