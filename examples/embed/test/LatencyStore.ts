@@ -139,11 +139,12 @@ export const make = (options: LatencyOptions = {}) =>
 
     const eventLog: EventLog.EventLogService = {
       append: (drafts) => call(() => Effect.succeed(appendNow(drafts))),
-      read: ({ afterId, agentId, limit, tenantId }) =>
+      read: ({ afterId, agentId, limit, tenantId, types }) =>
         call(() =>
           Effect.succeed(
             events.filter((e) =>
-              e.id > afterId && (tenantId === null || e.tenantId === tenantId) && (agentId === undefined || e.agentId === agentId)
+              e.id > afterId && (tenantId === null || e.tenantId === tenantId) && (agentId === undefined || e.agentId === agentId) &&
+              (types === undefined || types.includes(e.type))
             ).slice(0, limit)
           )
         ),
