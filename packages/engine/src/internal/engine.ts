@@ -31,8 +31,10 @@ const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId 
 const userActor = Actor.make({ kind: "user", id: null })
 const systemActor = Actor.make({ kind: "system", id: null })
 
+// The parts of an aggregate are schema instances the engine built or the store decoded: checking
+// them again on every answer cost as much as the transition itself.
 const viewOf = (aggregate: StateMachine.AgentAggregate): AgentViewType =>
-  AgentView.make({ agent: aggregate.agent, instances: [...aggregate.instances], commands: [...aggregate.commands] })
+  AgentView.make({ agent: aggregate.agent, instances: [...aggregate.instances], commands: [...aggregate.commands] }, { disableValidation: true })
 
 export const make = (options: EngineOptions = {}) =>
   Effect.gen(function*() {

@@ -45,7 +45,7 @@ export const commandTransitions: ReadonlyArray<{ from: string; to: string; trigg
   { from: "pending", to: "succeeded", trigger: "agent reported success" },
   { from: "pending", to: "failed", trigger: "agent reported failure" },
   { from: "pending", to: "expired", trigger: "expiresAt passed" },
-  { from: "delivered", to: "expired", trigger: "expiresAt passed" },
+  { from: "delivered", to: "expired", trigger: "expiresAt passed, or lease ran out after its flow ended" },
   { from: "pending", to: "superseded", trigger: "a higher-priority flow or a newer config replaced it" }
 ]
 
@@ -589,6 +589,19 @@ export class Draft {
     return this.agent.flow!
   }
 
+  /**
+   * The open flow takes over a launch already under way (started by a flow it superseded): the
+   * launch command now serves it, so it is redelivered while the flow needs it and closed with it.
+   */
+  adoptLaunch(launching: Instance) {
+    const flow = this.agent.flow
+    if (flow === null) return
+    this.setFlow({ targetInstanceId: launching.id })
+    this.commands = this.commands.map((c) =>
+      c.id === launching.launchCommandId && isOpen(c) && c.flowId !== flow.id ? Command.make({ ...c, flowId: flow.id }, TRUSTED) : c
+    )
+  }
+
   /** Launches an emergency replica in the first pool of the chain, keeping the rest as fallbacks. */
   emergencyLaunch(chain: ReadonlyArray<Pool.PoolId>, fallbackPool: Pool.PoolId | undefined, kind: string) {
     const [first, ...rest] = chain.length > 0 ? chain : fallbackPool === undefined ? [] : [fallbackPool]
@@ -608,7 +621,7 @@ export class Draft {
     }
     const launching = this.launching()[0]
     if (launching !== undefined) {
-      this.setFlow({ targetInstanceId: launching.id })
+      this.adoptLaunch(launching)
       return
     }
     this.emergencyLaunch(chain, lost?.pool ?? fallbackPool ?? this.instances[0]?.pool, kind)
@@ -770,7 +783,10 @@ export class Draft {
       if (current.expiresAt !== null && current.expiresAt <= this.now) {
         this.closeCommand(current, "expired", null, "expired before completion")
       } else if (current.status === "delivered" && current.leaseExpiresAt !== null && current.leaseExpiresAt <= this.now) {
-        if (current.deliveries >= maxDeliveries) {
+        if (current.flowId !== null && current.flowId !== this.agent.flow?.id) {
+          // Its flow ended while the agent held it: not handed out again.
+          this.closeCommand(current, "expired", null, "lease ran out after its flow ended")
+        } else if (current.deliveries >= maxDeliveries) {
           this.closeCommand(current, "failed", null, `no result after ${current.deliveries} deliveries`)
         } else {
           this.setCommand(current, "pending", { leaseExpiresAt: null }, { deliveries: current.deliveries })
