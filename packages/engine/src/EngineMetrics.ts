@@ -75,25 +75,51 @@ export const switches = Metric.counter("spotfleet_switches_total", {
 })
 
 /**
- * Dollars saved against the on-demand baseline, advanced by `SavingsAccrual`.
+ * Gross savings (`Savings`): the on-demand baseline of the hours with a PRIMARY minus what the
+ * PRIMARYs cost, advanced by `SavingsAccrual`. Net savings are baseline − spend
+ * ({@link baselineCostDollars} − {@link spendDollars}).
  *
  * @since 0.1.0
  * @category metrics
  */
 export const savingsDollars = Metric.counter("spotfleet_savings_dollars_total", {
-  description: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)",
+  description: "Gross savings: on-demand baseline of the hours with a PRIMARY minus what the PRIMARYs cost (net = baseline - spend)",
   incremental: true
 })
 
 /**
- * What the same running hours would have cost on demand, advanced by `SavingsAccrual`.
- * `savings ÷ baseline` is the savings ratio.
+ * What the hours with a PRIMARY would have cost on demand (`Savings`), advanced by
+ * `SavingsAccrual`. `(baseline − spend) ÷ baseline` is the net savings ratio.
  *
  * @since 0.1.0
  * @category metrics
  */
 export const baselineCostDollars = Metric.counter("spotfleet_baseline_cost_dollars_total", {
-  description: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)",
+  description: "On-demand baseline: the on-demand price of each PRIMARY over the hours it was PRIMARY",
+  incremental: true
+})
+
+/**
+ * What every running instance cost (`Savings`: PRIMARY, REPLICA, ZOMBIE, and instances retired but
+ * still running), advanced by `SavingsAccrual`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const spendDollars = Metric.counter("spotfleet_spend_dollars_total", {
+  description: "Spend of every running instance (PRIMARY, REPLICA, ZOMBIE, retired but still running); net savings = baseline - spend",
+  incremental: true
+})
+
+/**
+ * Of {@link spendDollars}, what instances cost while unreconciled: retired by the engine
+ * (TERMINATED) but still running. Advanced by `SavingsAccrual`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const leakedSpendDollars = Metric.counter("spotfleet_leaked_spend_dollars_total", {
+  description: "Spend of instances retired by the engine but still running (unreconciled)",
   incremental: true
 })
 
