@@ -123,6 +123,53 @@ export const leakedSpendDollars = Metric.counter("spotfleet_leaked_spend_dollars
   incremental: true
 })
 
+/**
+ * Instances running but not wanted (`Instance.isUnreconciled`: TERMINATED, with a cloud id, end
+ * not yet observed), set by the `unreconciled-instances` job (`Jobs.unreconciledInstances`).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const instancesUnreconciled = Metric.gauge("spotfleet_instances_unreconciled", {
+  description: "Instances running but not wanted: retired (TERMINATED) by the engine, not yet seen gone"
+})
+
+/**
+ * Seconds since the longest-unreconciled instance was retired (0 when there is none), set with
+ * {@link instancesUnreconciled}: a normal termination is confirmed within seconds, so an old one
+ * is an instance the reconcile loop does not get rid of.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const unreconciledOldestSeconds = Metric.gauge("spotfleet_instances_unreconciled_oldest_seconds", {
+  description: "Seconds since the longest-unreconciled instance was retired (0 when none)"
+})
+
+/**
+ * Instances the cloud ran that the engine did not know, taken in (`InstanceAdopted` events), by
+ * what they became (`as`: replica, zombie).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const orphansAdopted = Metric.counter("spotfleet_orphans_adopted_total", {
+  description: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie)",
+  incremental: true
+})
+
+/**
+ * TERMINATE commands queued again for retired instances still running (`TerminationRetried`
+ * events).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const terminationsRetried = Metric.counter("spotfleet_terminations_retried_total", {
+  description: "TERMINATE commands queued again for retired instances that still run",
+  incremental: true
+})
+
 const switchKinds = new Set(["switch", "promotion", "emergency"])
 
 /** Manual switches run at priority 75, ML ones at 50 or 25 (DESIGN.md §2). */
@@ -199,6 +246,10 @@ export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<
         }
         return Effect.zipRight(failedEmergency, switchRecorded(trigger, d.result === "superseded" ? "cancelled" : "failed"))
       }
+      case "InstanceAdopted":
+        return Metric.increment(Metric.tagged(orphansAdopted, "as", str(d.as, "unknown")))
+      case "TerminationRetried":
+        return Metric.increment(terminationsRetried)
       case "SwitchReported":
         return typeof d.downtimeSeconds === "number"
           ? Metric.update(Metric.tagged(switchDowntime, "source", "agent"), d.downtimeSeconds)
