@@ -227,12 +227,55 @@ const lineOf = (sums: Pick<SavingsLine, "hours" | "primaryHours" | "baselineCost
   const grossSavings = sums.baselineCost - sums.primaryCost
   const netSavings = sums.baselineCost - sums.actualCost
   return {
-    ...sums,
+    hours: sums.hours,
+    primaryHours: sums.primaryHours,
+    baselineCost: sums.baselineCost,
+    primaryCost: sums.primaryCost,
+    actualCost: sums.actualCost,
+    leakedCost: sums.leakedCost,
     grossSavings,
     netSavings,
     grossSavingsPercent: sums.baselineCost > 0 ? (grossSavings / sums.baselineCost) * 100 : null,
     netSavingsPercent: sums.baselineCost > 0 ? (netSavings / sums.baselineCost) * 100 : null
   }
+}
+
+/** What a line sums; accumulated in place while accruing. */
+interface Sums {
+  hours: number
+  primaryHours: number
+  baselineCost: number
+  primaryCost: number
+  actualCost: number
+  leakedCost: number
+}
+
+const emptySums = (): Sums => ({ hours: 0, primaryHours: 0, baselineCost: 0, primaryCost: 0, actualCost: 0, leakedCost: 0 })
+
+const addInto = (into: Sums, more: Sums): void => {
+  into.hours += more.hours
+  into.primaryHours += more.primaryHours
+  into.baselineCost += more.baselineCost
+  into.primaryCost += more.primaryCost
+  into.actualCost += more.actualCost
+  into.leakedCost += more.leakedCost
+}
+
+const addTo = (sums: Map<string, Sums>, key: string, more: Sums): void => {
+  const current = sums.get(key)
+  if (current === undefined) {
+    const fresh = emptySums()
+    addInto(fresh, more)
+    sums.set(key, fresh)
+  } else {
+    addInto(current, more)
+  }
+}
+
+const linesOf = (sums: ReadonlyMap<string, Sums>): Map<string, SavingsLine> => {
+  const lines = new Map<string, SavingsLine>()
+  for (const [key, value] of sums) lines.set(key, lineOf(value))
+  return lines
 }
 
 const add = (a: SavingsLine, b: SavingsLine): SavingsLine =>
@@ -246,13 +289,43 @@ const add = (a: SavingsLine, b: SavingsLine): SavingsLine =>
   })
 
 /**
+ * The integral of a step price over any `[from, to)` at or after its first point, in two binary
+ * searches: the dollars from the first point up to each point, summed once. Equal to
+ * `integrate(series, from, to).dollars` up to rounding.
+ */
+const runningSums = (series: ReadonlyArray<PricePoint>): ((from: number, to: number) => number) => {
+  const upTo = new Float64Array(series.length)
+  for (let i = 1; i < series.length; i++) {
+    upTo[i] = upTo[i - 1]! + (series[i - 1]!.price * (series[i]!.at - series[i - 1]!.at)) / HOUR
+  }
+  /** Dollars from the first point to `t`. */
+  const at = (t: number): number => {
+    let lo = 0
+    let hi = series.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (series[mid]!.at <= t) lo = mid
+      else hi = mid - 1
+    }
+    return upTo[lo]! + (series[lo]!.price * (t - series[lo]!.at)) / HOUR
+  }
+  // Most spans start and end at the same few times (the window's ends): remember those.
+  const seen = new Map<number, number>()
+  const memo = (t: number): number => {
+    let dollars = seen.get(t)
+    if (dollars === undefined) seen.set(t, dollars = at(t))
+    return dollars
+  }
+  return (from, to) => memo(to) - memo(from)
+}
+
+/**
  * Accrues the savings of running intervals over a window (see the module's rule). An instance's
  * time is counted where both its actual price (the spot price of its pool, or the on-demand price
  * for on-demand pools) and the on-demand price of its instance type are known.
  *
- * Each price series is integrated once per distinct span: a fleet's instances share a few pools
- * and mostly run, as PRIMARY, through the whole window, so their running and PRIMARY spans are the
- * same few spans.
+ * Each price series is walked once (into running sums); each span of an instance then costs two
+ * binary searches, whatever its length.
  *
  * @since 0.1.0
  * @category savings
@@ -262,22 +335,19 @@ export const accrue = (
   prices: PriceLookup,
   window: { readonly from: number; readonly to: number }
 ): SavingsReport => {
-  const byInstance = new Map<string, SavingsLine>()
-  const byAgent = new Map<string, SavingsLine>()
-  const byPool = new Map<string, SavingsLine>()
-  let total = zero
-  // A fleet's instances share a few pools and mostly run through the whole window: parse each
-  // pool once and integrate each series over each span once (a large fleet reports thousands of
-  // points per pool and window, so integrating per instance was instances × points).
+  const instances = new Map<string, Sums>()
+  const agents = new Map<string, Sums>()
+  const poolSums = new Map<string, Sums>()
+  const total = emptySums()
+  // A fleet's instances share a few pools: parse each pool once, and walk each price series once
+  // into running sums, so that any span costs two binary searches (a large fleet reports tens of
+  // thousands of points per pool and window, and an instance has up to three spans).
   const pools = new Map<string, ReturnType<typeof Pool.parse>>()
-  const integrals = new Map<ReadonlyArray<PricePoint>, Map<string, number>>()
-  const dollarsOnce = (series: ReadonlyArray<PricePoint>, from: number, to: number): number => {
-    let spans = integrals.get(series)
-    if (spans === undefined) integrals.set(series, spans = new Map())
-    const key = `${from}|${to}`
-    let dollars = spans.get(key)
-    if (dollars === undefined) spans.set(key, dollars = integrate(series, from, to).dollars)
-    return dollars
+  const integrals = new Map<ReadonlyArray<PricePoint>, (from: number, to: number) => number>()
+  const dollarsOf = (series: ReadonlyArray<PricePoint>, from: number, to: number): number => {
+    let integral = integrals.get(series)
+    if (integral === undefined) integrals.set(series, integral = runningSums(series))
+    return integral(from, to)
   }
   for (const interval of intervals) {
     let parts = pools.get(interval.pool)
@@ -292,22 +362,27 @@ export const accrue = (
     const from = Math.max(window.from, interval.start, baselineSeries[0]!.at, actualSeries[0]!.at)
     const to = Math.min(window.to, interval.end)
     if (to <= from) continue
-    const primary = interval.primary === null ? null : clip(interval.primary, from, to)
+    const primaryFrom = interval.primary === null ? to : Math.max(from, interval.primary.start)
+    const primaryTo = interval.primary === null ? to : Math.min(to, interval.primary.end)
+    const wasPrimary = primaryTo > primaryFrom
     const leakedFrom = interval.unreconciledFrom === null ? to : Math.max(from, interval.unreconciledFrom)
-    const line = lineOf({
+    const sums: Sums = {
       hours: (to - from) / HOUR,
-      primaryHours: primary === null ? 0 : (primary.end - primary.start) / HOUR,
-      baselineCost: primary === null ? 0 : dollarsOnce(baselineSeries, primary.start, primary.end),
-      primaryCost: primary === null ? 0 : dollarsOnce(actualSeries, primary.start, primary.end),
-      actualCost: dollarsOnce(actualSeries, from, to),
-      leakedCost: leakedFrom < to ? dollarsOnce(actualSeries, leakedFrom, to) : 0
-    })
-    byInstance.set(interval.instanceId, add(byInstance.get(interval.instanceId) ?? zero, line))
-    byAgent.set(interval.agentId, add(byAgent.get(interval.agentId) ?? zero, line))
-    byPool.set(interval.pool, add(byPool.get(interval.pool) ?? zero, line))
-    total = add(total, line)
+      primaryHours: wasPrimary ? (primaryTo - primaryFrom) / HOUR : 0,
+      baselineCost: wasPrimary ? dollarsOf(baselineSeries, primaryFrom, primaryTo) : 0,
+      primaryCost: wasPrimary ? dollarsOf(actualSeries, primaryFrom, primaryTo) : 0,
+      actualCost: dollarsOf(actualSeries, from, to),
+      leakedCost: leakedFrom < to ? dollarsOf(actualSeries, leakedFrom, to) : 0
+    }
+    // `sums` is this interval's own object: the instances' map may keep it, the others copy it.
+    const known = instances.get(interval.instanceId)
+    if (known === undefined) instances.set(interval.instanceId, sums)
+    else addInto(known, sums)
+    addTo(agents, interval.agentId, sums)
+    addTo(poolSums, interval.pool, sums)
+    addInto(total, sums)
   }
-  return { byInstance, byAgent, byPool, total }
+  return { byInstance: linesOf(instances), byAgent: linesOf(agents), byPool: linesOf(poolSums), total: lineOf(total) }
 }
 
 /**
