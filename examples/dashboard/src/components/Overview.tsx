@@ -37,8 +37,12 @@ export const Overview = () => {
             </dd>
           </div>
           <div>
+            <dt>Gross savings (PRIMARYs)</dt>
+            <dd data-testid="gross-savings">{money(total?.grossSavings)} <span className="muted small">{num(total?.grossSavingsPercent, 1, " %")}</span></dd>
+          </div>
+          <div>
             <dt>Spend vs on-demand</dt>
-            <dd data-testid="spend">{money(total?.actualCost)} <span className="muted small">of {money(total?.baselineCost)}; PRIMARYs saved {money(total?.grossSavings)}</span></dd>
+            <dd data-testid="spend">{money(total?.actualCost)} <span className="muted small">of {money(total?.baselineCost)}</span></dd>
           </div>
           <div>
             <dt>Leaked spend</dt>
