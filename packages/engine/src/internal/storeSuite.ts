@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Exit, type Layer, Option, TestClock } from "effect"
-import { Agent } from "../Agent.js"
+import { Agent, Flow } from "../Agent.js"
 import { AgentStore } from "../AgentStore.js"
 import { Command, CommandResult } from "../Command.js"
 import { Actor, EventDraft } from "../DomainEvent.js"
@@ -8,7 +8,7 @@ import * as Engine from "../Engine.js"
 import { EventLog } from "../EventLog.js"
 import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
 import { JobLease, JobRun } from "../JobLease.js"
-import { AgentId, type CommandId, InstanceId, type TenantId } from "../Ids.js"
+import { AgentId, type CommandId, FlowId, InstanceId, type TenantId } from "../Ids.js"
 import { Instance } from "../Instance.js"
 import * as Pool from "../Pool.js"
 import { bulkFromRecords, PriceStore } from "../PriceStore.js"
@@ -349,6 +349,51 @@ export const suite = <E>(
         const primary = (yield* engine.getAgent(tenant.id, agent.id)).instances.find((i) => i.role === "PRIMARY")!
         yield* engine.notice(tenant.id, agent.id, { kind: "rebalance", cloudInstanceId: primary.cloudInstanceId! })
         assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("busy includes an open flow or a DEGRADED agent without any open command (peek and busy agents, both optional)", () =>
+      Effect.gen(function*() {
+        const { aggregate, store, tenant } = yield* fixture
+        if (store.peekPoll === undefined && store.busyAgents === undefined) return
+        const busy = Effect.gen(function*() {
+          const peeked = store.peekPoll === undefined ? undefined : Option.getOrThrow(yield* store.peekPoll(tenant.id, aggregate.agent.id))
+          const listed = store.busyAgents === undefined ? undefined : (yield* store.busyAgents(tenant.id)).some((r) => r.agentId === aggregate.agent.id)
+          return [peeked, listed].filter((x) => x !== undefined)
+        })
+        assert.isTrue((yield* busy).every((b) => b === false))
+        // A flow waiting on nothing the agent holds (the sweep closes it at its TTL).
+        const flowing = bump(aggregate, {
+          flow: Flow.make({
+            id: FlowId.make(`flow-${unique()}`),
+            kind: "emergency",
+            priority: 100,
+            startedAt: 0,
+            targetInstanceId: null,
+            promoteOnArrival: true,
+            fallbackPools: []
+          })
+        })
+        yield* store.commit({ before: aggregate, after: flowing, events: [] })
+        assert.isTrue((yield* busy).every((b) => b === true))
+        // DEGRADED, no flow: the sweep starts its recovery.
+        const degraded = bump(flowing, { flow: null, degraded: true })
+        yield* store.commit({ before: flowing, after: degraded, events: [] })
+        assert.isTrue((yield* busy).every((b) => b === true))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("owners of cloud ids (optional): one read for many ids, within the tenant, unknown ids left out", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, engine, store, tenant } = yield* fixture
+        const ownersOf = store.ownersOf
+        if (ownersOf === undefined) return
+        const second = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const first = aggregate.instances[0]!.cloudInstanceId!
+        const secondId = second.instance.cloudInstanceId!
+        const owners = yield* ownersOf(tenant.id, [first, secondId, `i-unknown-${unique()}`])
+        assert.deepStrictEqual([...owners].sort(), [[first, agent.id], [secondId, second.agent.id]].sort())
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.strictEqual((yield* ownersOf(other.id, [first, secondId])).size, 0)
+        assert.strictEqual((yield* ownersOf(tenant.id, [])).size, 0)
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("live instances (optional): the PRIMARY and REPLICAs with their pools, None for unknown or foreign agents", () =>
