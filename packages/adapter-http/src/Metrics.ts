@@ -66,7 +66,7 @@ const declared: ReadonlyArray<Prometheus.Declared> = [
   {
     name: "spotfleet_orphans_adopted_total",
     type: "counter",
-    help: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie)"
+    help: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie, terminated)"
   },
   { name: "spotfleet_terminations_retried_total", type: "counter", help: "TERMINATE commands queued again for retired instances that still run" },
   { name: "spotfleet_ml_decisions_total", type: "counter", help: "Switch decisions by model and action" },

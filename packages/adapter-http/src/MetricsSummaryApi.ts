@@ -61,7 +61,7 @@ export const MetricsSummary = Schema.Struct({
     unreconciledInstances: Schema.Number,
     /** Seconds since the longest-unreconciled instance was retired (0 when none). */
     oldestUnreconciledSeconds: Schema.Number,
-    /** Orphans adopted, by what they became (`as`: replica, zombie). */
+    /** Orphans adopted, by what they became (`as`: replica, zombie, terminated). */
     orphansAdopted: Schema.Array(LabelledValue),
     /** TERMINATE commands queued again for retired instances still running. */
     terminationsRetried: Schema.Number

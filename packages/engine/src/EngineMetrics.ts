@@ -148,19 +148,20 @@ export const unreconciledOldestSeconds = Metric.gauge("spotfleet_instances_unrec
 
 /**
  * Instances the cloud ran that the engine did not know, taken in (`InstanceAdopted` events), by
- * what they became (`as`: replica, zombie).
+ * what they became (`as`: replica, zombie, terminated — recorded and terminated at once).
  *
  * @since 0.2.0
  * @category metrics
  */
 export const orphansAdopted = Metric.counter("spotfleet_orphans_adopted_total", {
-  description: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie)",
+  description: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie, terminated)",
   incremental: true
 })
 
 /**
  * TERMINATE commands queued again for retired instances still running (`TerminationRetried`
- * events).
+ * events). An event that says the engine gave up (`gaveUp`, no command queued) is not counted:
+ * such an instance stays unreconciled, which `spotfleet_instances_unreconciled` and its alert show.
  *
  * @since 0.2.0
  * @category metrics
@@ -249,7 +250,7 @@ export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<
       case "InstanceAdopted":
         return Metric.increment(Metric.tagged(orphansAdopted, "as", str(d.as, "unknown")))
       case "TerminationRetried":
-        return Metric.increment(terminationsRetried)
+        return d.gaveUp === true ? Effect.void : Metric.increment(terminationsRetried)
       case "SwitchReported":
         return typeof d.downtimeSeconds === "number"
           ? Metric.update(Metric.tagged(switchDowntime, "source", "agent"), d.downtimeSeconds)

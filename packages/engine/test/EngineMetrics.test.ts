@@ -29,6 +29,8 @@ describe("EngineMetrics.recordEvents", () => {
         event("InstanceAdopted", { instanceId: "inst-2", cloudInstanceId: "i-2", pool: "t3.medium.us-east-1a", as: "zombie", matchedBy: "tags" }),
         event("InstanceAdopted", { instanceId: "inst-3", cloudInstanceId: "i-3", pool: "t3.medium.us-east-1a", as: "zombie", matchedBy: "pool" }),
         event("TerminationRetried", { instanceId: "inst-4", cloudInstanceId: "i-4", attempt: 2, reason: "still in inventory", notBefore: 60_000 }),
+        // Giving up queues nothing: not a retry.
+        event("TerminationRetried", { instanceId: "inst-5", cloudInstanceId: "i-5", attempt: null, reason: "no answer", gaveUp: true }),
         event("TerminationConfirmed", { instanceId: "inst-4", cloudInstanceId: "i-4", how: "inventory" })
       ])
       assert.deepStrictEqual(
