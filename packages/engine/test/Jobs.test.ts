@@ -1,11 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Metric, Option, Scope, TestClock } from "effect"
-import { Agent } from "../src/Agent.js"
 import { AgentStore } from "../src/AgentStore.js"
 import { CommandResult } from "../src/Command.js"
 import * as Engine from "../src/Engine.js"
 import * as EngineMetrics from "../src/EngineMetrics.js"
-import { Instance } from "../src/Instance.js"
 import * as JobLease from "../src/JobLease.js"
 import * as Jobs from "../src/Jobs.js"
 import * as MemoryStore from "../src/MemoryStore.js"
@@ -112,17 +110,11 @@ describe("jobs", () => {
         // In bulk the job reads the one unreconciled instance; otherwise every agent.
         assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: variant.bulk ? 1 : 2, unreconciled: 1, oldestSeconds: 600 })
         assert.deepStrictEqual(yield* gauges, [1, 600])
-        // Seen gone.
-        const loaded = Option.getOrThrow(yield* store.load(id))
-        yield* store.commit({
-          before: loaded,
-          after: {
-            ...loaded,
-            agent: Agent.make({ ...loaded.agent, version: loaded.agent.version + 1 }),
-            instances: loaded.instances.map((i) => (i.id === zombie.id ? Instance.make({ ...i, terminationConfirmedAt: i.terminatedAt! + 1 }) : i))
-          },
-          events: []
-        })
+        // The agent runs its TERMINATE and reports it done: seen gone.
+        const [terminate] = yield* engine.pollCommands(t, id)
+        assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
+        yield* engine.reportResult(t, id, { commandId: terminate!.id, result: ok() })
+        assert.isNotNull(Option.getOrThrow(yield* store.load(id)).instances.find((i) => i.id === zombie.id)!.terminationConfirmedAt)
         assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: variant.bulk ? 0 : 2, unreconciled: 0, oldestSeconds: 0 })
         assert.deepStrictEqual(yield* gauges, [0, 0])
       }).pipe(Effect.provide(variant.layer)))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Metric, Option, TestClock } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option, TestClock } from "effect"
 import { Agent } from "../src/Agent.js"
 import { AgentStore } from "../src/AgentStore.js"
 import { CommandResult } from "../src/Command.js"
@@ -195,18 +195,19 @@ describe("savings accrual", () => {
           leakedCost: 0.1
         })
         assert.strictEqual(cents((yield* counters).leaked - after.leaked), 0.1)
-        // Seen gone half an hour later.
-        const loaded = Option.getOrThrow(yield* store.load(agent.id))
-        yield* store.commit({
-          before: loaded,
-          after: {
-            ...loaded,
-            agent: Agent.make({ ...loaded.agent, version: loaded.agent.version + 1 }),
-            instances: loaded.instances.map((i) => (i.id === zombie.id ? Instance.make({ ...i, terminationConfirmedAt: 11.5 * HOUR }) : i))
-          },
-          events: []
-        })
-        yield* TestClock.adjust("1 hour")
+        // Half an hour later the agent polls: its TERMINATE ran out (15 min) and is queued again
+        // after a backoff; 30 s later it runs it and reports it done: seen gone.
+        const retried = yield* Metric.value(EngineMetrics.terminationsRetried)
+        yield* TestClock.adjust("30 minutes")
+        assert.deepStrictEqual(yield* engine.pollCommands(t, agent.id), [])
+        assert.strictEqual((yield* Metric.value(EngineMetrics.terminationsRetried)).count, retried.count + 1)
+        yield* TestClock.adjust("30 seconds")
+        const [terminate] = yield* engine.pollCommands(t, agent.id)
+        assert.deepStrictEqual([terminate!.type, terminate!.params], ["TERMINATE_INSTANCE", { instance_id: "i-old" }])
+        yield* engine.reportResult(t, agent.id, { commandId: terminate!.id, result: ok(null) })
+        const gone = (yield* store.load(agent.id)).pipe(Option.getOrThrow).instances.find((i) => i.id === zombie.id)!
+        assert.strictEqual(gone.terminationConfirmedAt, 11.5 * HOUR + 30_000)
+        yield* TestClock.adjust(Duration.seconds(29 * 60 + 30))
         assert.deepStrictEqual(rounded(yield* accrual), {
           from: 11 * HOUR,
           to: 12 * HOUR,
