@@ -254,6 +254,30 @@ if (suite === undefined) {
         assert.strictEqual(replica.status, 200, replica.text)
       }))
 
+    it.effect("7b. a report key is scoped by agent: another agent's report with the same key is never answered with the first one's result", () =>
+      Effect.gen(function*() {
+        const tenant = yield* createTenant(`loop7b-${crypto.randomUUID()}`)
+        const a = yield* Sim.register(tenant.token, { logicalAgentId: "t-7a", pool: "t3.medium.us-east-1a" })
+        const b = yield* Sim.register(tenant.token, { logicalAgentId: "t-7b", pool: "t3.medium.us-east-1b" })
+        const key = `report-${crypto.randomUUID()}`
+        const report = (agent: Sim.SimAgent, price: number) =>
+          call("POST", `/api/agents/${agent.agentId}/pricing-report`, {
+            token: agent.token,
+            headers: { "x-request-id": key },
+            body: { prices: [{ pool: "c5.large.us-east-1c", price }] }
+          })
+        const first = yield* report(a, 0.041)
+        assert.strictEqual(first.status, 200, first.text)
+        // The same agent again: the first answer, nothing written twice.
+        const replay = yield* report(a, 0.041)
+        assert.deepStrictEqual(replay.body, first.body)
+        // Another agent with the same key: not the first agent's answer (its prices would be lost).
+        const other = yield* report(b, 0.052)
+        assert.notDeepEqual(other.body, first.body, "another agent's report answered with the first one's result")
+        assert.strictEqual(other.status, 409, other.text)
+        assert.strictEqual(other.body.error.code, "IdempotencyKeyReused")
+      }))
+
     it.effect("8. a v1 termination notice whose time is already past gets the engine's budget (both dialects, one rule)", () =>
       Effect.gen(function*() {
         const tenant = yield* createTenant(`loop8-${crypto.randomUUID()}`)
