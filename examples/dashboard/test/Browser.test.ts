@@ -253,6 +253,9 @@ describe.skipIf(!hasChromium && !ci)("dashboard in chromium", () => {
     sims.push(c)
     await page.locator('[data-testid="agent-list"] [data-agent="sim-c"]').waitFor()
     await page.locator('[data-testid="agents-online"]', { hasText: "3" }).waitFor()
+    // Savings net of all spend, and what retired instances still running cost.
+    await page.getByText("Net savings (30 days)").waitFor()
+    expect(await page.getByTestId("leaked-spend").textContent()).toMatch(/^(\$\d+\.\d\d|—) \d+ still running$/)
     await shot(page, "01-overview")
     await clickNav(page, "Agents")
     await page.locator('[data-testid="agent-list"] [data-agent="sim-a"] [data-testid="instance-badge"][data-role="PRIMARY"]').waitFor()
