@@ -75,6 +75,10 @@ export function updateConfig(d: Draft, input: InputOf<"UpdateConfig">): void {
   })
   if (before.manualReplica && !after.manualReplica) {
     if (d.agent.flow?.kind === "replica") d.supersedeFlow(d.agent.flow, "manual replica off")
-    for (const r of d.replicas()) Reconcile.queueTerminate(d, d.setRole(r, "TERMINATED", "replica removed or lost"), 0)
+    // A replica an open flow is about (being promoted by an emergency or a switch) is not the
+    // kept-warm replica any more: it stays.
+    for (const r of d.replicas()) {
+      if (d.flowFor(r) === null) Reconcile.queueTerminate(d, d.setRole(r, "TERMINATED", "replica removed or lost"), 0)
+    }
   }
 }

@@ -146,6 +146,9 @@ export function reportResult(d: Draft, input: InputOf<"ReportResult">): void {
         target = d.instance(target.id)
       }
       if (target.role === "REPLICA") Promotion.applyPromotion(d, target)
+      // The replica was taken out of service meanwhile: nothing to promote, and the flow must
+      // not wait for it (a DEGRADED agent's recovery starts once it ends).
+      else if (d.flowFor(target) !== null) Emergency.flowTargetLost(d, target, `the instance to promote is ${target.role}`)
       return
     }
     case "TERMINATE_INSTANCE": {
