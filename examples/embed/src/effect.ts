@@ -22,7 +22,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { ApiLive } from "@spotfleet/adapter-http"
 import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { Engine, JobLease, Jobs, MemoryStore } from "@spotfleet/engine"
-import { Config, Context, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Cause, Config, Context, Effect, Layer, Option, Redacted, Ref } from "effect"
+import * as StartupFailure from "./startupFailure.js"
 
 /** Options of the Effect host. */
 export interface EffectHostOptions {
@@ -107,5 +108,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         Layer.provideMerge(layer({ port, host: "0.0.0.0", adminToken, mysqlUrl: Option.getOrUndefined(mysqlUrl) }))
       )
     )
-  }).pipe(NodeRuntime.runMain)
+  }).pipe(
+    // A failed start: one line with the cause and the fix (the full cause with --verbose or DEBUG).
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.sync(() => StartupFailure.exitWith("Effect host", cause, { mysqlUrl: process.env["MYSQL_URL"], port: process.env["PORT"] ?? 3000 }))
+    ),
+    NodeRuntime.runMain
+  )
 }

@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { createEngine, EngineClient, type Ids, Pool } from "@spotfleet/engine"
+import * as StartupFailure from "./startupFailure.js"
 
 /** Options of the plain host. */
 export interface PlainHostOptions {
@@ -247,12 +248,14 @@ const roles = (view: { readonly instances: ReadonlyArray<{ readonly cloudInstanc
 
 // `tsx src/plain.ts`: run as a service.
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const port = Number(process.env.PORT ?? 3000)
+  const mysqlUrl = process.env.MYSQL_URL || undefined
   const host = await start({
-    port: Number(process.env.PORT ?? 3000),
+    port,
     host: process.env.HOST ?? "0.0.0.0",
-    mysqlUrl: process.env.MYSQL_URL || undefined,
+    mysqlUrl,
     agentKey: process.env.AGENT_KEY ?? "dev-agent-key"
-  })
+  }).catch((e: unknown) => StartupFailure.exitWith("plain host", e, { mysqlUrl, port }))
   console.log(`plain host on ${host.url} (${process.env.MYSQL_URL ? "MySQL" : "in-memory"} store)`)
   const stop = () => void host.close().then(() => process.exit(0))
   process.once("SIGTERM", stop)

@@ -32,11 +32,12 @@ import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentFastPath, ApiLive, Auth, Events } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
-import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
+import * as StartupFailure from "./StartupFailure.js"
 
 class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
 
@@ -53,10 +54,12 @@ const settings = Effect.gen(function*() {
   if (Option.isSome(configuredAdmin) && Redacted.value(configuredAdmin.value).length > 0) {
     adminToken = configuredAdmin.value
   } else if (production) {
-    return yield* Effect.fail(new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required when NODE_ENV=production" }))
+    return yield* Effect.fail(
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token (required when NODE_ENV=production)" })
+    )
   } else if (!demo) {
     return yield* Effect.fail(
-      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required (or set SPOTFLEET_DEMO=1 to get a generated one)" })
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token, or set SPOTFLEET_DEMO=1 for a generated one" })
     )
   } else {
     adminToken = Redacted.make(Auth.generateToken("sfadmin_"))
@@ -177,10 +180,14 @@ program.pipe(
   // cost (a third of a heartbeat's CPU in a profile). A host that exports traces embeds the
   // layers itself and keeps its tracer on.
   Effect.withTracerEnabled(false),
-  Effect.catchAll((e) =>
-    e instanceof StartupError
-      ? Effect.zipRight(Console.error(`spotfleet: ${e.message}`), Effect.sync(() => process.exit(1)))
-      : Effect.fail(e)
+  // A failed start is one line with the cause and the fix (the full cause with --verbose or DEBUG).
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.sync(() => {
+        StartupFailure.report("spotfleet", cause, { mysqlUrl: process.env["MYSQL_URL"], port: process.env["PORT"] ?? "8080" })
+        process.exit(1)
+      })
   ),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )
