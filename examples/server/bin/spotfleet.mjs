@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --conditions=@spotfleet/source
+#!/usr/bin/env node
 // The `spotfleet` CLI from its TypeScript sources: tsx registered in this process (no npx, no
-// child process), workspace packages resolved to src through the @spotfleet/source condition.
-import { register } from "tsx/esm/api"
+// child process), workspace packages resolved to their sources through the @spotfleet/source
+// export condition.
+import { register } from "node:module"
+import { register as registerTsx } from "tsx/esm/api"
 
-register()
+if (!process.execArgv.some((a) => a.includes("@spotfleet/source"))) register("./source-condition.mjs", import.meta.url)
+registerTsx()
 await import("../src/bin.ts")

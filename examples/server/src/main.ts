@@ -151,6 +151,17 @@ const program = Effect.gen(function*() {
     })
   )
 
+  // The demo's past is replayed before the jobs start, so their first runs see it.
+  const demo = config.demo
+    ? yield* Effect.gen(function*() {
+      const token = Auth.generateToken()
+      const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
+      const started = Date.now()
+      const seeded = yield* Demo.seed(tenant.id).pipe(Effect.provide(context))
+      return { token, tenant, seeded, millis: Date.now() - started }
+    })
+    : undefined
+
   // After the shutdown finalizer: the jobs stop (and release their leases) before the drain.
   yield* ServerJobs.start(config.jobs).pipe(Effect.provide(context))
 
@@ -165,11 +176,16 @@ const program = Effect.gen(function*() {
       : `  dashboard: not built (${config.dashboardDir}): run \`npm run build -w examples/dashboard\``
   )
 
-  if (config.demo) {
-    const token = Auth.generateToken()
-    const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
-    yield* Console.log(`  demo fleet: tenant ${tenant.name}, API token ${token}`)
-    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token }))
+  if (demo !== undefined) {
+    const { counts } = demo.seeded.history
+    yield* Console.log(`  demo fleet: tenant ${demo.tenant.name}, API token ${demo.token}`)
+    yield* Console.log(
+      `  demo history (replayed in ${(demo.millis / 1000).toFixed(1)} s): ${demo.seeded.history.agents.length} agents over the last 12 h, ` +
+        `${counts["priceReports"]} price reports, ${counts["decisions"]} auto-switch decisions (${counts["mlSwitches"]} acted), ` +
+        `${counts["notices"]} termination notices, ${counts["backfilled"]} backfilled price points`
+    )
+    yield* Console.log(`  demo prices: ${demo.seeded.prices.provenance}`)
+    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token: demo.token, seeded: demo.seeded }))
   }
   return yield* Effect.never
 })

@@ -72,7 +72,11 @@ export const PricingView = () => {
             <button type="submit" className="ghost" disabled={!poolPattern.test(extra)}>Add</button>
           </form>
         </fieldset>
-        {series.length === 0 ? <p className="muted">Choose a pool.</p> : <PricingChart series={series} from={from} to={now + 60_000} />}
+        {selected.length === 0
+          ? <p className="muted" data-testid="price-chart-empty">{fleetPools.length === 0 ? "No pool yet: the chart fills in when agents register and report their prices." : "Choose a pool above."}</p>
+          : series.length === 0
+          ? <p className="muted">Loading the price history…</p>
+          : <PricingChart series={series} from={from} to={now + 60_000} />}
         <details>
           <summary>Latest points (table)</summary>
           <table>
