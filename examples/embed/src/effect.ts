@@ -13,6 +13,7 @@
  * Without `MYSQL_URL` the store is in memory and the host's `/hello` counts greetings in memory.
  *
  * Run: `MYSQL_URL=mysql://root@127.0.0.1:3306/fleet SPOTFLEET_ADMIN_TOKEN=... npm run start:effect -w @spotfleet/example-embed`
+ * (the database must exist: `CREATE DATABASE fleet`; a failed start says why in one line).
  */
 import { createServer } from "node:http"
 import { HttpApiBuilder, HttpServer, HttpServerResponse } from "@effect/platform"

@@ -10,6 +10,7 @@
  *   agent key here); the host calls the engine and maps `SpotfleetError` codes to status codes.
  *
  * Run: `MYSQL_URL=mysql://root@127.0.0.1:3306/fleet PORT=3000 npm run start:plain -w @spotfleet/example-embed`
+ * (the database must exist: `CREATE DATABASE fleet`; a failed start says why in one line).
  */
 import { createHash, randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
