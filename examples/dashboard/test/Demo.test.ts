@@ -128,6 +128,7 @@ describe.skipIf(!hasChromium && !ci)("a fresh npm start, every page in chromium"
     await ticks.first().waitFor()
     const labels = await ticks.allTextContents()
     expect(labels.filter((l) => l.trim() !== "").length, `x-axis labels ${JSON.stringify(labels)}`).toBeGreaterThanOrEqual(4)
+    expect(await page.getByTestId("demo-provenance").innerText()).toContain("derived")
     await shot("04-pricing")
     // A pool without prices: no legend entry while others have points, a message when it is alone.
     const empty = "m5.large.us-east-1a"

@@ -55,7 +55,10 @@ const server = (env: Record<string, string | undefined>) =>
   run(process.execPath, ["--import", "tsx", "--conditions=@spotfleet/source", "examples/server/src/main.ts"], {
     PORT: "0", HOST: "127.0.0.1", SPOTFLEET_ADMIN_TOKEN: "sfadmin_test", SPOTFLEET_DEMO: "0", MYSQL_URL: undefined, ...env
   })
-const cli = (...args: Array<string>) => run(process.execPath, [path.join(root, "examples/server/bin/spotfleet.mjs"), ...args], { MYSQL_URL: undefined })
+// The CLI's bundle is built into a cache directory of this test's own (see bin/spotfleet.mjs).
+const cliCache = mkdtempSync(path.join(tmpdir(), "spotfleet-cli-cache-"))
+const cli = (...args: Array<string>) =>
+  run(process.execPath, [path.join(root, "examples/server/bin/spotfleet.mjs"), ...args], { MYSQL_URL: undefined, XDG_CACHE_HOME: cliCache })
 
 /** The lines a failure printed (npm's own trailer of a failed script left out). */
 const lines = (text: string) => text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("npm error") && !l.startsWith("> ") && !l.startsWith("npm warn"))
@@ -90,6 +93,7 @@ describe("start-up failures: one line with the cause and the fix", () => {
   afterAll(async () => {
     await new Promise((resolve) => holder.close(resolve))
     rmSync(scratch, { recursive: true, force: true })
+    rmSync(cliCache, { recursive: true, force: true })
   })
 
   it.skipIf(!reachable)("the server on a database that does not exist", async () => {

@@ -16,6 +16,7 @@ export const PricingView = () => {
   const prices = useStore((s) => s.prices)
   const onDemandList = useStore((s) => s.onDemand)
   const loadPrices = useStore((s) => s.loadPrices)
+  const tenant = useStore((s) => s.tenant)
   const now = useNow(5000)
   const fleetPools = useMemo(() => {
     const set = new Set<string>()
@@ -55,6 +56,14 @@ export const PricingView = () => {
     <div className="grid">
       <section className="card wide" aria-labelledby="pc-h">
         <h2 id="pc-h">Spot prices</h2>
+        {tenant?.name.startsWith("demo-") === true && (
+          // The example server's demo tenant (examples/server/demo/README.md): say where its prices come from.
+          <p className="note" role="note" data-testid="demo-provenance">
+            Demo prices: the c5a.2xlarge pools carry real AWS spot prices of us-east-1 (Nov–Dec 2023, MIT-licensed export,
+            shifted in time to end a week from now); the <strong>c5a.xlarge prices are derived</strong> from them (× 0.5, the
+            ratio of the on-demand prices). On-demand prices: AWS's list price for us-east-1, Linux.
+          </p>
+        )}
         <fieldset className="pools">
           <legend>Pools</legend>
           {[...new Set([...fleetPools, ...selected])].map((pool) => (
