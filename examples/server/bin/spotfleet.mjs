@@ -100,11 +100,6 @@ const bundle = async () => {
   return file
 }
 
-let entry = null
-try {
-  entry = await bundle()
-} catch {
-  entry = null
-}
+const entry = await bundle().catch(() => null)
 if (entry === null) await fromSources()
 else await import(pathToFileURL(entry).href)
