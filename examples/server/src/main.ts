@@ -8,7 +8,9 @@
  *   `NODE_ENV=production`).
  * - `MYSQL_URL`: MySQL/MariaDB (`mysql://user:pass@host:3306/db`; migrations run on start);
  *   absent = the embedded in-memory store.
- * - `SPOTFLEET_DEMO=1`: a simulated demo fleet (npm start sets it when `MYSQL_URL` is absent).
+ * - `SPOTFLEET_DEMO=1`: a demo fleet in a fresh tenant, its last twelve hours replayed through the
+ *   engine at start-up (DemoHistory.ts), then simulated agents live (npm start sets it when
+ *   `MYSQL_URL` is absent).
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
@@ -21,6 +23,9 @@
  * - Decision models: `SPOTFLEET_DECISION_MODEL` (see ServerJobs.ts), `SPOTFLEET_MODEL_DIR` (see
  *   ServerModels.ts): the model registry (in memory, or MySQL with `MYSQL_URL`) with the shipped
  *   model active by default, served under `/api/models` and `/api/admin/models`.
+ *
+ * A failed start prints one line with the cause and the fix (StartupFailure.ts); `--verbose` or
+ * `DEBUG` set adds the full cause.
  *
  * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
  * end SSE streams, let in-flight requests finish (up to the drain time), close the store, exit 0.
