@@ -17,6 +17,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { stripVTControlCharacters } from "node:util"
 
 const root = resolve(import.meta.dirname, "..")
 const programs = join(import.meta.dirname, "consumer-smoke")
@@ -172,7 +173,7 @@ if (withTests) {
       // the bundled npm scripts and tsx of the suites find this Node first
       env: { ...process.env, PATH: `${resolve(node.bin, "..")}:${process.env.PATH}` }
     })
-    const out = `${r.stdout}${r.stderr}`
+    const out = stripVTControlCharacters(`${r.stdout}${r.stderr}`)
     const summary = out.split("\n").filter((l) => /^\s*(Test Files|Tests)\s/.test(l)).map((l) => l.trim()).join("; ")
     log(`engine + adapter-http tests on Node ${node.version}: ${r.status === 0 ? "passed" : "FAILED"} in ${seconds(t0)} (${summary})`)
     if (r.status !== 0) {
