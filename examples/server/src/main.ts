@@ -8,7 +8,9 @@
  *   `NODE_ENV=production`).
  * - `MYSQL_URL`: MySQL/MariaDB (`mysql://user:pass@host:3306/db`; migrations run on start);
  *   absent = the embedded in-memory store.
- * - `SPOTFLEET_DEMO=1`: a simulated demo fleet (npm start sets it when `MYSQL_URL` is absent).
+ * - `SPOTFLEET_DEMO=1`: a demo fleet in a fresh tenant, its last twelve hours replayed through the
+ *   engine at start-up (DemoHistory.ts), then simulated agents live (npm start sets it when
+ *   `MYSQL_URL` is absent).
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
@@ -22,6 +24,9 @@
  *   ServerModels.ts): the model registry (in memory, or MySQL with `MYSQL_URL`) with the shipped
  *   model active by default, served under `/api/models` and `/api/admin/models`.
  *
+ * A failed start prints one line with the cause and the fix (StartupFailure.ts); `--verbose` or
+ * `DEBUG` set adds the full cause.
+ *
  * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
  * end SSE streams, let in-flight requests finish (up to the drain time), close the store, exit 0.
  */
@@ -32,11 +37,12 @@ import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentFastPath, ApiLive, Auth, Events } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
-import { Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
+import * as StartupFailure from "./StartupFailure.js"
 
 class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
 
@@ -53,10 +59,12 @@ const settings = Effect.gen(function*() {
   if (Option.isSome(configuredAdmin) && Redacted.value(configuredAdmin.value).length > 0) {
     adminToken = configuredAdmin.value
   } else if (production) {
-    return yield* Effect.fail(new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required when NODE_ENV=production" }))
+    return yield* Effect.fail(
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token (required when NODE_ENV=production)" })
+    )
   } else if (!demo) {
     return yield* Effect.fail(
-      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required (or set SPOTFLEET_DEMO=1 to get a generated one)" })
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token, or set SPOTFLEET_DEMO=1 for a generated one" })
     )
   } else {
     adminToken = Redacted.make(Auth.generateToken("sfadmin_"))
@@ -148,6 +156,17 @@ const program = Effect.gen(function*() {
     })
   )
 
+  // The demo's past is replayed before the jobs start, so their first runs see it.
+  const demo = config.demo
+    ? yield* Effect.gen(function*() {
+      const token = Auth.generateToken()
+      const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
+      const started = Date.now()
+      const seeded = yield* Demo.seed(tenant.id).pipe(Effect.provide(context))
+      return { token, tenant, seeded, millis: Date.now() - started }
+    })
+    : undefined
+
   // After the shutdown finalizer: the jobs stop (and release their leases) before the drain.
   yield* ServerJobs.start(config.jobs).pipe(Effect.provide(context))
 
@@ -162,11 +181,16 @@ const program = Effect.gen(function*() {
       : `  dashboard: not built (${config.dashboardDir}): run \`npm run build -w examples/dashboard\``
   )
 
-  if (config.demo) {
-    const token = Auth.generateToken()
-    const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
-    yield* Console.log(`  demo fleet: tenant ${tenant.name}, API token ${token}`)
-    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token }))
+  if (demo !== undefined) {
+    const { counts } = demo.seeded.history
+    yield* Console.log(`  demo fleet: tenant ${demo.tenant.name}, API token ${demo.token}`)
+    yield* Console.log(
+      `  demo history (replayed in ${(demo.millis / 1000).toFixed(1)} s): ${demo.seeded.history.agents.length} agents over the last 12 h, ` +
+        `${counts["priceReports"]} price reports, ${counts["decisions"]} auto-switch decisions (${counts["mlSwitches"]} acted), ` +
+        `${counts["notices"]} termination notices, ${counts["backfilled"]} backfilled price points`
+    )
+    yield* Console.log(`  demo prices: ${demo.seeded.prices.provenance}`)
+    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token: demo.token, seeded: demo.seeded }))
   }
   return yield* Effect.never
 })
@@ -177,10 +201,14 @@ program.pipe(
   // cost (a third of a heartbeat's CPU in a profile). A host that exports traces embeds the
   // layers itself and keeps its tracer on.
   Effect.withTracerEnabled(false),
-  Effect.catchAll((e) =>
-    e instanceof StartupError
-      ? Effect.zipRight(Console.error(`spotfleet: ${e.message}`), Effect.sync(() => process.exit(1)))
-      : Effect.fail(e)
+  // A failed start is one line with the cause and the fix (the full cause with --verbose or DEBUG).
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.sync(() => {
+        StartupFailure.report("spotfleet", cause, { mysqlUrl: process.env["MYSQL_URL"], port: process.env["PORT"] ?? "8080" })
+        process.exit(1)
+      })
   ),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )
