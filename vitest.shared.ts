@@ -13,6 +13,7 @@ export const shared: ViteUserConfig = {
     alias: [
       { find: /^@spotfleet\/engine\/testing$/, replacement: pkg("engine", "testing.ts") },
       { find: /^@spotfleet\/engine$/, replacement: pkg("engine") },
+      { find: /^@spotfleet\/adapter-mysql\/testing$/, replacement: pkg("adapter-mysql", "testing.ts") },
       { find: /^@spotfleet\/adapter-mysql$/, replacement: pkg("adapter-mysql") },
       { find: /^@spotfleet\/adapter-http$/, replacement: pkg("adapter-http") },
       { find: /^@spotfleet\/ml-onnx$/, replacement: pkg("ml-onnx") },

@@ -17,6 +17,7 @@ export const entryPoints = [
   "packages/engine/src/index.ts",
   "packages/engine/src/testing.ts",
   "packages/adapter-mysql/src/index.ts",
+  "packages/adapter-mysql/src/testing.ts",
   "packages/adapter-http/src/index.ts",
   "packages/ml-onnx/src/index.ts"
 ]

@@ -1,18 +1,17 @@
 // @spotfleet/adapter-mysql from its tarball: migrations and the engine on MariaDB/MySQL, in a
-// database of its own (created and dropped here). SMOKE_MYSQL_URL names the server.
+// database of its own, created and dropped by the package's test kit (the `./testing` entry
+// point). SMOKE_MYSQL_URL names the server.
 import { MysqlFailure, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { createEngine, Pool } from "@spotfleet/engine"
 import { Effect, Layer } from "effect"
-import * as mysql from "mysql2/promise"
 
-const base = process.env.SMOKE_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const database = `spotfleet_smoke_${process.version.replace(/\W/g, "")}_${Math.random().toString(36).slice(2, 8)}`
-const admin = await mysql.createConnection({ uri: base })
-await admin.query(`CREATE DATABASE \`${database}\``)
-const url = new URL(base)
-url.pathname = `/${database}`
+// The kit reads its server from TEST_MYSQL_URL.
+process.env.TEST_MYSQL_URL = process.env.SMOKE_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
+if (!(await MysqlTestDatabase.reachable("the adapter-mysql smoke program"))) throw new Error(`MySQL at ${process.env.TEST_MYSQL_URL} is unreachable`)
+const database = await MysqlTestDatabase.create({ prefix: `spotfleet_smoke_${process.version.replace(/\W/g, "")}` })
 const engine = createEngine({
-  store: MysqlStore.layerFromUrl(url.toString()).pipe(Layer.tap((ctx) => MysqlMigrations.run.pipe(Effect.provide(ctx))))
+  store: MysqlStore.layerFromUrl(database.url).pipe(Layer.tap((ctx) => MysqlMigrations.run.pipe(Effect.provide(ctx))))
 })
 try {
   const tenant = await engine.createTenant({ name: "smoke", tokenHash: "2".repeat(64) })
@@ -21,9 +20,8 @@ try {
   if (view.instances.length !== 1 || view.instances[0].role !== "PRIMARY") throw new Error(`unexpected instances ${JSON.stringify(view.instances)}`)
   const explained = MysqlFailure.explain({ code: "ER_BAD_DB_ERROR", sqlMessage: "Unknown database 'fleet'" })
   if (!explained?.startsWith('database "fleet" does not exist')) throw new Error(`MysqlFailure.explain: ${explained}`)
-  console.log(`adapter-mysql: migrated ${database}, agent ${agent.logicalAgentId} stored with its PRIMARY`)
+  console.log(`adapter-mysql: migrated ${database.name} (made by ./testing), agent ${agent.logicalAgentId} stored with its PRIMARY`)
 } finally {
   await engine.dispose()
-  await admin.query(`DROP DATABASE IF EXISTS \`${database}\``)
-  await admin.end()
+  await database.drop()
 }

@@ -5,12 +5,14 @@
  * the scope stops everything.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Engine } from "@spotfleet/engine"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as EffectHost from "../src/effect.js"
 import { json, refused } from "./http.js"
-import { freshDatabase } from "./mysql.js"
 import { v1Flow } from "./v1Flow.js"
+
+const mysqlUp = await MysqlTestDatabase.reachable("the Effect host on MySQL")
 
 const adminToken = "embed-admin-token-0123456789"
 
@@ -41,8 +43,8 @@ describe("Effect-native host (one runtime, the host's SqlClient and router)", ()
 
   it.live("MySQL (the host's MysqlClient.layer): the same flow", (ctx) =>
     Effect.gen(function*() {
-      const db = yield* Effect.promise(() => freshDatabase())
-      if (db === null) return ctx.skip()
-      yield* run(db.url).pipe(Effect.ensuring(Effect.promise(() => db.drop())))
+      if (!mysqlUp) return ctx.skip()
+      // The database is dropped when the scope closes, whatever the run's outcome.
+      yield* Effect.scoped(Effect.flatMap(MysqlTestDatabase.scoped({ prefix: "spotfleet_embed" }), (db) => run(db.url)))
     }), 60_000)
 })

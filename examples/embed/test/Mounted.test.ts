@@ -4,10 +4,12 @@
  * prefix; an open event stream does not keep the host from stopping.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import * as Mounted from "../src/mounted.js"
 import { json, refused } from "./http.js"
-import { freshDatabase } from "./mysql.js"
 import { v1Flow } from "./v1Flow.js"
+
+const mysqlUp = await MysqlTestDatabase.reachable("the mounted host on MySQL")
 
 const adminToken = "embed-admin-token-0123456789"
 
@@ -55,8 +57,8 @@ describe("mounted host (WebHandler.mount under /fleet)", () => {
   })
 
   it("MySQL: the same flow", async (ctx) => {
-    const db = await freshDatabase()
-    if (db === null) return ctx.skip()
+    if (!mysqlUp) return ctx.skip()
+    const db = await MysqlTestDatabase.create({ prefix: "spotfleet_embed" })
     try {
       const host = await Mounted.start({ adminToken, mysqlUrl: db.url })
       let ended: Promise<string>

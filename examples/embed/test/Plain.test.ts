@@ -4,9 +4,11 @@
  * runs on its own timer; the host stops cleanly. Once on the in-memory store, once on MySQL.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import * as Plain from "../src/plain.js"
 import { eventually, json, refused } from "./http.js"
-import { freshDatabase } from "./mysql.js"
+
+const mysqlUp = await MysqlTestDatabase.reachable("the plain host on MySQL")
 
 const agentKey = "test-agent-key"
 
@@ -84,8 +86,8 @@ describe("plain host (node:http + createEngine)", () => {
   })
 
   it("MySQL (migrated by the host): the same flow", async (ctx) => {
-    const db = await freshDatabase()
-    if (db === null) return ctx.skip()
+    if (!mysqlUp) return ctx.skip()
+    const db = await MysqlTestDatabase.create({ prefix: "spotfleet_embed" })
     try {
       const host = await Plain.start({ ...options, mysqlUrl: db.url })
       try {

@@ -5,21 +5,16 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { OnnxDecisionModel } from "@spotfleet/ml-onnx"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { existsSync } from "node:fs"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import * as mysql from "mysql2/promise"
 import { run } from "../src/cli/Cli.js"
 
-const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const reachable = await mysql.createConnection({ uri: base, connectTimeout: 3000 }).then(
-  async (c) => (await c.end(), true),
-  () => false
-)
-if (!reachable && process.env.CI === "true") throw new Error(`MySQL at ${base} is unreachable; CI=true requires it`)
+const reachable = await MysqlTestDatabase.reachable("spotfleet ml on MariaDB")
 
 const T0 = Date.UTC(2024, 2, 1)
 const HOUR = 3_600_000
@@ -43,16 +38,12 @@ const exportCsv = () => {
 describe.skipIf(!reachable)("spotfleet ml on MariaDB", () => {
   it.live("export-dataset --from-store reads the canonical tier; train --register adds a registered version", () =>
     Effect.gen(function*() {
-      const database = `spotfleet_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
       const dir = yield* Effect.promise(() => mkdtemp(path.join(tmpdir(), "spotfleet-ml-cli-")))
       const file = path.join(dir, "export.csv")
       yield* Effect.promise(() => writeFile(file, exportCsv()))
-      const admin = yield* Effect.promise(() => mysql.createConnection({ uri: base }))
-      yield* Effect.promise(() => admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))
-      const url = new URL(base)
-      url.pathname = `/${database}`
+      const db = yield* Effect.promise(() => MysqlTestDatabase.create())
       const modelDir = path.join(dir, "models")
-      const env = new Map([["MYSQL_URL", url.toString()], ["SPOTFLEET_MODEL_DIR", modelDir]])
+      const env = new Map([["MYSQL_URL", db.url], ["SPOTFLEET_MODEL_DIR", modelDir]])
       const cli = (...args: Array<string>) =>
         run(["node", "spotfleet", ...args]).pipe(
           Effect.provide(Layer.merge(NodeContext.layer, Layer.setConfigProvider(ConfigProvider.fromMap(env))))
@@ -75,7 +66,7 @@ describe.skipIf(!reachable)("spotfleet ml on MariaDB", () => {
         const bytes = new Uint8Array(yield* Effect.promise(() => readFile(model)))
         const digest = OnnxDecisionModel.digestOf(bytes)
         const [rows] = yield* Effect.promise(() =>
-          admin.query(`SELECT * FROM \`${database}\`.models WHERE name = 'switch-decision'`)
+          MysqlTestDatabase.admin((c) => c.query(`SELECT * FROM \`${db.name}\`.models WHERE name = 'switch-decision'`))
         )
         const versions = rows as Array<Record<string, unknown>>
         assert.strictEqual(versions.length, 1)
@@ -88,8 +79,7 @@ describe.skipIf(!reachable)("spotfleet ml on MariaDB", () => {
         const again = yield* Effect.either(cli("ml", "train", "--dataset", out, "--out", model, "--model-version", "7", "--epochs", "50", "--register"))
         assert.isTrue(again._tag === "Left")
       } finally {
-        yield* Effect.promise(() => admin.query(`DROP DATABASE IF EXISTS \`${database}\``))
-        yield* Effect.promise(() => admin.end())
+        yield* Effect.promise(db.drop)
         yield* Effect.promise(() => rm(dir, { recursive: true, force: true }))
       }
     }), 120_000)

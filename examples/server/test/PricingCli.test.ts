@@ -5,20 +5,15 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { MysqlStore } from "@spotfleet/adapter-mysql"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { PriceStore } from "@spotfleet/engine"
 import { Config, ConfigProvider, Effect, Layer } from "effect"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import * as mysql from "mysql2/promise"
 import { run } from "../src/cli/Cli.js"
 
-const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const reachable = await mysql.createConnection({ uri: base, connectTimeout: 3000 }).then(
-  async (c) => (await c.end(), true),
-  () => false
-)
-if (!reachable && process.env.CI === "true") throw new Error(`MySQL at ${base} is unreachable; CI=true requires it`)
+const reachable = await MysqlTestDatabase.reachable("spotfleet backfill / consolidate on MariaDB")
 
 // AWS records price changes only: 1a changes at 00:00 and 00:20, 1b once at 00:05 (newest first, as AWS exports).
 const CSV = [
@@ -34,20 +29,16 @@ const MIN = 60_000
 describe.skipIf(!reachable)("spotfleet backfill / consolidate on MariaDB", () => {
   it.live("backfills the export into the consolidated and canonical tiers, records the run; a repeat changes nothing", () =>
     Effect.gen(function*() {
-      const database = `spotfleet_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
       const dir = yield* Effect.promise(() => mkdtemp(path.join(tmpdir(), "spotfleet-cli-")))
       const file = path.join(dir, "export.csv")
       yield* Effect.promise(() => writeFile(file, CSV))
-      const admin = yield* Effect.promise(() => mysql.createConnection({ uri: base }))
-      yield* Effect.promise(() => admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))
-      const url = new URL(base)
-      url.pathname = `/${database}`
+      const db = yield* Effect.promise(() => MysqlTestDatabase.create())
       const cli = (...args: Array<string>) =>
         run(["node", "spotfleet", ...args]).pipe(
-          Effect.provide(Layer.merge(NodeContext.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["MYSQL_URL", url.toString()]])))))
+          Effect.provide(Layer.merge(NodeContext.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["MYSQL_URL", db.url]])))))
         )
       const rows = (sql: string) =>
-        Effect.promise(async () => (await admin.query(sql))[0] as Array<Record<string, unknown>>)
+        Effect.promise(() => MysqlTestDatabase.admin(async (c) => (await c.query(sql))[0] as Array<Record<string, unknown>>))
       // The tiers as the store port reads them (they are stored in blocks, one row per pool-day).
       const tier = (which: "consolidated" | "canonical") =>
         Effect.gen(function*() {
@@ -59,7 +50,7 @@ describe.skipIf(!reachable)("spotfleet backfill / consolidate on MariaDB", () =>
           return out
         }).pipe(
           Effect.provide(MysqlStore.layerConfig({ url: Config.redacted("MYSQL_URL") })),
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MYSQL_URL", url.toString()]]))),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MYSQL_URL", db.url]]))),
           Effect.scoped,
           Effect.orDie
         )
@@ -81,7 +72,7 @@ describe.skipIf(!reachable)("spotfleet backfill / consolidate on MariaDB", () =>
         assert.isTrue(points.every((p) => p.confidence === 0.9))
         const canonical = yield* tier("canonical")
         assert.strictEqual(canonical.length, points.length)
-        const runs = yield* rows(`SELECT status, backfilled_points, written_points, window_start FROM \`${database}\`.consolidation_runs`)
+        const runs = yield* rows(`SELECT status, backfilled_points, written_points, window_start FROM \`${db.name}\`.consolidation_runs`)
         assert.deepStrictEqual(runs.map((r) => [r.status, Number(r.backfilled_points), Number(r.written_points), Number(r.window_start)]), [
           ["succeeded", 11, 11, T0]
         ])
@@ -89,15 +80,14 @@ describe.skipIf(!reachable)("spotfleet backfill / consolidate on MariaDB", () =>
         // The same window again through `consolidate` with the export: idempotent.
         yield* cli("backfill", "--file", file, "--to", String(T0 + 30 * MIN))
         yield* cli("consolidate", "--from", new Date(T0).toISOString(), "--to", String(T0 + 30 * MIN))
-        const after = yield* rows(`SELECT status, written_points, canonical_points FROM \`${database}\`.consolidation_runs ORDER BY started_at`)
+        const after = yield* rows(`SELECT status, written_points, canonical_points FROM \`${db.name}\`.consolidation_runs ORDER BY started_at`)
         assert.deepStrictEqual(after.slice(1).map((r) => [r.status, Number(r.written_points), Number(r.canonical_points)]), [
           ["succeeded", 0, 0],
           ["succeeded", 0, 0]
         ])
         assert.deepStrictEqual(yield* tier("consolidated"), points)
       } finally {
-        yield* Effect.promise(() => admin.query(`DROP DATABASE IF EXISTS \`${database}\``))
-        yield* Effect.promise(() => admin.end())
+        yield* Effect.promise(db.drop)
         yield* Effect.promise(() => rm(dir, { recursive: true, force: true }))
       }
     }), 60_000)

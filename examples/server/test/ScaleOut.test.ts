@@ -12,11 +12,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Effect } from "effect"
 import * as mysql from "mysql2/promise"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const baseUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const PERIOD_MS = 1_000
 const LEASE_MS = 3 * PERIOD_MS
 const JOBS = [
@@ -30,18 +30,7 @@ const JOBS = [
   "savings-accrual"
 ] as const
 
-const unreachable = await (async () => {
-  try {
-    const c = await mysql.createConnection({ uri: baseUrl, connectTimeout: 3000 })
-    await c.end()
-    return null
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e)
-  }
-})()
-if (unreachable !== null && process.env.CI === "true") throw new Error(`MySQL at ${baseUrl} is unreachable (${unreachable}); CI=true requires it`)
-if (unreachable !== null) console.warn(`!! SKIPPING the scale-out test: MySQL at ${new URL(baseUrl).host} is unreachable (${unreachable})`)
-const describeMysql = unreachable === null ? describe : describe.skip
+const describeMysql = (await MysqlTestDatabase.reachable("the scale-out test")) ? describe : describe.skip
 
 interface Server {
   readonly name: string
@@ -133,15 +122,11 @@ const subscribe = async (url: string, token: string) => {
 describeMysql("several server processes on one MySQL database", () => {
   it.live("jobs run once per period across three processes, SSE crosses processes, SIGKILL of the leader hands the jobs over", () =>
     Effect.promise(async () => {
-      const database = `spotfleet_scale_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-      const admin = await mysql.createConnection({ uri: baseUrl })
-      await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
-      const dbUrl = new URL(baseUrl)
-      dbUrl.pathname = `/${database}`
+      const database = await MysqlTestDatabase.create({ prefix: "spotfleet_scale" })
       const token = `scale-${globalThis.crypto.randomUUID()}`
-      const env = { MYSQL_URL: dbUrl.toString(), SPOTFLEET_ADMIN_TOKEN: `admin-${globalThis.crypto.randomUUID()}`, SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: token }
+      const env = { MYSQL_URL: database.url, SPOTFLEET_ADMIN_TOKEN: `admin-${globalThis.crypto.randomUUID()}`, SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: token }
       const servers: Array<Server> = []
-      const db = await mysql.createConnection({ uri: dbUrl.toString() })
+      const db = await mysql.createConnection({ uri: database.url })
       const runs = async (from: number, to: number): Promise<Array<RunRow>> => {
         const [rows] = await db.query(
           "SELECT name, holder, fencing_token, started_at, outcome FROM job_runs WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id",
@@ -256,8 +241,7 @@ describeMysql("several server processes on one MySQL database", () => {
         for (const s of servers) s.child.kill("SIGKILL")
         await Promise.all(servers.map((s) => s.exited))
         await db.end()
-        await admin.query(`DROP DATABASE IF EXISTS \`${database}\``)
-        await admin.end()
+        await database.drop()
       }
     }), 240_000)
 })

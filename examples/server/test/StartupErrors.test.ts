@@ -13,17 +13,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as mysql from "mysql2/promise"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const base = process.env["TEST_MYSQL_URL"] ?? "mysql://root@127.0.0.1:3306"
-const reachable = await mysql.createConnection({ uri: base, connectTimeout: 3000 }).then(
-  async (c) => (await c.end(), true),
-  () => false
-)
-if (!reachable && process.env["CI"] === "true") throw new Error(`MySQL at ${base} is unreachable; CI=true requires it`)
-if (!reachable) console.warn(`\n*** SKIPPED (partly): the missing-database cases need MySQL at ${base} ***\n`)
+const reachable = await MysqlTestDatabase.reachable("the missing-database start-up cases")
 
 interface Ran {
   readonly code: number | null
@@ -72,12 +66,9 @@ const expectOneLine = (ran: Ran, pattern: RegExp) => {
   expect(ran.stderr + ran.stdout).not.toMatch(/_tag|<redacted>|Cause/) // no error objects dumped
 }
 
-const missingDb = `spotfleet_missing_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const missingUrl = (() => {
-  const u = new URL(base)
-  u.pathname = `/${missingDb}`
-  return u.toString()
-})()
+// A name no database has: never created.
+const missingDb = MysqlTestDatabase.uniqueName("spotfleet_missing")
+const missingUrl = MysqlTestDatabase.urlOf(missingDb)
 
 describe("start-up failures: one line with the cause and the fix", () => {
   let holder: Server

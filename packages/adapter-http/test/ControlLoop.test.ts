@@ -7,16 +7,16 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Engine, type Ids, Jobs } from "@spotfleet/engine"
 import { Clock, Context, Effect, Exit, Fiber, Layer, Ref, Scope } from "effect"
 import { countEvents, eventsOf, legacyCall } from "./legacy.js"
 import { type AgentLog, FakeCloud, runAgent } from "./legacyAgent.js"
-import * as MariaDb from "./mariadb.js"
 import * as Sim from "./simAgent.js"
 import { call, createTenant, serverLayer, TestServer } from "./utils.js"
 
-const reachable = await MariaDb.reachable("the control-loop scenarios")
-const { stores } = MariaDb.freshStore("spotfleet_loop")
+const reachable = await MysqlTestDatabase.reachable("the control-loop scenarios")
+const stores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_loop" }).pipe(Layer.orDie)
 
 const get = (path: string, token: string) => Effect.map(call("GET", path, { token }), (r) => Sim.ok(r, `GET ${path}`) as any)
 const post = (path: string, token: string, body: unknown = {}) => Effect.map(call("POST", path, { token, body }), (r) => Sim.ok(r, `POST ${path}`) as any)

@@ -5,14 +5,15 @@
  * unreachable, failed under CI=true). Skipped when the fixtures are absent.
  */
 import { describe, layer } from "@effect/vitest"
-import * as MariaDb from "./mariadb.js"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
+import { Layer } from "effect"
 import { fixturesDir, fixturesPresent, replay } from "./legacy.js"
 import { memoryServer, serverLayer } from "./utils.js"
 
 if (!fixturesPresent) console.warn(`\n!!!! SKIPPING legacy v5 replay: no fixtures at ${fixturesDir}\n`)
 
-const reachable = fixturesPresent && await MariaDb.reachable("legacy v5 replay")
-const { stores: mysqlStores } = MariaDb.freshStore("spotfleet_legacy")
+const reachable = fixturesPresent && await MysqlTestDatabase.reachable("legacy v5 replay")
+const mysqlStores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_legacy" }).pipe(Layer.orDie)
 
 if (fixturesPresent) {
   layer(memoryServer, { timeout: "30 seconds", excludeTestServices: true })("legacy v5 fixture replay (in-memory store)", (it) => {

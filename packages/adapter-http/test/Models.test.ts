@@ -5,17 +5,16 @@
  * `ModelArtifacts` the way the example server does), list, shadow, A/B share, activate, roll back;
  * wrong models are a 400; tenant tokens read but cannot change; per-model performance.
  */
-import { MysqlClient } from "@effect/sql-mysql2"
 import { assert, describe, layer } from "@effect/vitest"
 import { ModelsLive } from "@spotfleet/adapter-http"
-import { MysqlDecisionLog, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
+import { MysqlDecisionLog, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { DecisionLog, DecisionModel, Ids, MemoryStore, ModelRegistry, Pool } from "@spotfleet/engine"
 import { ArtifactStore, FeatureLayout, OnnxDecisionModel, Trainer } from "@spotfleet/ml-onnx"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import * as mysql from "mysql2/promise"
 import { adminToken, call, createTenant, serverLayer } from "./utils.js"
 
 const model = (weights: ReadonlyArray<number>) =>
@@ -207,34 +206,13 @@ describe("model registry over HTTP (in memory)", () => {
   })
 })
 
-const baseUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
-const database = `spotfleet_models_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const admin = async <A>(f: (c: mysql.Connection) => Promise<A>): Promise<A> => {
-  const conn = await mysql.createConnection({ uri: baseUrl, connectTimeout: 3000 })
-  try {
-    return await f(conn)
-  } finally {
-    await conn.end()
-  }
-}
-const reachable = await admin((c) => c.query("SELECT 1")).then(() => true, (e: unknown) => {
-  if (process.env.CI === "true") throw e
-  console.warn(`\n!!!! SKIPPING model registry HTTP tests on MariaDB: ${baseUrl} unreachable (${String(e)})\n`)
-  return false
-})
+const reachable = await MysqlTestDatabase.reachable("model registry HTTP tests on MariaDB")
 
 if (!reachable) {
   describe.skip("model registry over HTTP (MariaDB)", () => {})
 } else {
-  const url = new URL(baseUrl)
-  url.pathname = `/${database}`
-  const databaseLayer = Layer.scopedDiscard(Effect.acquireRelease(
-    Effect.promise(() => admin((c) => c.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`))),
-    () => Effect.promise(() => admin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)))
-  ))
   const stores = Layer.mergeAll(MysqlStore.layer, MysqlModelRegistry.layer, MysqlDecisionLog.layer, artifactsLayer).pipe(
-    Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url: Redacted.make(url.toString()) })))),
-    Layer.provide(databaseLayer),
+    Layer.provide(MysqlTestDatabase.layerClient({ prefix: "spotfleet_models" })),
     Layer.orDie
   )
   layer(Layer.merge(serverLayer(stores), stores), { timeout: "60 seconds", excludeTestServices: true })("model registry over HTTP (MariaDB)", (it) => {

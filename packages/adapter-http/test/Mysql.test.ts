@@ -4,15 +4,16 @@
  * tokens. Skipped loudly when the server is unreachable (failed under CI=true).
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import * as MariaDb from "./mariadb.js"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
+import { Effect, Layer } from "effect"
 import { agentLifecycle } from "./flows.js"
 import { adminToken, call, createTenant, serverLayer } from "./utils.js"
 
-const reachable = await MariaDb.reachable("adapter-http MariaDB tests")
-const { database, stores: mysqlStores } = MariaDb.freshStore("spotfleet_http")
+const reachable = await MysqlTestDatabase.reachable("adapter-http MariaDB tests")
+const mysqlStores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_http" }).pipe(Layer.orDie)
 
-const suite = reachable ? layer(serverLayer(mysqlStores), { timeout: "60 seconds", excludeTestServices: true }) : undefined
+// The stores once more beside the server, for the database's name (one build: layers are shared).
+const suite = reachable ? layer(Layer.merge(serverLayer(mysqlStores), mysqlStores), { timeout: "60 seconds", excludeTestServices: true }) : undefined
 
 if (suite === undefined) {
   describe.skip("agent API v1 over HTTP (MariaDB)", () => {})
@@ -32,8 +33,9 @@ if (suite === undefined) {
         })
         assert.strictEqual(reg.status, 200)
         const agentToken = reg.body.agentToken as string
+        const { name: database } = yield* MysqlTestDatabase.TestDatabase
         const dump = yield* Effect.promise(() =>
-          MariaDb.admin(async (c) => {
+          MysqlTestDatabase.admin(async (c) => {
             await c.query(`USE \`${database}\``)
             const [tables] = await c.query("SHOW TABLES")
             let text = ""

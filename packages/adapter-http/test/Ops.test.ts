@@ -6,14 +6,14 @@
  * and the dry-run decision log. Skipped loudly when MariaDB is unreachable (failed under CI=true).
  */
 import { assert, describe, layer } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { AutoSwitch, DecisionLog, DecisionModel, PriceService } from "@spotfleet/engine"
 import { Clock, Effect, Layer } from "effect"
-import * as MariaDb from "./mariadb.js"
 import * as Sim from "./simAgent.js"
 import { adminToken, call, createTenant, serverLayer } from "./utils.js"
 
-const reachable = await MariaDb.reachable("adapter-http ops tests")
-const { stores: mysqlStores } = MariaDb.freshStore("spotfleet_ops")
+const reachable = await MysqlTestDatabase.reachable("adapter-http ops tests")
+const mysqlStores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_ops" }).pipe(Layer.orDie)
 /** The decision log the server reads and the in-process decision loop writes. */
 const decisionLog = DecisionLog.makeMemory()
 

@@ -6,14 +6,14 @@
  * under CI=true).
  */
 import { assert, describe, layer } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { AutoSwitch, ConsolidationJob, DecisionLog, DecisionModel, EventLog, Jobs } from "@spotfleet/engine"
 import { Clock, Effect, Layer } from "effect"
-import * as MariaDb from "./mariadb.js"
 import * as Sim from "./simAgent.js"
 import { call, createTenant, serverLayer } from "./utils.js"
 
-const reachable = await MariaDb.reachable("the ten scenarios")
-const { stores: mysqlStores } = MariaDb.freshStore("spotfleet_scn")
+const reachable = await MysqlTestDatabase.reachable("the ten scenarios")
+const mysqlStores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_scn" }).pipe(Layer.orDie)
 const decisionLog = DecisionLog.makeMemory()
 
 const stores = Layer.merge(
