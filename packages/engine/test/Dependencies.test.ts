@@ -8,7 +8,7 @@ const sources = (dir: string): Array<string> =>
     e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []
   )
 
-// The testing entry point and its conformance suites (src/internal/*Suite.ts) may use the test
+// The testing entry point and its conformance suites (src/testing/) may use the test
 // runner; nothing else in the engine may.
 const testingOnly = new Set(["@effect/vitest", "vitest"])
 
@@ -22,7 +22,7 @@ describe("engine dependencies", () => {
         if (spec.startsWith(".")) continue
         if (spec === "effect" || spec.startsWith("effect/")) continue
         const rel = path.relative(root, file)
-        if (testingOnly.has(spec) && (rel === "src/testing.ts" || /^src\/internal\/\w*[sS]uite\.ts$/.test(rel))) continue
+        if (testingOnly.has(spec) && (rel === "src/testing.ts" || rel.startsWith("src/testing/"))) continue
         offenders.push(`${rel}: ${spec}`)
       }
     }
