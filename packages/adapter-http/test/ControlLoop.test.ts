@@ -8,7 +8,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
-import { Engine, type Ids, Jobs } from "@spotfleet/engine"
+import { Command, Engine, type Ids, Jobs, type Pool, PriceService } from "@spotfleet/engine"
 import { Clock, Context, Effect, Exit, Fiber, Layer, Ref, Scope } from "effect"
 import { countEvents, eventsOf, legacyCall } from "./legacy.js"
 import { type AgentLog, FakeCloud, runAgent } from "./legacyAgent.js"
@@ -252,6 +252,35 @@ if (suite === undefined) {
         // A lower-priority flow is possible again.
         const replica = yield* call("POST", `/api/agents/${agent.agentId}/replicas`, { token: agent.token, body: {} })
         assert.strictEqual(replica.status, 200, replica.text)
+      }))
+
+    it.effect("7. savings are net of all spend: 1 PRIMARY + 1 ZOMBIE for 10 h at $0.40 on-demand / $0.10 spot save $3.00 gross, $2.00 net", () =>
+      Effect.gen(function*() {
+        const engine = yield* Engine.Engine
+        const prices = yield* PriceService.make
+        const tenant = yield* createTenant(`loop7-${crypto.randomUUID()}`)
+        const t = tenant.id as Ids.TenantId
+        const pool = `t3.medium.us-east-1a` as Pool.PoolId
+        // Everything happened ten hours ago (the engine reads time only through Clock).
+        const tenHours = 10 * 3_600_000
+        const ago = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.withClock(shiftedClock(-tenHours)))
+        const t0 = Date.now() - tenHours
+        const agent = (yield* ago(engine.register(t, { logicalAgentId: "t-7", cloudInstanceId: `i-7a-${crypto.randomUUID().slice(0, 8)}`, pool, config: { autoTerminate: false } }))).agent.id
+        yield* ago(prices.ingest(t, agent, { prices: [{ pool, price: 0.1, observedAt: t0 - 60_000 }], onDemand: [{ instanceType: "t3.medium", region: "us-east-1", price: 0.4 }] }))
+        yield* ago(engine.requestReplica(t, agent, {}))
+        const [launch] = yield* ago(engine.pollCommands(t, agent))
+        yield* ago(engine.reportResult(t, agent, { commandId: launch!.id, result: Command.CommandResult.make({ success: true, message: null, cloudInstanceId: `i-7b-${crypto.randomUUID().slice(0, 8)}`, data: {} }) }))
+        const replica = (yield* engine.getAgent(t, agent)).instances.find((i) => i.role === "REPLICA")!
+        yield* ago(engine.promote(t, agent, replica.id))
+        const [promote] = yield* ago(engine.pollCommands(t, agent))
+        yield* ago(engine.reportResult(t, agent, { commandId: promote!.id, result: Command.CommandResult.make({ success: true, message: null, cloudInstanceId: null, data: {} }) }))
+        const roles = (yield* engine.getAgent(t, agent)).instances.map((i) => i.role).sort()
+        assert.deepStrictEqual(roles, ["PRIMARY", "ZOMBIE"])
+        const savings = yield* get(`/api/savings?agentId=${agent}&from=${t0}&to=${t0 + tenHours}`, tenant.token)
+        const line = savings.byAgent.find((l: any) => l.key === agent) ?? savings.total
+        assert.closeTo(line.grossSavings, 3.0, 0.01, "gross: the workload's on-demand baseline − what its PRIMARY cost")
+        assert.closeTo(line.netSavings, 2.0, 0.01, "net: the baseline − every instance's spend, the ZOMBIE's included")
+        assert.closeTo(savings.total.netSavings, 2.0, 0.01)
       }))
 
     it.effect("7b. a report key is scoped by agent: another agent's report with the same key is never answered with the first one's result", () =>

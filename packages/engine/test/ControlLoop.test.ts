@@ -25,6 +25,7 @@ import { sequentialIds } from "../src/Ids.js"
 import * as Jobs from "../src/Jobs.js"
 import * as MemoryStore from "../src/MemoryStore.js"
 import * as Pool from "../src/Pool.js"
+import * as Savings from "../src/Savings.js"
 import * as StateMachine from "../src/StateMachine.js"
 import * as Timing from "../src/Timing.js"
 
@@ -183,6 +184,18 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
     const notices = AGENTS.map(() => new Map<string, number>())
     /** Per agent, temporary launch ids → cloud ids, as the agent remembers them. */
     const launchedByTemp = AGENTS.map(() => new Map<string, string>())
+    /**
+     * What the engine was told about each cloud instance, and when (accepted calls only): the
+     * first time it was named running (a launch report, an inventory listing it), and every time
+     * its end was reported (a TERMINATE or reclaim report, an inventory listing it terminated).
+     */
+    const toldRunning = new Map<string, number>()
+    const toldGone = new Map<string, Array<number>>()
+    const tellRunning = (id: string, at: number) => {
+      if (!toldRunning.has(id)) toldRunning.set(id, at)
+    }
+    const tellGone = (id: string, at: number) => toldGone.set(id, [...(toldGone.get(id) ?? []), at])
+    const scenarioStart = yield* now()
 
     for (const ix of AGENTS) {
       const boot = cloud.launch(pools[ix]!, { ManagedBy: "spotfleet" }, yield* now(), ix)
@@ -193,6 +206,7 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
         metadata: metadataOf(ix)
       })
       agentIds.push(registered.agent.id)
+      tellRunning(boot.id, yield* now())
     }
 
     const load = (ix: number) => Effect.map(store.load(agentIds[ix]!), Option.getOrThrow)
@@ -220,7 +234,13 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
         }
       })
 
-    const report = (ix: number, c: Command, result: CommandResult) => engine.reportResult(tenantId, agentIds[ix]!, { commandId: c.id, result })
+    const report = (ix: number, c: Command, result: CommandResult) =>
+      Effect.tap(engine.reportResult(tenantId, agentIds[ix]!, { commandId: c.id, result }), () =>
+        Effect.map(now(), (t) => {
+          if (!result.success) return
+          if (c.type === "LAUNCH_INSTANCE" && result.cloudInstanceId !== null) tellRunning(result.cloudInstanceId, t)
+          if (c.type === "TERMINATE_INSTANCE") tellGone(String(c.params.instance_id), t)
+        }))
     const success = (cloudInstanceId: string | null) => CommandResult.make({ success: true, message: null, cloudInstanceId, data: {} })
     const failure = (message: string) => CommandResult.make({ success: false, message, cloudInstanceId: null, data: {} })
 
@@ -242,7 +262,8 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
             }
             launchedByTemp[ix]!.set(temp, first!.id)
             if (confirmFirst) {
-              yield* Effect.ignore(engine.confirmLaunch(tenantId, agentIds[ix]!, { tempInstanceId: temp, cloudInstanceId: first!.id }))
+              const confirmed = yield* Effect.either(engine.confirmLaunch(tenantId, agentIds[ix]!, { tempInstanceId: temp, cloudInstanceId: first!.id }))
+              if (Either.isRight(confirmed)) tellRunning(first!.id, t)
             }
             return success(first!.id)
           }
@@ -289,7 +310,21 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
     const heartbeat = (ix: number, inventory: boolean) =>
       Effect.zipRight(
         Effect.ignore(engine.heartbeat(tenantId, agentIds[ix]!)),
-        inventory ? Effect.ignore(engine.reconcileInventory(tenantId, agentIds[ix]!, { instances: cloud.inventory() })) : Effect.void
+        inventory
+          ? Effect.gen(function*() {
+            const listed = cloud.inventory()
+            const t = yield* now()
+            const done = yield* Effect.either(engine.reconcileInventory(tenantId, agentIds[ix]!, { instances: listed }))
+            if (Either.isLeft(done)) return
+            // An inventory tells only the agent that sent it: what its aggregate holds afterwards.
+            const known = new Set(done.right.instances.flatMap((i) => (i.cloudInstanceId === null ? [] : [i.cloudInstanceId])))
+            for (const i of listed) {
+              if (!known.has(i.cloudInstanceId)) continue
+              if (i.state === "running") tellRunning(i.cloudInstanceId, t)
+              else tellGone(i.cloudInstanceId, t)
+            }
+          })
+          : Effect.void
       )
 
     const sendNotices = (ix: number) =>
@@ -300,7 +335,10 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
       Effect.gen(function*() {
         const due = cloud.reclaimed.splice(0)
         if (lose) return
-        for (const { agent, id } of due) yield* Effect.ignore(engine.confirmTerminated(tenantId, agentIds[agent]!, { cloudInstanceId: id }))
+        for (const { agent, id } of due) {
+          const done = yield* Effect.either(engine.confirmTerminated(tenantId, agentIds[agent]!, { cloudInstanceId: id }))
+          if (Either.isRight(done)) tellGone(id, yield* now())
+        }
       })
 
     const tick = (seconds: number) =>
@@ -424,6 +462,51 @@ const runScenario = (ops: ReadonlyArray<Op>, seed: number) => {
     }
     for (const [id, role] of live) {
       if (cloud.instances.get(id)?.state !== "running") violations.push(`quiescent: the engine has ${id} as ${role}, the cloud does not run it`)
+    }
+
+    // Spend against the cloud's run log. The engine counts an instance from when it learned it
+    // ran (no later than the first report or inventory that named it running; an adopted orphan
+    // from its launch) until it learned it is gone (no earlier than the cloud stopped it, no later
+    // than the first report or inventory that said so once the engine knew it): so its spend lies
+    // between the run log clipped to what it was told, and the run log widened to it.
+    const end = yield* now()
+    const intervals = aggregates.flatMap((a) => Savings.runningIntervals(a, end))
+    const SPOT = 0.1
+    const ON_DEMAND = 0.4
+    const priceOf = (pool: string) => (pool.startsWith("ondemand:") ? ON_DEMAND : SPOT)
+    const hours = (from: number, to: number) => Math.max(0, to - from) / 3_600_000
+    let lower = 0
+    let upper = 0
+    for (const interval of intervals) {
+      const record = aggregates.flatMap((a) => a.instances).find((i) => i.id === interval.instanceId)!
+      const ran = cloud.instances.get(record.cloudInstanceId!)
+      if (ran === undefined) {
+        violations.push(`savings: the engine counts ${record.cloudInstanceId}, which the cloud never ran`)
+        continue
+      }
+      const stopped = Math.min(ran.terminatedAt ?? end, end)
+      const told = toldRunning.get(ran.id) ?? end
+      const goneTold = (toldGone.get(ran.id) ?? []).find((t) => t >= told) ?? end
+      if (interval.start < ran.launchedAt || interval.start > told) {
+        violations.push(`savings: ${ran.id} counted from ${interval.start}, launched ${ran.launchedAt}, first named running ${told}`)
+      }
+      if (interval.end < stopped || interval.end > goneTold) {
+        violations.push(`savings: ${ran.id} counted until ${interval.end}, stopped ${stopped}, first reported gone ${goneTold}`)
+      }
+      lower += priceOf(ran.pool) * hours(told, stopped)
+      upper += priceOf(ran.pool) * hours(ran.launchedAt, Math.min(goneTold, end))
+    }
+    const savings = Savings.accrue(intervals, {
+      spot: () => [{ at: 0, price: SPOT }],
+      onDemand: () => [{ at: 0, price: ON_DEMAND }]
+    }, { from: scenarioStart, to: end })
+    const { baselineCost, netSavings } = savings.total
+    const epsilon = 1e-9
+    if (netSavings > baselineCost - lower + epsilon || netSavings < baselineCost - upper - epsilon) {
+      violations.push(`savings: net ${netSavings} outside [${baselineCost - upper}, ${baselineCost - lower}] from the cloud's run log`)
+      if (process.env.SPOTFLEET_DEBUG) {
+        violations.push(JSON.stringify({ baselineCost, spend: savings.total.actualCost, lower, upper, intervals, cloud: [...cloud.instances.values()].map((i) => [i.id, i.pool, i.launchedAt, i.terminatedAt]) }))
+      }
     }
     return violations
   })

@@ -36,9 +36,6 @@ export const launchTokenTag = "spotfleet:launch-token"
 export const isManaged = (tags: Readonly<Record<string, string>> | undefined): boolean =>
   tags !== undefined && (managedBy.has(tags.ManagedBy ?? "") || agentTag in tags || launchTokenTag in tags)
 
-/** `<type>.<az>` of a pool id, whatever its lifecycle (inventories do not always say). */
-const placement = (pool: string): string => pool.startsWith("ondemand:") ? pool.slice("ondemand:".length) : pool
-
 /**
  * Launches of this agent an unknown running instance may be: those in flight, and those given up
  * on (no cloud id, handed out at least once) recently enough to arrive late and not yet claimed.
@@ -65,14 +62,14 @@ const byToken = (d: Draft, candidates: ReadonlyArray<Instance>, item: InventoryI
 }
 
 /**
- * The launch of the same pool the instance may be (a launch cannot start before it was asked
- * for, give or take a minute of clock skew): launches in flight first, then the latest given up.
+ * The launch of the same pool the instance may be — the same pool id, lifecycle included, since
+ * the price of what runs depends on it (a launch cannot start before it was asked for, give or
+ * take a minute of clock skew): launches in flight first, then the latest given up.
  */
 const byPool = (candidates: ReadonlyArray<Instance>, item: InventoryItem): Instance | undefined => {
   if (item.pool === undefined || item.pool === null) return undefined
-  const where = placement(item.pool)
   const matching = candidates.filter((i) =>
-    placement(i.pool) === where &&
+    i.pool === item.pool &&
     (item.launchedAt === undefined || item.launchedAt === null || i.launchRequestedAt === null || item.launchedAt >= i.launchRequestedAt - 60_000)
   )
   return matching.find((i) => i.role === "LAUNCHING") ??
