@@ -1,8 +1,8 @@
 /**
  * Starts the example server (as `npm start` does), runs a scripted flow over HTTP, scrapes
- * `/metrics` and parses it with a Prometheus text-format parser: every metric of DESIGN.md §10 is
- * there with the figures the flow implies. Then every metric the Grafana dashboard and the rules
- * query is checked against that scrape.
+ * `/metrics` and parses it with a Prometheus text-format parser: every metric of docs/DESIGN.md,
+ * "Metrics and alerts" is there with the figures the flow implies. Then every metric the Grafana
+ * dashboard and the rules query is checked against that scrape.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -17,8 +17,8 @@ const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const root = path.resolve(here, "../..")
 
 /**
- * DESIGN.md §10, in its order, plus the invariant gauge the multiple-PRIMARY alert reads and the
- * reconciliation and spend families (issue 20).
+ * docs/DESIGN.md, "Metrics and alerts", in its order, plus the invariant gauge the multiple-PRIMARY
+ * alert reads and the reconciliation and spend families (issue 20).
  */
 const designMetrics = [
   ["spotfleet_heartbeats_received_total", "COUNTER"],
@@ -184,7 +184,7 @@ const histogram = (name: string, labels: Record<string, string> = {}) => {
 }
 
 describe("/metrics after a scripted flow", () => {
-  it("exports every metric of DESIGN.md §10 with # HELP and # TYPE", () => {
+  it("exports every metric of docs/DESIGN.md (Metrics and alerts) with # HELP and # TYPE", () => {
     const found = families()
     for (const [name, type] of designMetrics) {
       const family = found.get(name)

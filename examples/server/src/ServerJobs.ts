@@ -1,11 +1,11 @@
 /**
- * The server's background jobs (DESIGN.md §3, §6, §9): liveness, the command sweep, zombie
- * retention, the unreconciled-instances gauge, retention, the consolidation schedule, the
- * automatic-switch loop and the savings accrual. Every process
- * runs every job through `Jobs.runScoped` over the store's `JobLease`, so across processes that
- * share one MySQL database each job runs in exactly one of them at a time; when that process dies
- * another takes the job over after its lease (3 × the period) runs out, and a graceful shutdown
- * releases the leases at once.
+ * The server's background jobs (docs/DESIGN.md, "Roles and transitions", "Pricing pipeline" and
+ * "Scale-out"): liveness, the command sweep, zombie retention, the unreconciled-instances gauge,
+ * retention, the consolidation schedule, the automatic-switch loop and the savings accrual. Every
+ * process runs every job through `Jobs.runScoped` over the store's `JobLease`, so across processes
+ * that share one MySQL database each job runs in exactly one of them at a time; when that process
+ * dies another takes the job over after its lease (3 × the period) runs out, and a graceful
+ * shutdown releases the leases at once.
  *
  * Environment (periods in seconds, fractions allowed):
  * - `SPOTFLEET_JOBS` (default 1): 0 = this process runs no jobs (serves HTTP only).

@@ -1,9 +1,9 @@
 /**
- * The model registry of the server (DESIGN.md §7): the shipped ONNX model registered and active
- * when the registry has no active version of its name, uploaded artifacts checked against the
- * feature layout and kept in a content-addressed directory (the admin API's `ModelArtifacts`),
- * and the auto-switch loop routed through the registry (`ModelRegistry.layerRouter`) so that A/B
- * and shadow versions are honoured.
+ * The model registry of the server (docs/DESIGN.md, "Decision models"): the shipped ONNX model
+ * registered and active when the registry has no active version of its name, uploaded artifacts
+ * checked against the feature layout and kept in a content-addressed directory (the admin API's
+ * `ModelArtifacts`), and the auto-switch loop routed through the registry
+ * (`ModelRegistry.layerRouter`) so that A/B and shadow versions are honoured.
  *
  * Environment:
  * - `SPOTFLEET_MODEL_DIR` (default `~/.local/share/spotfleet/models`, or under `$XDG_DATA_HOME`):

@@ -1,6 +1,6 @@
 /**
- * Scale-out (DESIGN.md §9): three real server processes (node + tsx, sources through the
- * `@spotfleet/source` condition) on one MariaDB/MySQL database, with every job's period cut to
+ * Scale-out (docs/DESIGN.md, "Scale-out"): three real server processes (node + tsx, sources through
+ * the `@spotfleet/source` condition) on one MariaDB/MySQL database, with every job's period cut to
  * one second (`SPOTFLEET_JOB_<NAME>_SECONDS`, lease 3 s):
  * - each job runs exactly once per period across the three (read back from `job_runs`);
  * - an event caused through one process reaches an SSE subscriber on another in under 2 s;

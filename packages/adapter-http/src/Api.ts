@@ -3,9 +3,9 @@
  * implementation, so clients (agents, the dashboard, scripts) import it to derive a typed client
  * and the OpenAPI document is generated from it.
  *
- * Groups: `agents` (agent API v1, DESIGN.md §8), `admin` (tenants and tokens; admin token),
- * `dashboard` (one tenant's agents, instances, replicas, commands, switches, events; tenant
- * token), `events` (SSE) and `system` (`/health`, `/ready`, `/metrics`; no auth).
+ * Groups: `agents` (agent API v1, docs/DESIGN.md, "HTTP surface"), `admin` (tenants and tokens;
+ * admin token), `dashboard` (one tenant's agents, instances, replicas, commands, switches, events;
+ * tenant token), `events` (SSE) and `system` (`/health`, `/ready`, `/metrics`; no auth).
  *
  * The legacy v5 agent shares some paths with v1 (`/api/agents/register`, `…/heartbeat`,
  * `…/pricing-report`, `…/pending-commands`): v1 payloads accept unknown keys so those routes can

@@ -1,7 +1,7 @@
 /**
- * The legacy agent dialect (the Python agent v5, `agent_version` "5.0.1-production"; see
- * PROTOCOL-v5.md): its routes as an `HttpApi` group, served beside agent API v1 and mapped onto
- * the same engine operations by `LegacyLive`.
+ * The legacy agent dialect (the Python agent v5, `agent_version` "5.0.1-production"): its routes
+ * and the exact shapes that agent sends and needs, as an `HttpApi` group, served beside agent API
+ * v1 and mapped onto the same engine operations by `LegacyLive`.
  *
  * Paths only the legacy agent uses are served where it calls them (`/api/agents/{id}/action-result`,
  * `/commands/pending`, `/instance-launched`, `/instance-terminated`, `/termination-report`,

@@ -1,6 +1,6 @@
 /**
  * The server side of {@link LegacyApi.LegacyApi}: every legacy (v5) call mapped onto the engine
- * operations v1 uses, answered in the shapes PROTOCOL-v5.md says the agent needs, plus the
+ * operations v1 uses, answered in the shapes the agent needs (the schemas of `LegacyApi`), plus the
  * dispatch that sends legacy-dialect calls on the paths shared with v1 to the legacy handlers.
  *
  * Error policy: the agent treats every non-2xx as a failure and only backs off, so

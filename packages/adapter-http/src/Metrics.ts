@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics of DESIGN.md §10 that exist so far, rendered from Effect's metric registry
- * (`Metric.snapshot`) in the text exposition format.
+ * Prometheus metrics of docs/DESIGN.md, "Metrics and alerts" that exist so far, rendered from
+ * Effect's metric registry (`Metric.snapshot`) in the text exposition format.
  *
  * - Counters and histograms the engine records as it commits (`spotfleet_heartbeats_received_total`,
  *   `spotfleet_commands_total{type,status}`, `spotfleet_optimistic_conflicts_total`, emergency
@@ -25,7 +25,7 @@ export const instancesGauge = Metric.gauge("spotfleet_instances", { description:
 
 /**
  * Agents with more than one PRIMARY instance: always 0 unless the one-PRIMARY invariant broke
- * (DESIGN.md §3). Read from the store at scrape time.
+ * (docs/DESIGN.md, "Roles and transitions"). Read from the store at scrape time.
  *
  * @since 0.1.0
  * @category metrics

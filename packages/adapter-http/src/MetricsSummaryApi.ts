@@ -1,9 +1,9 @@
 /**
- * The operational metrics summary (DESIGN.md §10) as JSON for the dashboard: the figures that
- * `/metrics` exports, read from the same registry, with the derived ones (heartbeat miss rate,
- * p95 of the latency histograms, emergency promotions within 2 minutes, savings %) computed the
- * way the recording rules of examples/monitoring compute them. Counters are totals since the
- * process started (Prometheus takes rates over them); gauges are current.
+ * The operational metrics summary (docs/DESIGN.md, "Metrics and alerts") as JSON for the dashboard:
+ * the figures that `/metrics` exports, read from the same registry, with the derived ones
+ * (heartbeat miss rate, p95 of the latency histograms, emergency promotions within 2 minutes,
+ * savings %) computed the way the recording rules of examples/monitoring compute them. Counters are
+ * totals since the process started (Prometheus takes rates over them); gauges are current.
  *
  * Group `metricsSummary` (admin token: the figures span every tenant), added to {@link Api.Api}.
  *

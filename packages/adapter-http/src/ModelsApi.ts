@@ -1,8 +1,8 @@
 /**
- * The model registry contract (DESIGN.md §7): the versions of the decision models with their
- * status, A/B share, confidence threshold, artifact digest and feature layout, and per-model
- * performance from the decision log (decisions, executed, success rate, confidence distribution,
- * latency).
+ * The model registry contract (docs/DESIGN.md, "Decision models"): the versions of the decision
+ * models with their status, A/B share, confidence threshold, artifact digest and feature layout,
+ * and per-model performance from the decision log (decisions, executed, success rate, confidence
+ * distribution, latency).
  *
  * Groups: `models` (tenant token: reads; performance over the tenant's own decisions) and
  * `modelsAdmin` (admin token: register an uploaded artifact, shadow, A/B share, activate, retire,

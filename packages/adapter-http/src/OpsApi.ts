@@ -1,8 +1,9 @@
 /**
- * The operations contract of emergencies and switching (DESIGN.md §4, §5): the interruption ledger
- * and emergency events (admin token), and per tenant the switch in progress (cancel, simulate),
- * switch history (JSON and CSV), downtime analytics, savings per agent, pool and tenant (JSON and
- * CSV), the automatic-switch decision log and the tenant's dry-run switch.
+ * The operations contract of emergencies and switching (docs/DESIGN.md, "Emergencies" and
+ * "Switching"): the interruption ledger and emergency events (admin token), and per tenant the
+ * switch in progress (cancel, simulate), switch history (JSON and CSV), downtime analytics, savings
+ * per agent, pool and tenant (JSON and CSV), the automatic-switch decision log and the tenant's
+ * dry-run switch.
  *
  * Groups: `opsAdmin` (admin token) and `ops` (tenant token). Both are added to {@link Api.Api}.
  *
@@ -133,7 +134,7 @@ export class OpsAdminApi extends HttpApiGroup.make("opsAdmin")
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A switch record (DESIGN.md §2 SwitchEvent). Times are epoch milliseconds.
+ * A switch record (the switch record of docs/DESIGN.md, "Domain"). Times are epoch milliseconds.
  *
  * @since 0.1.0
  * @category schemas

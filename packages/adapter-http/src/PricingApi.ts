@@ -1,10 +1,10 @@
 /**
- * The pricing contract of the dashboard (DESIGN.md §6, §8): a pool's price history as the chart
- * shows it (consolidated points plus raw reports newer than the last consolidation run, each
- * point with its source), the spot pool options of an instance type with savings against
- * on-demand, the consolidation run ledger and the on-demand baselines. Tenant token; times are
- * epoch milliseconds. New reports reach the chart live as `PriceReported` events on
- * `GET /api/events/stream`.
+ * The pricing contract of the dashboard (docs/DESIGN.md, "Pricing pipeline" and "HTTP surface"): a
+ * pool's price history as the chart shows it (consolidated points plus raw reports newer than the
+ * last consolidation run, each point with its source), the spot pool options of an instance type
+ * with savings against on-demand, the consolidation run ledger and the on-demand baselines. Tenant
+ * token; times are epoch milliseconds. New reports reach the chart live as `PriceReported` events
+ * on `GET /api/events/stream`.
  *
  * Group `pricing`, added to {@link Api.Api}.
  *

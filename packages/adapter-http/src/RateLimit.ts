@@ -1,10 +1,10 @@
 /**
- * In-process rate limiting (DESIGN.md §8): a token bucket per bearer token and one per client IP,
- * kept in a bounded map; a request over either limit is answered `429` with
+ * In-process rate limiting (docs/DESIGN.md, "HTTP surface"): a token bucket per bearer token and
+ * one per client IP, kept in a bounded map; a request over either limit is answered `429` with
  * `{error:{code:"RateLimited",message,details:{scope,retryAfterSeconds}}}` and a `Retry-After`
  * header before any handler (or body parsing) runs. `/health`, `/ready` and `/metrics` are never
- * limited. Each server process limits on its own: with N processes behind a balancer a client
- * gets at most N times the configured rate.
+ * limited. Each server process limits on its own: with N processes behind a balancer a client gets
+ * at most N times the configured rate.
  *
  * @since 0.1.0
  */

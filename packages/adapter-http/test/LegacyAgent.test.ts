@@ -1,6 +1,6 @@
 /**
  * Issue 5, acceptance 2 and 3, plus the dialect's building blocks:
- * - a scripted legacy agent (PROTOCOL-v5.md, timers shortened) completes a full emergency flow
+ * - a scripted legacy agent (`legacyAgent.ts`, timers shortened) completes a full emergency flow
  *   with exactly one PRIMARY after every call it makes;
  * - the same action-result, launch confirmation or notice sent 5 times changes state once;
  * - command rendering, naive UTC timestamps, dialect detection, and v1 untouched on shared paths.

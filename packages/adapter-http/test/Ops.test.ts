@@ -1,9 +1,10 @@
 /**
  * Emergencies and switching end to end over real HTTP on MariaDB (`TEST_MYSQL_URL`, default
  * `mysql://root@127.0.0.1:3306`, a fresh database dropped after), with simulated agents that poll,
- * execute commands and report results: the emergency flows of DESIGN.md §4 with exactly one
- * PRIMARY at every step, a manual switch with downtime, zombie/terminated retirement and savings,
- * and the dry-run decision log. Skipped loudly when MariaDB is unreachable (failed under CI=true).
+ * execute commands and report results: the emergency flows of docs/DESIGN.md, "Emergencies" with
+ * exactly one PRIMARY at every step, a manual switch with downtime, zombie/terminated retirement
+ * and savings, and the dry-run decision log. Skipped loudly when MariaDB is unreachable (failed
+ * under CI=true).
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"

@@ -1,6 +1,6 @@
 /**
- * A scripted stand-in for the legacy Python agent (v5), following PROTOCOL-v5.md with shortened
- * timers, over a fake cloud. It does what the real agent does and breaks where the real agent
+ * A scripted stand-in for the legacy Python agent (v5), following that agent's protocol (the
+ * dialect of `src/LegacyApi.ts`) with shortened timers, over a fake cloud. It does what the real agent does and breaks where the real agent
  * breaks: a null `request_id`, non-object `params`/`metadata` or an empty heartbeat answer stop
  * it (recorded as `fatal`); a non-2xx is a failure it backs off from (recorded in `failures`).
  */

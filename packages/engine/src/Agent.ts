@@ -35,7 +35,7 @@ export class AgentConfig extends Schema.Class<AgentConfig>("AgentConfig")({
 }) {}
 
 /**
- * The defaults of DESIGN.md §2.
+ * The defaults of docs/DESIGN.md, "Domain".
  *
  * @since 0.1.0
  * @category constructors

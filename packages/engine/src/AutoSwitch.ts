@@ -1,8 +1,9 @@
 /**
- * The automatic-switch decision loop (DESIGN.md §5): for every agent with `autoSwitch` on, build
- * the features from the price tiers and the pool ledger, ask the model within its time budget,
- * check the guard rails, and queue a switch (priority 50 when confident, else 25) when every guard
- * passes and the tenant is not in dry-run. Every decision is logged, acted on or not.
+ * The automatic-switch decision loop (docs/DESIGN.md, "Switching"): for every agent with
+ * `autoSwitch` on, build the features from the price tiers and the pool ledger, ask the model
+ * within its time budget, check the guard rails, and queue a switch (priority 50 when confident,
+ * else 25) when every guard passes and the tenant is not in dry-run. Every decision is logged,
+ * acted on or not.
  *
  * @since 0.1.0
  */

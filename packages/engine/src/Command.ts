@@ -23,7 +23,7 @@ export const CommandStatus = Schema.Literal("pending", "delivered", "succeeded",
 export type CommandStatus = typeof CommandStatus.Type
 
 /**
- * Priorities of DESIGN.md §2: higher is delivered first.
+ * Priorities of docs/DESIGN.md, "Domain": higher is delivered first.
  *
  * @since 0.1.0
  * @category constants

@@ -1,7 +1,7 @@
 /**
- * The consolidation pipeline of DESIGN.md §6 as pure functions: raw snapshots in, the
- * consolidated and canonical tiers and the run counts out. No clock, no store, no effects: the
- * job (`ConsolidationJob`) reads the store, calls `consolidate`, and writes the result.
+ * The consolidation pipeline of docs/DESIGN.md, "Pricing pipeline" as pure functions: raw snapshots
+ * in, the consolidated and canonical tiers and the run counts out. No clock, no store, no effects:
+ * the job (`ConsolidationJob`) reads the store, calls `consolidate`, and writes the result.
  *
  * 1. de-duplicate per pool per grid slot: PRIMARY reports beat REPLICA ones, then the latest
  *    observation wins; the losers are returned as `duplicates` (to be flagged, never deleted);

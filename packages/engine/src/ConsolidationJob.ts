@@ -1,7 +1,7 @@
 /**
- * The consolidation job (DESIGN.md §6): reads the snapshot tier over a window plus context,
- * runs the pure pipeline of `Consolidation`, flags duplicates, upserts the consolidated and
- * canonical tiers, and records the run in the ledger (and as metrics).
+ * The consolidation job (docs/DESIGN.md, "Pricing pipeline"): reads the snapshot tier over a window
+ * plus context, runs the pure pipeline of `Consolidation`, flags duplicates, upserts the
+ * consolidated and canonical tiers, and records the run in the ledger (and as metrics).
  *
  * - Idempotent per window: the pipeline is deterministic and the store's upserts leave equal
  *   points untouched, so running twice over the same window changes nothing (the second run's
@@ -189,7 +189,7 @@ export const eventLogContext: Effect.Effect<ContextProvider, never, EventLog> = 
  * @category jobs
  */
 export const jobSpec = (options: {
-  /** Default 12 hours (DESIGN.md §6). */
+  /** Default 12 hours (docs/DESIGN.md, "Pricing pipeline"). */
   readonly every?: Duration.DurationInput | undefined
   /** Default 3 × `every`. */
   readonly leaseTtl?: Duration.DurationInput | undefined

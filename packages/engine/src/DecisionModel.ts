@@ -1,7 +1,8 @@
 /**
- * Port: the switch decision model (DESIGN.md §7). Features in, a decision out, within a hard
- * time budget: past it the engine decides WAIT and records a timeout, so a slow model can never
- * stall the decision loop. `ruleBased` is the default model until an ONNX model is registered.
+ * Port: the switch decision model (docs/DESIGN.md, "Decision models"). Features in, a decision out,
+ * within a hard time budget: past it the engine decides WAIT and records a timeout, so a slow model
+ * can never stall the decision loop. `ruleBased` is the default model until an ONNX model is
+ * registered.
  *
  * @since 0.1.0
  */

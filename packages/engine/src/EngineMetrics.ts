@@ -1,7 +1,7 @@
 /**
- * The engine's Prometheus metrics (DESIGN.md §10) as Effect `Metric`s. Most are derived from the
- * events of each committed change, so every path that changes state is counted the same way;
- * a transport renders them (adapter-http serves `/metrics`).
+ * The engine's Prometheus metrics (docs/DESIGN.md, "Metrics and alerts") as Effect `Metric`s. Most
+ * are derived from the events of each committed change, so every path that changes state is counted
+ * the same way; a transport renders them (adapter-http serves `/metrics`).
  *
  * @since 0.1.0
  */
@@ -173,7 +173,7 @@ export const terminationsRetried = Metric.counter("spotfleet_terminations_retrie
 
 const switchKinds = new Set(["switch", "promotion", "emergency"])
 
-/** Manual switches run at priority 75, ML ones at 50 or 25 (DESIGN.md §2). */
+/** Manual switches run at priority 75, ML ones at 50 or 25 (docs/DESIGN.md, "Switching"). */
 const triggerOf = (kind: unknown, priority: unknown) =>
   kind === "emergency" ? "emergency" : kind === "promotion" ? "manual" : typeof priority === "number" && priority < 75 ? "ml" : "manual"
 

@@ -1,6 +1,6 @@
 /**
- * Guard rails of automatic switches (DESIGN.md §5): every SWITCH decision is checked against
- * each guard, and acts only when all pass. Each verdict is logged with the decision.
+ * Guard rails of automatic switches (docs/DESIGN.md, "Switching"): every SWITCH decision is checked
+ * against each guard, and acts only when all pass. Each verdict is logged with the decision.
  *
  * @since 0.1.0
  */

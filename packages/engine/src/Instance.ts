@@ -8,7 +8,8 @@ import { AgentId, CommandId, InstanceId } from "./Ids.js"
 import { Lifecycle, PoolId } from "./Pool.js"
 
 /**
- * The roles of DESIGN.md §3. LAUNCHING is an instance whose launch command is in flight.
+ * The roles of docs/DESIGN.md, "Roles and transitions". LAUNCHING is an instance whose launch
+ * command is in flight.
  *
  * @since 0.1.0
  * @category models

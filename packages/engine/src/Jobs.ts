@@ -1,8 +1,8 @@
 /**
- * Background jobs (DESIGN.md §3, §9): liveness, zombie retention, the command sweep (expiry,
- * leases, notice deadlines), retention and the unreconciled-instances gauge, plus a runner that runs each job in exactly one
- * process at a time through a `JobLease`. Each job is a plain Effect, so a host can also run it
- * on its own schedule.
+ * Background jobs (docs/DESIGN.md, "Roles and transitions" and "Scale-out"): liveness, zombie
+ * retention, the command sweep (expiry, leases, notice deadlines), retention and the
+ * unreconciled-instances gauge, plus a runner that runs each job in exactly one process at a time
+ * through a `JobLease`. Each job is a plain Effect, so a host can also run it on its own schedule.
  *
  * @since 0.1.0
  */

@@ -1,9 +1,9 @@
 /**
- * Port: the model registry (DESIGN.md §7). Every version of a decision model is registered with
- * the digest of its artifact, the feature layout it reads and its confidence threshold, then goes
- * through `registered → shadow → A/B share → active → retired`. At most one version of a model
- * name is active at any time (the store enforces it), and `rollback` restores the previously
- * active version in one call.
+ * Port: the model registry (docs/DESIGN.md, "Decision models"). Every version of a decision model
+ * is registered with the digest of its artifact, the feature layout it reads and its confidence
+ * threshold, then goes through `registered → shadow → A/B share → active → retired`. At most one
+ * version of a model name is active at any time (the store enforces it), and `rollback` restores
+ * the previously active version in one call.
  *
  * Routing: the active version serves every agent except the A/B share. An agent's bucket in
  * [0, 1) is a hash of the model name and the agent id, so an agent keeps its assignment for as

@@ -1,7 +1,7 @@
 /**
- * The per-pool ledger of DESIGN.md §4: observed boot times, interruption notices, notice-to-
- * termination lead times and rebalance recommendations that were (or were not) followed by a
- * termination. It is a pure fold over the event log, so every server process sharing one store
+ * The per-pool ledger of docs/DESIGN.md, "Emergencies": observed boot times, interruption notices,
+ * notice-to- termination lead times and rebalance recommendations that were (or were not) followed
+ * by a termination. It is a pure fold over the event log, so every server process sharing one store
  * sees the same ledger, and pool selection for emergencies reads it.
  *
  * @since 0.1.0

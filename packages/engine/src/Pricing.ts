@@ -1,7 +1,7 @@
 /**
- * The price tiers of DESIGN.md §2 and §6: raw `PriceSnapshot`s as agents report them,
- * `ConsolidatedPrice`s (one per pool per grid slot), `CanonicalPrice`s (confidence ≥ 0.9, with
- * training features), on-demand baselines and the consolidation run ledger.
+ * The price tiers of docs/DESIGN.md ("Domain", "Pricing pipeline"): raw `PriceSnapshot`s as agents
+ * report them, `ConsolidatedPrice`s (one per pool per grid slot), `CanonicalPrice`s (confidence ≥
+ * 0.9, with training features), on-demand baselines and the consolidation run ledger.
  *
  * Timestamps are epoch milliseconds.
  *

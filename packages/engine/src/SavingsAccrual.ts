@@ -1,11 +1,11 @@
 /**
- * Periodic savings accrual for the Prometheus counters (DESIGN.md §5, §10):
- * `spotfleet_baseline_cost_dollars_total`, `spotfleet_spend_dollars_total`,
+ * Periodic savings accrual for the Prometheus counters (docs/DESIGN.md, "Savings" and "Metrics and
+ * alerts"): `spotfleet_baseline_cost_dollars_total`, `spotfleet_spend_dollars_total`,
  * `spotfleet_savings_dollars_total` (gross) and `spotfleet_leaked_spend_dollars_total`. Each run
  * accrues, with `Savings.accrue` (the rule: baseline = on-demand price × hours with a PRIMARY;
- * spend = every running instance, retired ones included until seen gone), the running time of
- * every instance since the previous run and advances the counters, so
- * `(rate(baseline) − rate(spend)) / rate(baseline)` is the net savings ratio over any range.
+ * spend = every running instance, retired ones included until seen gone), the running time of every
+ * instance since the previous run and advances the counters, so `(rate(baseline) − rate(spend)) /
+ * rate(baseline)` is the net savings ratio over any range.
  *
  * Prices: the spot series of a pool is its consolidated points plus the raw agent points not yet
  * consolidated (`PriceService.spotPoints`), looked back far enough to know the price holding at the

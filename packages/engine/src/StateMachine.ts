@@ -1,8 +1,8 @@
 /**
- * The instance role state machine of DESIGN.md §3 as a pure function: an agent aggregate and an
- * input go in; the new aggregate and the events describing the change come out, or a typed
- * rejection. Nothing here reads the clock or a store: the caller passes `now` and an id
- * generator, and persists the result atomically.
+ * The instance role state machine of docs/DESIGN.md, "Roles and transitions" as a pure function: an
+ * agent aggregate and an input go in; the new aggregate and the events describing the change come
+ * out, or a typed rejection. Nothing here reads the clock or a store: the caller passes `now` and
+ * an id generator, and persists the result atomically.
  *
  * @since 0.1.0
  */
@@ -200,8 +200,8 @@ export const register: (
 ) => Either.Either<Transition, Rejection> = internal.register
 
 /**
- * One allowed role change: the transitions table of DESIGN.md §3. The code can only change a
- * role through an entry of this table; docs/STATE_MACHINE.md is checked against it.
+ * One allowed role change: the transitions table drawn in docs/STATE_MACHINE.md. The code can only
+ * change a role through an entry of this table; docs/STATE_MACHINE.md is checked against it.
  *
  * @since 0.1.0
  * @category models
@@ -230,8 +230,8 @@ export const commandTransitions: ReadonlyArray<{ readonly from: string; readonly
   internal.commandTransitions
 
 /**
- * Checks the invariants of DESIGN.md §3 on one aggregate and returns every violation found
- * (empty when the aggregate is consistent).
+ * Checks the invariants of docs/DESIGN.md, "Roles and transitions" on one aggregate and returns
+ * every violation found (empty when the aggregate is consistent).
  *
  * @since 0.1.0
  * @category invariants

@@ -1,8 +1,8 @@
 /**
- * Switch records (DESIGN.md §2 SwitchEvent) as a read model over the event log: every manual,
- * ML and emergency move of a workload to another instance, with its timings and downtime.
- * Downtime is what the agent reported (switch-report), else derived from promote delivered →
- * promote acknowledged.
+ * Switch records (the switch record of docs/DESIGN.md, "Domain") as a read model over the event
+ * log: every manual, ML and emergency move of a workload to another instance, with its timings and
+ * downtime. Downtime is what the agent reported (switch-report), else derived from promote
+ * delivered → promote acknowledged.
  *
  * @since 0.1.0
  */

@@ -1,6 +1,6 @@
 /**
- * Emergency scenarios of DESIGN.md §4 through the engine, step by step with TestClock:
- * commands, roles and events after each step.
+ * Emergency scenarios of docs/DESIGN.md, "Emergencies" through the engine, step by step with
+ * TestClock: commands, roles and events after each step.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, TestClock } from "effect"

@@ -1,7 +1,7 @@
 /**
- * Property tests of the invariants of DESIGN.md §3: random interleavings of registrations,
- * launches, confirmations, promotions, demotions, notices, duplicate requests and concurrent
- * writers on several fibers never produce two PRIMARYs, a promoted zombie, a lost or
+ * Property tests of the invariants of docs/DESIGN.md, "Roles and transitions": random interleavings
+ * of registrations, launches, confirmations, promotions, demotions, notices, duplicate requests and
+ * concurrent writers on several fibers never produce two PRIMARYs, a promoted zombie, a lost or
  * duplicated command, a lost report, or autoSwitch together with manualReplica.
  *
  * The store is wrapped so that every read and write yields to other fibers a random number of

@@ -1,9 +1,9 @@
 /**
- * Model artifacts on disk for a registry (DESIGN.md §7): the registry keeps a version's digest,
- * not its bytes, so a server keeps every accepted artifact in a directory, one file per digest
- * (`<hex>.onnx`, content-addressed: writing the same model twice is a no-op, and processes that
- * share the directory share the files). The shipped default model resolves to the file in this
- * package.
+ * Model artifacts on disk for a registry (docs/DESIGN.md, "Decision models"): the registry keeps a
+ * version's digest, not its bytes, so a server keeps every accepted artifact in a directory, one
+ * file per digest (`<hex>.onnx`, content-addressed: writing the same model twice is a no-op, and
+ * processes that share the directory share the files). The shipped default model resolves to the
+ * file in this package.
  *
  * @since 0.1.0
  */

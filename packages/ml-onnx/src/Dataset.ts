@@ -1,6 +1,7 @@
 /**
- * Training datasets (DESIGN.md §7): features and labels from a price history (the canonical tier,
- * or a spot price history export) over a window, written as CSV or JSONL with a manifest.
+ * Training datasets (docs/DESIGN.md, "Decision models"): features and labels from a price history
+ * (the canonical tier, or a spot price history export) over a window, written as CSV or JSONL with
+ * a manifest.
  *
  * For every hour `t` of the window and every pool `a` priced at `t`, an agent running in `a` is
  * simulated (hours in pool, notice, candidates' interruption rates and boot times are drawn from a

@@ -2,7 +2,8 @@
  * The feature tensor layout: one fixed-width float vector per (agent, candidate pool) pair, built
  * from the engine's `Features`. A model declares the layout version it reads; the tensor is
  * `[pairs, WIDTH]` float32 named `features`, and the model answers `[pairs, 1]` float32 named
- * `probability`: the chance that switching to that candidate pays off (DESIGN.md §7).
+ * `probability`: the chance that switching to that candidate pays off (docs/DESIGN.md, "Decision
+ * models").
  *
  * Every value is scaled to roughly [-1, 1] (or [0, 1]) so that a linear model trains without
  * further normalisation; unknown values are 0 with a "known" flag beside them.

@@ -1,8 +1,8 @@
 /**
- * A logistic-regression trainer in TypeScript (DESIGN.md §7): time-based hold-out split,
- * full-batch gradient descent on standardised features, the standardisation folded back into
- * the weights so the ONNX graph is only `sigmoid(features · W + b)`, and a report of accuracy,
- * precision/recall, log loss and calibration on the hold-out set.
+ * A logistic-regression trainer in TypeScript (docs/DESIGN.md, "Decision models"): time-based
+ * hold-out split, full-batch gradient descent on standardised features, the standardisation folded
+ * back into the weights so the ONNX graph is only `sigmoid(features · W + b)`, and a report of
+ * accuracy, precision/recall, log loss and calibration on the hold-out set.
  *
  * Weights are rounded to float32 before anything is reported, so the trainer's predictions and
  * the ONNX model's (float32) are the same function.

@@ -1,5 +1,5 @@
 /**
- * `spotfleet ml`: the training pipeline (DESIGN.md §7).
+ * `spotfleet ml`: the training pipeline (docs/DESIGN.md, "Decision models").
  *
  * - `spotfleet ml export-dataset --history <file> --out <dir> [--format csv|jsonl] [--window-days 90] [--horizon-hours 24]`
  *   writes `dataset.<format>` and `manifest.json` (features + labels; `--generated` when no history is at hand);

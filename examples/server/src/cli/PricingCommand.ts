@@ -1,5 +1,6 @@
 /**
- * `spotfleet consolidate` and `spotfleet backfill`: the consolidation job (DESIGN.md §6) by hand.
+ * `spotfleet consolidate` and `spotfleet backfill`: the consolidation job (docs/DESIGN.md, "Pricing
+ * pipeline") by hand.
  *
  * - `spotfleet consolidate [--from <time>] [--to <time>] [--fill step|linear] [--dry-run]` runs one
  *   consolidation over the window (default: the last 12 hours plus 1 hour of overlap);

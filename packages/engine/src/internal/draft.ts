@@ -16,8 +16,9 @@ import type { AgentAggregate, Input, RoleTransition, Transition, TransitionConte
 import * as Timing from "../Timing.js"
 import * as Commands from "./flows/commands.js"
 
-// The transitions table of DESIGN.md §3. `setRole` refuses anything not listed here, which
-// is what lets docs/STATE_MACHINE.md be checked against the code.
+// The transitions table of docs/STATE_MACHINE.md (the rules: docs/DESIGN.md, "Roles and
+// transitions"). `setRole` refuses anything not listed here, which is what lets
+// docs/STATE_MACHINE.md be checked against the code.
 export const roleTransitions: ReadonlyArray<RoleTransition> = [
   { from: "NONE", to: "PRIMARY", trigger: "registration" },
   { from: "NONE", to: "LAUNCHING", trigger: "launch requested" },

@@ -117,7 +117,8 @@ export function reportResult(d: Draft, input: InputOf<"ReportResult">): void {
     if (command.type === "PROMOTE_REPLICA_TO_PRIMARY") return
   } else if (result.success) {
     d.setCommand(command, "succeeded", { completedAt: d.now, leaseExpiresAt: null, result }, {
-      // Delivered → acknowledged: the derived downtime of a promotion (DESIGN.md §5).
+      // Delivered → acknowledged: the derived downtime of a promotion (docs/DESIGN.md,
+      // "Switching").
       secondsSinceDelivered: command.deliveredAt === null ? null : (d.now - command.deliveredAt) / 1000
     })
   } else {
