@@ -25,7 +25,7 @@ import {
   PriceService,
   type PriceStore
 } from "@spotfleet/engine"
-import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
+import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Api } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
@@ -304,14 +304,11 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
             return ignored("not a registered agent of this caller")
           }
           return yield* Effect.gen(function*() {
-            const view = yield* engine.getAgent(principal.tenantId, path.agentId)
-            const now = yield* Clock.currentTimeMillis
-            // A command it was handed and has not finished keeps it alive until the lease ends
-            // (the same rule as the liveness job); otherwise it is offline from now on.
-            const executing = view.commands.some((c) => c.status === "delivered" && (c.leaseExpiresAt ?? 0) > now)
-            if (executing) return ignored("a delivered command is still running; liveness decides when its lease ends")
-            yield* engine.markOffline(principal.tenantId, path.agentId)
-            return recorded
+            // The engine keeps an agent that is still executing a command online until its lease ends.
+            const view = yield* engine.markOffline(principal.tenantId, path.agentId)
+            return view.agent.liveness === "offline"
+              ? recorded
+              : ignored("a delivered command is still running; liveness decides when its lease ends")
           }).pipe(
             // Best effort, always 2xx.
             Effect.catchAll((e) => Effect.as(Effect.logWarning(`legacy shutdown: ${e._tag}`), ignored(e._tag)))

@@ -10,9 +10,7 @@
  */
 import { HttpApiBuilder } from "@effect/platform"
 import {
-  Command,
   DecisionLog,
-  DecisionModel,
   type DomainEvent,
   Engine,
   EngineError,
@@ -22,8 +20,8 @@ import {
   PriceService,
   PriceStore,
   Savings,
-  SwitchGuards,
   SwitchHistory,
+  SwitchSimulation,
   Tenant,
   TenantStore
 } from "@spotfleet/engine"
@@ -36,7 +34,6 @@ import { Principal, type PrincipalService } from "./Security.js"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-const HOURS_PER_MONTH = 730
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
   Effect.mapError(effect, errors.fromEngine)
@@ -212,50 +209,12 @@ const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
           const p = yield* tenant
           const view = yield* engineCall(engine.getAgent(p.tenantId, path.agentId))
           const now = yield* Clock.currentTimeMillis
-          const fromPool = view.instances.find((i) => i.role === "PRIMARY")?.pool ?? null
-          // What would block a manual switch now: the state machine's own guards.
-          const blockers = SwitchGuards.blockers(view, { pool: payload.pool, priority: Command.Priority.manual }).map(SwitchGuards.describe)
           const prices = yield* required(priceStore, "PriceStore")
-          const quotes = yield* storeCall(PriceService.quote(prices, fromPool === null ? [payload.pool] : [fromPool, payload.pool], now))
-          const currentPrice = fromPool === null ? null : quotes.get(fromPool)?.price ?? null
-          const targetPrice = quotes.get(payload.pool)?.price ?? null
-          const onDemandPrice = quotes.get(payload.pool)?.onDemandPrice ?? null
-          const hourly = currentPrice === null || targetPrice === null ? null : currentPrice - targetPrice
+          const quotes = yield* storeCall(PriceService.quote(prices, SwitchSimulation.poolsToQuote(view, payload.pool), now))
           const history = yield* engineCall(engine.switches(p.tenantId, { since: now - 60 * DAY }))
-          const downtime = SwitchHistory.downtimeAnalytics(history, { from: now - 30 * DAY, to: now + 1 })
           const ledger = yield* engineCall(engine.poolLedger)
           const quarantined = yield* engineCall(engine.quarantinedPools)
-          const record = ledger.pools.get(payload.pool)
-          const interruptionsPerDay = record === undefined ? 0 : PoolLedger.interruptionsPerDay(record, now)
-          const score = DecisionModel.riskOf(DecisionModel.Candidate.make({
-            pool: payload.pool,
-            price: targetPrice ?? 0,
-            medianBootSeconds: record?.medianBootSeconds ?? null,
-            interruptionsPerDay,
-            interruptionBand: null
-          }))
-          return {
-            agentId: view.agent.id,
-            fromPool: fromPool ?? "",
-            toPool: payload.pool,
-            currentPrice,
-            targetPrice,
-            onDemandPrice,
-            hourlySavings: hourly,
-            dailySavings: hourly === null ? null : hourly * 24,
-            monthlySavings: hourly === null ? null : hourly * HOURS_PER_MONTH,
-            savingsPercent: hourly === null || currentPrice === null || currentPrice === 0 ? null : (hourly / currentPrice) * 100,
-            expectedDowntime: { samples: downtime.count, avgSeconds: downtime.avgSeconds, p95Seconds: downtime.p95Seconds },
-            risk: {
-              score,
-              interruptionsPerDay,
-              terminationNotices: record?.terminationNotices ?? 0,
-              reclaims: record?.reclaims ?? 0,
-              medianBootSeconds: record?.medianBootSeconds ?? null,
-              quarantined: quarantined.has(payload.pool)
-            },
-            blockers
-          }
+          return SwitchSimulation.simulate({ view, pool: payload.pool, quotes, history, ledger, quarantined, now })
         }))
       .handle("listSwitches", ({ urlParams }) =>
         Effect.flatMap(tenant, (p) => Effect.map(switchesOf(p, urlParams), (switches) => ({ switches }))))

@@ -9,11 +9,11 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Command, Engine, type Ids, Jobs, type Pool, PriceService } from "@spotfleet/engine"
-import { Clock, Context, Effect, Exit, Fiber, Layer, Ref, Scope } from "effect"
-import { countEvents, eventsOf, legacyCall } from "./legacy.js"
+import { Context, Effect, Exit, Fiber, Layer, Ref, Scope } from "effect"
+import { countEvents, eventsOf, legacyCall, registerBody } from "./legacy.js"
 import { type AgentLog, FakeCloud, runAgent } from "./legacyAgent.js"
 import * as Sim from "./simAgent.js"
-import { call, createTenant, serverLayer, TestServer } from "./utils.js"
+import { call, createTenant, serverLayer, shiftedClock, TestServer } from "./utils.js"
 
 const reachable = await MysqlTestDatabase.reachable("the control-loop scenarios")
 const stores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_loop" }).pipe(Layer.orDie)
@@ -21,18 +21,6 @@ const stores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_loop" }).pipe(L
 const get = (path: string, token: string) => Effect.map(call("GET", path, { token }), (r) => Sim.ok(r, `GET ${path}`) as any)
 const post = (path: string, token: string, body: unknown = {}) => Effect.map(call("POST", path, { token, body }), (r) => Sim.ok(r, `POST ${path}`) as any)
 
-/** A clock `shiftMillis` ahead of the real one (the jobs read time only through `Clock`). */
-const shiftedClock = (shiftMillis: number): Clock.Clock => {
-  const base = Clock.make()
-  return {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + shiftMillis,
-    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + shiftMillis),
-    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n),
-    sleep: (d) => base.sleep(d)
-  }
-}
 
 const view = (agent: Sim.SimAgent) => get(`/api/agents/${agent.agentId}`, agent.token)
 
@@ -187,7 +175,7 @@ if (suite === undefined) {
       Effect.gen(function*() {
         const tenant = yield* createTenant(`loop4-${crypto.randomUUID()}`)
         const host = `i-v5host-${crypto.randomUUID().slice(0, 8)}`
-        const reg = yield* legacyCall(tenant.token, "POST", "/api/agents/register", legacyRegister(host))
+        const reg = yield* legacyCall(tenant.token, "POST", "/api/agents/register", registerBody(host))
         const agentId: string = reg.body.agent_id
         const terminationTime = new Date(Date.now() + 1_000).toISOString().replace(/\.\d{3}Z$/, "Z")
         const notice = { cloud_instance_id: host, notice_type: "TERMINATION", termination_time: terminationTime }
@@ -206,7 +194,7 @@ if (suite === undefined) {
       Effect.gen(function*() {
         const tenant = yield* createTenant(`loop5-${crypto.randomUUID()}`)
         const host = `i-v5host-${crypto.randomUUID().slice(0, 8)}`
-        const agentId: string = (yield* legacyCall(tenant.token, "POST", "/api/agents/register", legacyRegister(host))).body.agent_id
+        const agentId: string = (yield* legacyCall(tenant.token, "POST", "/api/agents/register", registerBody(host))).body.agent_id
         // 21 s to the deadline: within a second the promote margin (20 s) is reached.
         const terminationTime = new Date(Date.now() + 21_000).toISOString().replace(/\.\d{3}Z$/, "Z")
         yield* legacyCall(tenant.token, "POST", `/api/agents/${agentId}/termination-report`, { cloud_instance_id: host, notice_type: "TERMINATION", termination_time: terminationTime })
@@ -413,19 +401,4 @@ if (suite === undefined) {
   })
 }
 
-function legacyRegister(instanceId: string) {
-  return {
-    cloud_account: "",
-    project_id: "default",
-    region: "us-east-1",
-    hostname: "ip-10-0-1-17",
-    agent_version: "5.0.1-production",
-    instance_id: instanceId,
-    instance_type: "t3.medium",
-    az: "us-east-1a",
-    ami_id: "ami-03cf127a",
-    mode: "unknown",
-    logical_agent_id: instanceId
-  }
-}
 

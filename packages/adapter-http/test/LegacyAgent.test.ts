@@ -9,24 +9,10 @@ import { assert, describe, it as pureIt, layer } from "@effect/vitest"
 import { Command, Engine, type Ids } from "@spotfleet/engine"
 import { Effect, Fiber, Ref } from "effect"
 import * as internal from "../src/internal/legacy.js"
-import { countEvents, eventsOf, isNonEmptyObject, legacyCall } from "./legacy.js"
+import { countEvents, eventsOf, isNonEmptyObject, legacyCall, registerBody } from "./legacy.js"
 import { type AgentLog, FakeCloud, runAgent } from "./legacyAgent.js"
 import { call, createTenant, memoryServer } from "./utils.js"
 
-const registerBody = (instanceId: string, az = "us-east-1a") => ({
-  cloud_account: "",
-  project_id: "default",
-  region: "us-east-1",
-  hostname: "ip-10-0-1-17",
-  agent_version: "5.0.1-production",
-  instance_id: instanceId,
-  instance_type: "t3.medium",
-  az,
-  ami_id: "ami-03cf127a",
-  mode: "unknown",
-  logical_agent_id: instanceId,
-  some_future_key: { nested: true }
-})
 
 const view = (tenantId: string, agentId: string) =>
   Effect.flatMap(Engine.Engine, (engine) => Effect.orDie(engine.getAgent(tenantId as Ids.TenantId, agentId as Ids.AgentId)))

@@ -8,9 +8,9 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { AutoSwitch, ConsolidationJob, DecisionLog, DecisionModel, EventLog, Jobs } from "@spotfleet/engine"
-import { Clock, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as Sim from "./simAgent.js"
-import { call, createTenant, serverLayer } from "./utils.js"
+import { call, createTenant, serverLayer, shiftedClock } from "./utils.js"
 
 const reachable = await MysqlTestDatabase.reachable("the ten scenarios")
 const mysqlStores = MysqlTestDatabase.layerStore({ prefix: "spotfleet_scn" }).pipe(Layer.orDie)
@@ -33,18 +33,6 @@ const metric = (text: string, name: string) => {
   return line === undefined ? 0 : Number(line.split(" ")[1])
 }
 
-/** A clock `shiftMillis` ahead of the real one (the jobs read time only through `Clock`). */
-const shiftedClock = (shiftMillis: number): Clock.Clock => {
-  const base = Clock.make()
-  return {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + shiftMillis,
-    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + shiftMillis),
-    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n),
-    sleep: (d) => base.sleep(d)
-  }
-}
 
 /** Reports prices as the agent does (observed now). */
 const reportPrices = (agent: Sim.SimAgent, prices: Record<string, number>) =>

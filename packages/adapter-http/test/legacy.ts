@@ -247,3 +247,19 @@ export const replay = Effect.gen(function*() {
   assert.isTrue(final.commands.filter((c) => c.type === "TERMINATE_INSTANCE").every((c) => c.status === "succeeded"))
   return { tenant, agentId }
 })
+
+/** A v5 registration body as the agent sends it (its IMDS identity), with an unknown extra key it may add. */
+export const registerBody = (instanceId: string, az = "us-east-1a") => ({
+  cloud_account: "",
+  project_id: "default",
+  region: "us-east-1",
+  hostname: "ip-10-0-1-17",
+  agent_version: "5.0.1-production",
+  instance_id: instanceId,
+  instance_type: "t3.medium",
+  az,
+  ami_id: "ami-03cf127a",
+  mode: "unknown",
+  logical_agent_id: instanceId,
+  some_future_key: { nested: true }
+})

@@ -3,7 +3,7 @@ import { FetchHttpClient, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ApiLive, Client, type RateLimit } from "@spotfleet/adapter-http"
 import { Engine, MemoryStore } from "@spotfleet/engine"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Redacted } from "effect"
 
 export const adminToken = "test-admin-token-0123456789"
 
@@ -68,3 +68,16 @@ export const createTenant = (name: string) =>
     if (res.status !== 201) return yield* Effect.dieMessage(`tenant creation failed: ${res.status} ${res.text}`)
     return res.body as { id: string; name: string; token: string }
   })
+
+/** A clock `shiftMillis` ahead of the real one (the jobs read time only through `Clock`). */
+export const shiftedClock = (shiftMillis: number): Clock.Clock => {
+  const base = Clock.make()
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + shiftMillis,
+    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + shiftMillis),
+    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(shiftMillis) * 1_000_000n),
+    sleep: (d) => base.sleep(d)
+  }
+}

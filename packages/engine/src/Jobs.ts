@@ -107,21 +107,22 @@ export interface LivenessOptions {
 export const liveness = (options: LivenessOptions = {}) =>
   Effect.gen(function*() {
     const engine = yield* Engine
-    const store = yield* AgentStore
     const now = yield* Clock.currentTimeMillis
     const threshold = now - Duration.toMillis(options.offlineAfter ?? "90 seconds")
     let markedOffline = 0
     let busy = 0
     const checked = yield* eachAgent({ liveness: "online", heartbeatBefore: threshold }, (agent) =>
       Effect.gen(function*() {
-        const aggregate = yield* store.load(agent.id)
-        if (Option.isNone(aggregate)) return
-        const executing = aggregate.value.commands.some((c) => c.status === "delivered" && (c.leaseExpiresAt ?? 0) > now)
-        if (executing) {
+        // The state machine keeps an agent that executes a command online (MarkOffline).
+        const after = yield* engine.markOffline(agent.tenantId, agent.id).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("AgentNotFound", () => Effect.succeedNone)
+        )
+        if (Option.isNone(after)) return
+        if (after.value.agent.liveness === "online") {
           busy++
           return
         }
-        yield* engine.markOffline(agent.tenantId, agent.id)
         yield* Metric.increment(heartbeatsMissed)
         markedOffline++
       }))

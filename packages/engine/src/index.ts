@@ -70,6 +70,8 @@ export * as StateMachine from "./StateMachine.js"
 export * as SwitchGuards from "./SwitchGuards.js"
 /** @since 0.1.0 */
 export * as SwitchHistory from "./SwitchHistory.js"
+/** @since 0.2.0 */
+export * as SwitchSimulation from "./SwitchSimulation.js"
 /** @since 0.1.0 */
 export * as Tenant from "./Tenant.js"
 /** @since 0.1.0 */

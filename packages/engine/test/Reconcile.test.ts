@@ -334,3 +334,16 @@ describe("notices", () => {
       }
     }).pipe(Effect.provide(TestEngine)))
 })
+
+describe("liveness", () => {
+  it.effect("an agent executing a command it was handed stays online until the command's lease ends", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register("n")
+      yield* h.engine.requestReplica(h.t, id, {})
+      yield* h.poll(id)
+      assert.strictEqual((yield* h.engine.markOffline(h.t, id)).agent.liveness, "online")
+      yield* TestClock.adjust(`${Timing.leaseSeconds} seconds`)
+      assert.strictEqual((yield* h.engine.markOffline(h.t, id)).agent.liveness, "offline")
+    }).pipe(Effect.provide(TestEngine)))
+})

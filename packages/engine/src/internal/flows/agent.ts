@@ -41,9 +41,18 @@ export function reRegister(d: Draft, input: InputOf<"Register">): void {
   }
 }
 
+/**
+ * An agent that executes a command it was handed is alive, heartbeat or not (the v5 agent sends
+ * none while a launch runs for up to five minutes): until the command's lease runs out.
+ */
+export const executing = (d: Pick<Draft, "commands" | "now">): boolean =>
+  d.commands.some((c) => c.status === "delivered" && (c.leaseExpiresAt ?? 0) > d.now)
+
 export function markLiveness(d: Draft, input: InputOf<"MarkOnline" | "MarkOffline">): void {
   const liveness = input._tag === "MarkOnline" ? "online" : "offline"
   if (d.agent.liveness === liveness) return
+  // Missed heartbeats, or a shutdown message, say nothing while the agent works on a command.
+  if (liveness === "offline" && executing(d)) return
   d.setAgent({ liveness })
   d.emit(liveness === "online" ? "AgentOnline" : "AgentOffline", {})
 }
