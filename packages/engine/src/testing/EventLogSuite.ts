@@ -15,6 +15,12 @@ import { PriceStore } from "../PriceStore.js"
 import { OnDemandPrice } from "../Pricing.js"
 import { bump, describeOn, event, eventsOf, fixture, logTime, reported, snapshotsAt, type Stores, type SuiteOptions, type Tests, unique, withEngine } from "./fixtures.js"
 
+/** A fresh tenant with one agent, the log and the stores a log commit writes to, and a time of its own. */
+const logFixture = Effect.gen(function*() {
+  const { agent, tenant } = yield* fixture
+  return { agent, tenant, log: yield* EventLog, prices: yield* PriceStore, idempotency: yield* IdempotencyStore, at: logTime() }
+})
+
 /**
  * Registers these tests with the `it` of a layer that provides every store port (the tests drive
  * the engine over it); `StoreSuite.suite` runs them with the other ports' tests.
@@ -55,11 +61,7 @@ export const tests: Tests<Stores> = (it) => {
 
   it.effect("log commits: events, snapshots, on-demand prices and the key's record are one write; a taken key writes nothing", () =>
     Effect.gen(function*() {
-      const { agent, tenant } = yield* fixture
-      const log = yield* EventLog
-      const prices = yield* PriceStore
-      const idempotency = yield* IdempotencyStore
-      const at = logTime()
+      const { agent, at, idempotency, log, prices, tenant } = yield* logFixture
       const instanceType = `lc${unique()}.large`
       const record = IdempotencyRecord.make({ tenantId: tenant.id, key: "log-1", operation: "op", response: { kept: 2, eventIds: [] }, createdAt: 5 })
       const before = yield* eventsOf(tenant.id)
@@ -100,11 +102,7 @@ export const tests: Tests<Stores> = (it) => {
 
   it.effect("log commits made together are answered one by one: a taken key fails only its own", () =>
     Effect.gen(function*() {
-      const { agent, tenant } = yield* fixture
-      const log = yield* EventLog
-      const prices = yield* PriceStore
-      const idempotency = yield* IdempotencyStore
-      const at = logTime()
+      const { agent, at, idempotency, log, prices, tenant } = yield* logFixture
       const commitOf = (key: string, n: number) =>
         log.commit({
           events: [event(tenant.id, agent.id, { key, n })],
@@ -133,11 +131,7 @@ export const tests: Tests<Stores> = (it) => {
 
   it.effect("a log commit the store cannot finish after writing its prices leaves nothing, and its key free", () =>
     Effect.gen(function*() {
-      const { agent, tenant } = yield* fixture
-      const log = yield* EventLog
-      const prices = yield* PriceStore
-      const idempotency = yield* IdempotencyStore
-      const at = logTime()
+      const { agent, at, idempotency, log, prices, tenant } = yield* logFixture
       const before = yield* eventsOf(tenant.id)
       // An event a store may not hold (an actor id longer than a column allows): a store that
       // refuses it does so after the snapshots, and must take them back.
