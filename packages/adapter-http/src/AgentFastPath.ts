@@ -191,14 +191,8 @@ export const make: Effect.Effect<
   }
 
   /** The rate limiter's verdict for this request (`undefined`: go ahead). */
-  const limited = (request: IncomingMessage, path: string, now: number): Answer | undefined => {
-    if (!limiter.enabled) return undefined
-    const rejection = limiter.check({
-      path,
-      authorization: request.headers["authorization"],
-      forwardedFor: request.headers["x-forwarded-for"] as string | undefined,
-      remoteAddress: request.socket.remoteAddress
-    }, now)
+  const limited = (request: IncomingMessage, now: number): Answer | undefined => {
+    const rejection = limiter.checkOnce(request, now)
     if (rejection === undefined) return undefined
     const e = RateLimit.rejectionError(rejection)
     return { ...failure(e), headers: { "retry-after": String(rejection.retryAfterSeconds) } }
@@ -381,12 +375,11 @@ export const make: Effect.Effect<
     const match = route.exec(request.url ?? "")
     if (match === null) return next(request, response)
     const call = match[2] as Call
-    const path = request.url!
     if (call === "pending-commands") {
       if (request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined)) {
         return next(request, response)
       }
-      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      const refused = limited(request, clock.unsafeCurrentTimeMillis())
       if (refused !== undefined) return write(response, refused)
       return run(request, response, call, match[1]!, undefined)
     }
@@ -416,7 +409,7 @@ export const make: Effect.Effect<
           return next(replay(request, body), response)
         }
       }
-      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      const refused = limited(request, clock.unsafeCurrentTimeMillis())
       if (refused !== undefined) return write(response, refused)
       if (malformed !== undefined) return write(response, failure(malformed))
       run(request, response, call, match[1]!, payload)

@@ -292,7 +292,15 @@ export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>
 const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))
 
 /** One limiter per server: the HttpApi middleware and the agent fast path take from the same buckets. */
-const RateLimiterLive = Layer.effect(RateLimit.RateLimiter, Effect.map(HttpConfig, (config) => RateLimit.makeLimiter(config.rateLimit)))
+const RateLimiterLive = Layer.effect(
+  RateLimit.RateLimiter,
+  Effect.gen(function*() {
+    const config = yield* HttpConfig
+    const tokens = yield* Auth.TenantTokens
+    const peek = tokens.peek
+    return RateLimit.makeLimiter(config.rateLimit, peek === undefined ? undefined : (bearer, now) => peek(bearer, now)?.tenantId)
+  })
+)
 
 const RateLimitLive = HttpApiBuilder.middleware(Effect.map(RateLimit.RateLimiter, RateLimit.middlewareWith))
 
@@ -305,7 +313,7 @@ const RateLimitLive = HttpApiBuilder.middleware(Effect.map(RateLimit.RateLimiter
  * @category layers
  */
 export const layer: Layer.Layer<
-  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
+  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath | RateLimit.RateLimiter,
   never,
   Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig | import("@spotfleet/engine").AgentStore.AgentStore | import("@spotfleet/engine").PriceStore.PriceStore
 > = Layer.merge(
@@ -320,7 +328,8 @@ export const layer: Layer.Layer<
   Layer.provide(ModelsLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
-  Layer.provide([Auth.layerTenantTokens, RateLimiterLive]),
+  Layer.provideMerge(RateLimiterLive),
+  Layer.provide(Auth.layerTenantTokens),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
 )
 
@@ -334,7 +343,7 @@ export const layer: Layer.Layer<
 export const serve = (
   options?: import("./HttpConfig.js").HttpOptions
 ): Layer.Layer<
-  Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
+  Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath | RateLimit.RateLimiter,
   never,
   | import("@effect/platform/HttpServer").HttpServer
   | import("@effect/platform/HttpRouter").HttpRouter.DefaultServices

@@ -264,7 +264,7 @@ describe("agent fast path", () => {
       const t = yield* createTenant("fast-limit")
       const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fl", instanceId: "i-fl", pool } })
       const hb = `/api/agents/${reg.body.agentId}/heartbeat`
-      // register took one of the token's 3; two heartbeats through the fast path take the rest.
+      // The agent's bucket holds 2: two heartbeats through the fast path take them.
       assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
       assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
       lanes.fast = false
@@ -274,6 +274,7 @@ describe("agent fast path", () => {
       const refusedFast = yield* call("POST", hb, { token: t.token, body: {} })
       assert.strictEqual(refusedFast.status, 429)
       assert.deepStrictEqual(refusedFast.body.error.code, refused.body.error.code)
+      assert.strictEqual(refusedFast.body.error.details.scope, "agent")
       assert.ok(Number(refusedFast.headers.get("retry-after")) >= 1)
-    }).pipe(Effect.provide(server({ perToken: { perSecond: 0.001, burst: 3 }, perIp: false }))))
+    }).pipe(Effect.provide(server({ perAgent: { perSecond: 0.001, burst: 2 }, perTenant: false, perIp: false }))))
 })
