@@ -32,7 +32,9 @@ import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as agentCalls from "./internal/agentCalls.js"
 import * as errors from "./internal/errors.js"
+import * as inputLimits from "./internal/inputLimits.js"
 import * as legacy from "./internal/legacy.js"
+import * as nodeBody from "./internal/nodeBody.js"
 import * as RateLimit from "./RateLimit.js"
 import { TenantTokens } from "./Auth.js"
 import type * as Security from "./Security.js"
@@ -126,31 +128,6 @@ const replay = (request: IncomingMessage, body: Buffer): IncomingMessage => {
   if (body.length > 0) copy.push(body)
   copy.push(null)
   return copy
-}
-
-/** Reads a body of at most `maxBytes`: the bytes, `"too-large"` or `"unreadable"`. */
-const readBody = (
-  request: IncomingMessage,
-  maxBytes: number,
-  done: (body: Buffer | "too-large" | "unreadable") => void
-) => {
-  const chunks: Array<Buffer> = []
-  let size = 0
-  let finished = false
-  const finish = (body: Buffer | "too-large" | "unreadable") => {
-    if (finished) return
-    finished = true
-    done(body)
-  }
-  request.on("data", (chunk: Buffer) => {
-    if (finished) return
-    size += chunk.length
-    if (size > maxBytes) finish("too-large")
-    else chunks.push(chunk)
-  })
-  request.on("end", () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-  request.on("error", () => finish("unreadable"))
-  request.on("aborted", () => finish("unreadable"))
 }
 
 /**
@@ -376,7 +353,10 @@ export const make: Effect.Effect<
     if (match === null) return next(request, response)
     const call = match[2] as Call
     if (call === "pending-commands") {
-      if (request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined)) {
+      if (
+        request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined) ||
+        inputLimits.carriesBody(request.method, request.headers)
+      ) {
         return next(request, response)
       }
       const refused = limited(request, clock.unsafeCurrentTimeMillis())
@@ -385,26 +365,20 @@ export const make: Effect.Effect<
     }
     if (request.method !== "POST") return next(request, response)
     const contentType = request.headers["content-type"]
-    if (contentType !== undefined && !contentType.toLowerCase().includes("json")) return next(request, response)
+    if (!inputLimits.isJsonContentType(contentType)) return next(request, response)
     const length = request.headers["content-length"]
     if (length !== undefined && Number(length) > config.maxBodyBytes) return next(request, response)
-    readBody(request, config.maxBodyBytes, (body) => {
+    nodeBody.readBody(request, config.maxBodyBytes, (body) => {
       // Parsed once: to tell the dialects apart, then for the call.
       let payload: unknown = undefined
       let malformed: ApiError.ApiError | undefined = undefined
       if (typeof body === "string") {
         malformed = body === "too-large" ? tooLarge(config.maxBodyBytes) : unreadable()
       } else {
-        const text = body.toString("utf8")
-        if (text === "") payload = null
-        else if (text.trim() === "") malformed = unreadable()
-        else {
-          try {
-            payload = JSON.parse(text)
-          } catch (e) {
-            malformed = ApiError.badField("body", `malformed JSON (${e instanceof Error ? e.message : "parse error"})`, "MalformedJson")
-          }
-        }
+        // Checked before it is parsed, exactly as the HttpApi guard does (internal/inputLimits).
+        const parsed = inputLimits.parseBody(body, config.jsonLimits)
+        if (parsed instanceof ApiError.BadRequest) malformed = parsed
+        else payload = parsed.value
         if (malformed === undefined && legacy.isLegacyRequest(call, contentType, payload)) {
           return next(replay(request, body), response)
         }

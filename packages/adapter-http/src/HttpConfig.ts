@@ -8,6 +8,32 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as RateLimit from "./RateLimit.js"
 
 /**
+ * Limits on the shape of a JSON request body, checked in one pass over its text before it is
+ * parsed (parsing, decoding and error formatting are recursive: a body nested thousands deep
+ * overflowed the stack).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonLimits {
+  /** Deepest nesting of arrays and objects. */
+  readonly maxDepth: number
+  /** Most items in one array, or members in one object. */
+  readonly maxItems: number
+  /** Longest string (UTF-16 code units; an escape counts as one). */
+  readonly maxStringLength: number
+}
+
+/**
+ * The default JSON limits: far above anything an agent or the dashboard sends (a v5 heartbeat
+ * nests 4 deep; the longest legal strings are model artifacts in base64).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultJsonLimits: JsonLimits = { maxDepth: 32, maxItems: 10_000, maxStringLength: 256 * 1024 }
+
+/**
  * Options as given by the host.
  *
  * @since 0.1.0
@@ -42,6 +68,12 @@ export interface HttpOptions {
    * server's CPU back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
    */
   readonly batchWindowMillis?: number | undefined
+  /**
+   * Limits on the shape of a JSON body, checked before it is parsed (400 `InputLimit` beyond
+   * them): nesting depth (default 32), items of one array or object (default 10,000), string
+   * length (default 262,144 characters).
+   */
+  readonly jsonLimits?: Partial<JsonLimits> | undefined
 }
 
 /**
@@ -60,6 +92,7 @@ export interface HttpSettings {
   readonly tokenCacheSize: number
   readonly rateLimit: RateLimit.RateLimitSettings
   readonly batchWindowMillis: number
+  readonly jsonLimits: JsonLimits
 }
 
 /**
@@ -85,7 +118,12 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
   tokenCacheMillis: Math.max(0, options.tokenCacheMillis ?? 5_000),
   tokenCacheSize: Math.max(0, options.tokenCacheSize ?? 10_000),
   rateLimit: RateLimit.resolve(options.rateLimit),
-  batchWindowMillis: Math.max(0, options.batchWindowMillis ?? 10)
+  batchWindowMillis: Math.max(0, options.batchWindowMillis ?? 10),
+  jsonLimits: {
+    maxDepth: Math.max(1, options.jsonLimits?.maxDepth ?? defaultJsonLimits.maxDepth),
+    maxItems: Math.max(1, options.jsonLimits?.maxItems ?? defaultJsonLimits.maxItems),
+    maxStringLength: Math.max(1, options.jsonLimits?.maxStringLength ?? defaultJsonLimits.maxStringLength)
+  }
 })
 
 /**

@@ -29,6 +29,7 @@ import { Api } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
+import { escapeLogField } from "./internal/inputLimits.js"
 import * as internal from "./internal/legacy.js"
 import { Principal, type PrincipalService } from "./Security.js"
 
@@ -86,7 +87,7 @@ const report = (
       if (inapplicable.has(e._tag)) {
         const detail = "message" in e && typeof e.message === "string" && e.message.length > 0 ? e.message : e._tag
         return Effect.as(
-          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${detail})`),
+          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${escapeLogField(detail)})`),
           ignored(`${e._tag}: ${detail}`)
         )
       }
@@ -138,7 +139,7 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
             config: configOf(agent.config)
           })
           const unplaced = (why: string) =>
-            Effect.as(Effect.logWarning(`legacy register from ${payload.hostname ?? "?"} not placed: ${why}`), {
+            Effect.as(Effect.logWarning(`legacy register from ${escapeLogField(payload.hostname ?? "?")} not placed: ${why}`), {
               success: true,
               // Not an agent: its heartbeat is answered 404, which makes it register again.
               agent_id: `unregistered-${str(payload.hostname) ?? "host"}`,

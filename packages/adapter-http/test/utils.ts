@@ -1,7 +1,6 @@
-import { createServer } from "node:http"
 import { FetchHttpClient, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ApiLive, Client, type RateLimit } from "@spotfleet/adapter-http"
+import { AgentFastPath, ApiLive, Client, type HttpConfig, RateLimit, Serving } from "@spotfleet/adapter-http"
 import { Engine, MemoryStore } from "@spotfleet/engine"
 import { Context, Effect, Layer, Redacted } from "effect"
 
@@ -9,28 +8,58 @@ export const adminToken = "test-admin-token-0123456789"
 
 export class TestServer extends Context.Tag("test/TestServer")<TestServer, { readonly baseUrl: string }>() {}
 
-/** A real server on an ephemeral port over the given store ports. */
-export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>, options: { readonly maxBodyBytes?: number; readonly rateLimit?: RateLimit.RateLimitOptions } = {}) =>
-  Layer.effect(
-    TestServer,
-    Effect.map(HttpServer.HttpServer, (server) => {
-      const address = server.address as HttpServer.TcpAddress
-      return { baseUrl: `http://127.0.0.1:${address.port}` }
-    })
-  ).pipe(
-    Layer.provideMerge(ApiLive.serve({
-      adminToken: Redacted.make(adminToken),
-      maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
-      agentTokenSecret: Redacted.make("agent-secret-for-tests"),
-      ssePollMillis: 50,
-      sseKeepAliveMillis: 200,
-      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit })
-    })),
-    Layer.provideMerge(Engine.layer()),
-    Layer.provideMerge(stores),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(FetchHttpClient.layer)
-  )
+/** How {@link serverLayer} serves: its gate, and which way fast-path calls take. */
+export class TestServing extends Context.Tag("test/TestServing")<TestServing, {
+  readonly serving: Serving.Serving
+  /** Whether fast-path calls take the agent fast path (true) or HttpApi (false); switchable per request. */
+  fastPath: boolean
+}>() {}
+
+/**
+ * A real server on an ephemeral port over the given store ports, served as examples/server
+ * serves (`Serving`: readiness gate, timeouts, rate limiter first), HttpApi only unless
+ * `fastPath` (then switchable through `TestServer.fastPath`).
+ */
+export const serverLayer = <E>(
+  stores: Layer.Layer<MemoryStore.Stores, E>,
+  options: {
+    readonly maxBodyBytes?: number
+    readonly rateLimit?: RateLimit.RateLimitOptions
+    readonly fastPath?: boolean
+    readonly jsonLimits?: Partial<HttpConfig.JsonLimits>
+    readonly serving?: Serving.ServingOptions
+  } = {}
+) =>
+  Layer.unwrapEffect(Effect.map(Serving.make(options.serving), (serving) =>
+    Layer.effect(
+      TestServer,
+      Effect.gen(function*() {
+        const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+        const fastPath = yield* AgentFastPath.AgentFastPath
+        const state = yield* TestServing
+        serving.open({
+          limiter: yield* RateLimit.RateLimiter,
+          fastPath: { handle: (request, response, next) => (state.fastPath ? fastPath.handle(request, response, next) : next(request, response)) }
+        })
+        return { baseUrl: `http://127.0.0.1:${address.port}` }
+      })
+    ).pipe(
+      Layer.provideMerge(Layer.sync(TestServing, () => ({ serving, fastPath: options.fastPath === true }))),
+      Layer.provideMerge(ApiLive.serve({
+        adminToken: Redacted.make(adminToken),
+        maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+        agentTokenSecret: Redacted.make("agent-secret-for-tests"),
+        ssePollMillis: 50,
+        sseKeepAliveMillis: 200,
+        ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+        ...(options.jsonLimits === undefined ? {} : { jsonLimits: options.jsonLimits })
+      })),
+      Layer.provideMerge(Engine.layer()),
+      Layer.provideMerge(stores),
+      Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: 0, host: "127.0.0.1" })),
+      Layer.provideMerge(FetchHttpClient.layer)
+    )
+  ))
 
 export const memoryServer = serverLayer(MemoryStore.layer)
 
