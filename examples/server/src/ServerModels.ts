@@ -16,6 +16,7 @@ import { ModelsLive } from "@spotfleet/adapter-http"
 import { type EngineError, ModelRegistry } from "@spotfleet/engine"
 import { ArtifactStore, OnnxDecisionModel } from "@spotfleet/ml-onnx"
 import { Config, Effect, Layer, Option } from "effect"
+import * as ServerJobs from "./ServerJobs.js"
 
 /** The artifact directory from `SPOTFLEET_MODEL_DIR`. */
 export const modelDir: Effect.Effect<string> = Config.string("SPOTFLEET_MODEL_DIR").pipe(
@@ -76,7 +77,7 @@ export const layer: Layer.Layer<
     const activated = yield* ensureDefault(registry)
     if (activated !== null) yield* Effect.logInfo(`model registry: ${activated.name}@${activated.version} registered and active`)
     const artifactsLayer = Layer.succeed(ModelsLive.ModelArtifacts, artifacts(store))
-    const choice = yield* Config.string("SPOTFLEET_DECISION_MODEL").pipe(Config.withDefault("onnx"), Effect.orDie)
+    const choice = yield* Effect.orDie(ServerJobs.decisionModel)
     // Rule-based: no version acts or shadows, the loop's DecisionModel (rule-based) decides.
     if (choice === "rule-based") return Layer.merge(artifactsLayer, Layer.succeed(ModelRegistry.ModelRouter, noRouting))
     const loader = yield* OnnxDecisionModel.makeLoader(store.resolve)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as RateLimit from "./RateLimit.js"
 
 /**
@@ -135,27 +135,82 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
 export const layer = (options: HttpOptions = {}): Layer.Layer<HttpConfig> => Layer.succeed(HttpConfig, make(options))
 
 /**
- * The settings from configuration: `SPOTFLEET_ADMIN_TOKEN`, `SPOTFLEET_MAX_BODY_BYTES`,
- * `SPOTFLEET_AGENT_TOKEN_SECRET`, `SPOTFLEET_RATE_LIMIT` (`false` turns the default rate limits off),
- * `SPOTFLEET_BATCH_WINDOW_MILLIS` (see {@link HttpOptions.batchWindowMillis}).
+ * A rate limit from configuration: `<per second>/<burst>` (e.g. `10/100`), `<per second>` (the
+ * burst is then twice the rate, at least 1), or `off`.
+ */
+const limitConfig = (name: string): Config.Config<Option.Option<RateLimit.Limit | false>> =>
+  Config.option(Config.string(name).pipe(
+    Config.mapOrFail((text): Either.Either<RateLimit.Limit | false, ConfigError.ConfigError> => {
+      const value = text.trim().toLowerCase()
+      if (value === "off" || value === "false" || value === "0") return Either.right(false)
+      const match = /^(\d+(?:\.\d+)?)(?:\/(\d+))?$/.exec(value)
+      const perSecond = match === null ? NaN : Number(match[1])
+      const burst = match?.[2] === undefined ? Math.max(1, Math.ceil(2 * perSecond)) : Number(match[2])
+      return match === null || !(perSecond > 0) || !(burst >= 1)
+        ? Either.left(ConfigError.InvalidData([], `expected <per second>/<burst> (e.g. 10/100) or off, got ${JSON.stringify(text)}`))
+        : Either.right({ perSecond, burst })
+    })
+  ))
+
+const secret = (name: string) =>
+  Config.option(Config.redacted(name)).pipe(Config.map(Option.filter((v) => Redacted.value(v).length > 0)))
+
+/**
+ * The options from configuration (every one optional; unset = the default):
+ *
+ * | variable | option |
+ * |---|---|
+ * | `SPOTFLEET_ADMIN_TOKEN` | {@link HttpOptions.adminToken} |
+ * | `SPOTFLEET_AGENT_TOKEN_SECRET` | {@link HttpOptions.agentTokenSecret} |
+ * | `SPOTFLEET_MAX_BODY_BYTES` | {@link HttpOptions.maxBodyBytes} |
+ * | `SPOTFLEET_BATCH_WINDOW_MILLIS` | {@link HttpOptions.batchWindowMillis} |
+ * | `SPOTFLEET_RATE_LIMIT` | `false` turns every rate limit off |
+ * | `SPOTFLEET_RATE_LIMIT_AGENT`, `SPOTFLEET_RATE_LIMIT_TENANT`, `SPOTFLEET_RATE_LIMIT_IP` | `<per second>/<burst>` or `off` (see `RateLimit`) |
+ * | `SPOTFLEET_TRUST_FORWARDED_FOR` | rate-limit by the first `X-Forwarded-For` address (behind a proxy you trust) |
+ * | `SPOTFLEET_JSON_MAX_DEPTH`, `SPOTFLEET_JSON_MAX_ITEMS`, `SPOTFLEET_JSON_MAX_STRING_LENGTH` | {@link HttpOptions.jsonLimits} |
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const options: Config.Config<HttpOptions> = Config.all({
+  adminToken: secret("SPOTFLEET_ADMIN_TOKEN"),
+  agentTokenSecret: secret("SPOTFLEET_AGENT_TOKEN_SECRET"),
+  maxBodyBytes: Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
+  batchWindowMillis: Config.option(Config.number("SPOTFLEET_BATCH_WINDOW_MILLIS")),
+  rateLimit: Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true)),
+  perAgent: limitConfig("SPOTFLEET_RATE_LIMIT_AGENT"),
+  perTenant: limitConfig("SPOTFLEET_RATE_LIMIT_TENANT"),
+  perIp: limitConfig("SPOTFLEET_RATE_LIMIT_IP"),
+  trustForwardedFor: Config.boolean("SPOTFLEET_TRUST_FORWARDED_FOR").pipe(Config.withDefault(false)),
+  maxDepth: Config.option(Config.integer("SPOTFLEET_JSON_MAX_DEPTH")),
+  maxItems: Config.option(Config.integer("SPOTFLEET_JSON_MAX_ITEMS")),
+  maxStringLength: Config.option(Config.integer("SPOTFLEET_JSON_MAX_STRING_LENGTH"))
+}).pipe(Config.map((c): HttpOptions => ({
+  adminToken: Option.getOrUndefined(c.adminToken),
+  agentTokenSecret: Option.getOrUndefined(c.agentTokenSecret),
+  maxBodyBytes: Option.getOrUndefined(c.maxBodyBytes),
+  batchWindowMillis: Option.getOrUndefined(c.batchWindowMillis),
+  rateLimit: {
+    enabled: c.rateLimit,
+    perAgent: Option.getOrUndefined(c.perAgent),
+    perTenant: Option.getOrUndefined(c.perTenant),
+    perIp: Option.getOrUndefined(c.perIp),
+    trustForwardedFor: c.trustForwardedFor
+  },
+  jsonLimits: {
+    ...Option.match(c.maxDepth, { onNone: () => ({}), onSome: (maxDepth) => ({ maxDepth }) }),
+    ...Option.match(c.maxItems, { onNone: () => ({}), onSome: (maxItems) => ({ maxItems }) }),
+    ...Option.match(c.maxStringLength, { onNone: () => ({}), onSome: (maxStringLength) => ({ maxStringLength }) })
+  }
+})))
+
+/**
+ * The settings from configuration (see {@link options}).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig: Layer.Layer<HttpConfig, import("effect/ConfigError").ConfigError> = Layer.effect(
   HttpConfig,
-  Effect.gen(function*() {
-    const adminToken = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
-    const maxBodyBytes = yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES"))
-    const agentTokenSecret = yield* Config.option(Config.redacted("SPOTFLEET_AGENT_TOKEN_SECRET"))
-    const rateLimit = yield* Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true))
-    const batchWindowMillis = yield* Config.option(Config.integer("SPOTFLEET_BATCH_WINDOW_MILLIS"))
-    return make({
-      adminToken: Option.getOrUndefined(adminToken),
-      maxBodyBytes: Option.getOrUndefined(maxBodyBytes),
-      agentTokenSecret: Option.getOrUndefined(agentTokenSecret),
-      rateLimit: { enabled: rateLimit },
-      batchWindowMillis: Option.getOrUndefined(batchWindowMillis)
-    })
-  })
+  Effect.map(options, make)
 )

@@ -22,7 +22,7 @@
  */
 import { type IncomingMessage, Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { Duration, Effect } from "effect"
+import { Config, Duration, Effect } from "effect"
 import type { AgentFastPathService } from "./AgentFastPath.js"
 import * as ApiError from "./ApiError.js"
 import * as RateLimit from "./RateLimit.js"
@@ -75,6 +75,18 @@ export interface Serving {
    */
   readonly drain: (timeout: Duration.DurationInput) => Effect.Effect<number>
 }
+
+/**
+ * The options from configuration: `SPOTFLEET_HEADERS_TIMEOUT_SECONDS` (default 10) and
+ * `SPOTFLEET_REQUEST_TIMEOUT_SECONDS` (default 30).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const options: Config.Config<ServingOptions> = Config.all({
+  headers: Config.number("SPOTFLEET_HEADERS_TIMEOUT_SECONDS").pipe(Config.withDefault(10)),
+  request: Config.number("SPOTFLEET_REQUEST_TIMEOUT_SECONDS").pipe(Config.withDefault(30))
+}).pipe(Config.map(({ headers, request }) => ({ headersTimeoutMillis: headers * 1000, requestTimeoutMillis: request * 1000 })))
 
 const json = (status: number, error: ApiError.ApiError, headers: Record<string, string> = {}) => {
   const text = JSON.stringify(ApiError.bodyOf(error))
