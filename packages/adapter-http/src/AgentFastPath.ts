@@ -182,9 +182,9 @@ export const make: Effect.Effect<
       const { agentId } = yield* decoded(decodePath({ agentId: safeDecodeURIComponent(rawAgentId) }))
       switch (call) {
         case "heartbeat": {
-          yield* decoded(decodeHeartbeat(payload))
+          const beat = yield* decoded(decodeHeartbeat(payload))
           yield* decoded(decodeHeaders(request.headers))
-          return ok(yield* encoded(encodeHeartbeat(yield* calls.heartbeat(principal, agentId))))
+          return ok(yield* encoded(encodeHeartbeat(yield* calls.heartbeat(principal, agentId, agentCalls.inventoryOf(beat.inventory)))))
         }
         case "pending-commands":
           return ok(yield* encoded(encodeCommands(yield* calls.pendingCommands(principal, agentId))))
@@ -288,7 +288,10 @@ export const make: Effect.Effect<
 
   const batchedHeartbeat = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
     const caller = knownCaller(request, rawAgentId)
-    if (caller === undefined || Either.isLeft(decodeHeartbeat(payload)) || Either.isLeft(decodeHeaders(request.headers))) return false
+    if (caller === undefined || Either.isLeft(decodeHeaders(request.headers))) return false
+    const beat = decodeHeartbeat(payload)
+    // A heartbeat with an inventory is reconciled on its own (it loads the aggregate).
+    if (Either.isLeft(beat) || beat.right.inventory !== undefined) return false
     heartbeatLane({ tenantId: caller.principal.tenantId, agentId: caller.agentId, response })
     return true
   }

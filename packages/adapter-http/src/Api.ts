@@ -78,10 +78,41 @@ export const RegisterResponse = Schema.Struct({
   agentToken: Schema.optional(Schema.String)
 }).annotations({ identifier: "RegisterResponse" })
 
+/**
+ * One instance of the agent's cloud inventory (the reconcile loop's observed state).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const InventoryInstance = Schema.Struct({
+  instanceId: CloudInstanceId,
+  /** The cloud's state name: pending, running, stopping, stopped, shutting-down, terminated. */
+  state: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(32)))),
+  /** The instance's pool (`<type>.<az>`, `ondemand:<type>.<az>` for on-demand), when known. */
+  pool: Schema.optional(Schema.NullOr(Pool.PoolId)),
+  /** Its tags: `ManagedBy`, `spotfleet:agent-id`, `spotfleet:launch-token` tell our launches apart. */
+  tags: Schema.optional(Schema.Record({ key: Schema.String.pipe(Schema.maxLength(128)), value: Schema.String.pipe(Schema.maxLength(256)) })),
+  launchedAt: Schema.optional(Schema.NullOr(Timestamp))
+}).annotations({ identifier: "InventoryInstance" })
+
+/**
+ * Every instance of the region the agent can see, managed or not. With `error` (the agent could
+ * not list them) or no instances, it says nothing about what runs.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Inventory = Schema.Struct({
+  instances: Schema.Array(InventoryInstance).pipe(Schema.maxItems(10_000)),
+  error: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(4096))))
+}).annotations({ identifier: "Inventory" })
+
 /** @since 0.1.0 @category schemas */
 export const HeartbeatRequest = Schema.Struct({
   instanceId: Schema.optional(CloudInstanceId),
   status: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+  /** Optional: the agent's cloud inventory, reconciled with what the engine believes (docs/STATE_MACHINE.md). */
+  inventory: Schema.optional(Inventory),
   request_id: Schema.optional(RequestId)
 }).annotations({ identifier: "HeartbeatRequest" })
 
@@ -185,7 +216,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .setPayload(HeartbeatRequest)
       .setHeaders(IdempotencyHeaders)
       .addSuccess(Engine.HeartbeatResult)
-      .annotate(OpenApi.Summary, "Heartbeat: marks the agent online; 404 for an unknown agent (register again)")
+      .annotate(OpenApi.Summary, "Heartbeat: marks the agent online and reconciles its inventory when it sends one; 404 for an unknown agent (register again)")
   )
   .add(
     HttpApiEndpoint.get("pendingCommands", "/agents/:agentId/pending-commands")

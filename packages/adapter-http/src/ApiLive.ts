@@ -58,7 +58,8 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
             onSome: (secret) => ({ ...base, agentToken: Auth.agentToken(secret, principal.tenantId, result.agent.id) })
           })
         }))
-      .handle("heartbeat", ({ path }) => Effect.flatMap(Principal, (principal) => calls.heartbeat(principal, path.agentId)))
+      .handle("heartbeat", ({ path, payload }) =>
+        Effect.flatMap(Principal, (principal) => calls.heartbeat(principal, path.agentId, agentCalls.inventoryOf(payload.inventory))))
       .handle("pendingCommands", ({ path }) => Effect.flatMap(Principal, (principal) => calls.pendingCommands(principal, path.agentId)))
       .handle("commandExecuted", ({ headers, path, payload }) =>
         Effect.gen(function*() {

@@ -29,6 +29,7 @@ import { Api } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
+import * as agentCalls from "./internal/agentCalls.js"
 import { escapeLogField } from "./internal/inputLimits.js"
 import * as internal from "./internal/legacy.js"
 import { Principal, type PrincipalService } from "./Security.js"
@@ -162,6 +163,8 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           if (Option.isNone(pool)) return yield* unplaced("no instance type or availability zone to place it in a pool")
           const metadata: Record<string, unknown> = { [dialectKey]: dialect }
           for (const [key, value] of Object.entries(payload)) if (value !== undefined && value !== null) metadata[key] = value
+          // The v5 agent promotes by cloud instance id only (PROTOCOL: `replica_instance_id`).
+          metadata[AgentModule.capabilitiesKey] = { promoteByTempId: false } satisfies AgentModule.AgentCapabilities
           const result = yield* engineCall(engine.register(principal.tenantId, {
             logicalAgentId,
             cloudInstanceId,
@@ -177,14 +180,12 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           const inventory = payload.inventory_snapshot
           const listed = inventory?.instances ?? []
           const usable = listed.length > 0 && (inventory?.error === undefined || inventory.error === null)
-          if (usable) {
-            // Managed instances missing from (or terminated in) the inventory are gone;
-            // unmanaged ones are ignored. An empty or failed inventory says nothing.
-            yield* engineCall(engine.reconcileInventory(principal.tenantId, path.agentId, {
-              instances: listed.map((i) => ({ cloudInstanceId: i.instance_id, state: i.state ?? null })),
-              error: inventory?.error ?? null
-            }))
-          }
+          // The engine reconciles what the inventory shows with what it believes; an empty or
+          // failed inventory says nothing. Never a reason to fail the heartbeat.
+          yield* agentCalls.reconcile(engine, principal.tenantId, path.agentId, {
+            error: inventory?.error ?? null,
+            instances: listed.map(internal.inventoryItem)
+          })
           return {
             success: true,
             agent_id: beat.agentId,
@@ -296,12 +297,9 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           const principal = yield* principalFor(path.agentId)
           const cloudInstanceId = str(payload.cloud_instance_id)
           if (cloudInstanceId === undefined) return ignored("no cloud_instance_id")
-          const now = yield* Clock.currentTimeMillis
-          const at = internal.parseTimestamp(payload.termination_time)
-          // The agent that sends this still runs, so a termination time already past is clock
-          // skew: the engine's default (two minutes from now) applies then.
-          const deadline = at !== undefined && at > now ? at : undefined
-          // Re-sent every 10 s while it stands: the engine changes nothing for a notice it has.
+          // As reported (past or not): the engine owns the deadline rule, and a repeat of the
+          // same (instance, time) — re-sent every 10 s while it stands — is the same notice.
+          const deadline = internal.parseTimestamp(payload.termination_time)
           return yield* report(
             "termination-report",
             engine.notice(principal.tenantId, path.agentId, { kind: "termination", cloudInstanceId, deadline })

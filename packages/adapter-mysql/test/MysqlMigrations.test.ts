@@ -122,7 +122,7 @@ describeMysql("MysqlMigrations 7 copies stored tier points into blocks", () => {
         yield* MovePoints.moveWith(7)
         const paged = yield* sql.unsafe("SELECT pool, block_start, point_count, HEX(points) AS points FROM consolidated_blocks ORDER BY pool, block_start")
         const ran = yield* MysqlMigrations.run
-        assert.deepStrictEqual(ran.at(-1), [7, "price_blocks"])
+        assert.deepInclude(ran, [7, "price_blocks"])
         // Expand only: the previous release's tables stay for servers still running it (and a rollback).
         const tables = (yield* schemaSnapshot).tables.map((t) => t.TABLE_NAME)
         assert.include(tables, "consolidated_prices")
@@ -150,6 +150,38 @@ describeMysql("MysqlMigrations 7 copies stored tier points into blocks", () => {
           features.map((p) => [p.pool, p.slotStart, p.price, p.source, p.confidence, p.runId, JSON.stringify(p.features)]),
           canonical
         )
+      }).pipe(Effect.scoped))
+  })
+})
+
+describeMysql("MysqlMigrations 8 records observed terminations", () => {
+  it.layer(layerDatabase({ migrate: false }), { timeout: "60 seconds" })((it) => {
+    it.effect("instances terminated before migration 8 read back as confirmed; live ones stay unconfirmed", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        for (const m of Schema.migrations.filter((m) => m.id <= 7)) {
+          for (const step of m.steps) {
+            if (Schema.isDataStep(step)) continue
+            if (step.skipIf !== undefined && (yield* sql.unsafe(step.skipIf)).length > 0) continue
+            yield* sql.unsafe(step.sql)
+          }
+        }
+        const insert = "INSERT INTO instances (id, agent_id, tenant_id, cloud_instance_id, pool, lifecycle, role, created_at, terminated_at) " +
+          "VALUES (?, 'a1', 't1', ?, 'c5.large.us-east-1a', 'spot', ?, 10, ?)"
+        yield* sql.unsafe(insert, ["i-old", "i-1", "TERMINATED", 500])
+        yield* sql.unsafe(insert, ["i-live", "i-2", "REPLICA", null])
+        const ran = yield* MysqlMigrations.run
+        assert.deepInclude(ran, [8, "observed_termination"])
+        const rows = yield* sql.unsafe<{ id: string; termination_confirmed_at: number | null }>(
+          "SELECT id, termination_confirmed_at FROM instances ORDER BY id"
+        )
+        assert.deepStrictEqual(rows.map((r) => [r.id, r.termination_confirmed_at === null ? null : Number(r.termination_confirmed_at)]), [
+          ["i-live", null],
+          ["i-old", 500]
+        ])
+        // Re-running the migration changes nothing.
+        yield* sql`DELETE FROM ${sql(MysqlMigrations.table)} WHERE migration_id = 8`
+        assert.deepStrictEqual(yield* MysqlMigrations.run, [[8, "observed_termination"]])
       }).pipe(Effect.scoped))
   })
 })
@@ -235,7 +267,13 @@ describe("MysqlMigrations SQL stays in the MySQL 8 / MariaDB common subset", () 
   plainIt("uses only column types both databases spell and store alike, with utf8mb4_bin tables", () => {
     for (const { s } of all) {
       // Data statements (the event counter's seed) are checked by the feature rules above.
-      if (/^INSERT /.test(s)) continue
+      if (/^(INSERT|UPDATE) /.test(s)) continue
+      // Added columns: nullable, of an allowed type, guarded so the ALTER can run again.
+      if (/^ALTER TABLE \w+ ADD COLUMN /.test(s)) {
+        assert.match(s, /^ALTER TABLE \w+ ADD COLUMN \w+ \w+ NULL(?:, ADD COLUMN \w+ \w+ NULL)*$/)
+        for (const [, type] of s.matchAll(/ADD COLUMN \w+ (\w+)/g)) assert.isTrue(allowedTypes.has(type!), `column type in: ${s}`)
+        continue
+      }
       // Index changes: keys only (no column types to check), each guarded so it can run again.
       if (/^ALTER TABLE /.test(s)) {
         assert.match(s, /^ALTER TABLE \w+ (?:ADD KEY \w+ \([\w, ]+\)|DROP KEY \w+)(?:, (?:ADD KEY \w+ \([\w, ]+\)|DROP KEY \w+))*$/)

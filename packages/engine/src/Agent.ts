@@ -121,6 +121,44 @@ export const AgentMetadata = Schema.Record({ key: Schema.String, value: Schema.U
 export type AgentMetadata = typeof AgentMetadata.Type
 
 /**
+ * What an agent's software can do, as it declared at registration under the metadata key
+ * `capabilities` (an adapter translates its dialect into it). Absent keys mean the v1 agent's
+ * defaults.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AgentCapabilities {
+  /**
+   * It can carry out a PROMOTE that names a replica by its temporary id before the replica runs
+   * (the v1 agent can; the v5 agent needs a cloud instance id, so it never gets such a PROMOTE).
+   */
+  readonly promoteByTempId: boolean
+}
+
+/**
+ * The metadata key under which an agent declares its {@link AgentCapabilities}.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const capabilitiesKey = "capabilities"
+
+/**
+ * The capabilities an agent declared (v1 defaults for what it left out).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const capabilitiesOf = (metadata: AgentMetadata): AgentCapabilities => {
+  const declared = metadata[capabilitiesKey]
+  const promoteByTempId = typeof declared === "object" && declared !== null && "promoteByTempId" in declared
+    ? (declared as { promoteByTempId: unknown }).promoteByTempId !== false
+    : true
+  return { promoteByTempId }
+}
+
+/**
  * An agent.
  *
  * @since 0.1.0

@@ -178,8 +178,9 @@ export interface AgentStoreService {
   ) => Effect.Effect<ReadonlyArray<Option.Option<HeartbeatTouch>>, StoreError>
   /**
    * Whether a command poll could have anything to do for this agent: `Some(false)` only when
-   * it has no open command (pending or delivered) and no notice — a poll would then deliver
-   * nothing and change nothing — and `None` when the agent does not exist for this tenant.
+   * it has no open command (pending or delivered), no notice, no open flow and is not DEGRADED —
+   * a poll would then deliver nothing and change nothing — and `None` when the agent does not
+   * exist for this tenant.
    * Optional: without it every poll loads the aggregate. Adapters should make it one read
    * (most polls of a fleet find nothing to do).
    */
@@ -201,12 +202,23 @@ export interface AgentStoreService {
     options?: ListInstancesOptions
   ) => Effect.Effect<ReadonlyArray<TenantInstance>, StoreError>
   /**
-   * The agents (of one tenant, or of all when `tenantId` is null) that have a notice or an open
-   * command (pending or delivered), ordered by id: the ones the command sweep has work for, in
+   * The agents (of one tenant, or of all when `tenantId` is null) that have a notice, an open
+   * command (pending or delivered), an open flow, or are DEGRADED, ordered by id: the ones the
+   * command sweep has work for (expiry, flow TTL, recovery), in
    * the sense of {@link AgentStoreService.peekPoll}. Optional: without it the sweep loads every
    * agent's aggregate. Adapters should make a page one read.
    */
   readonly busyAgents?: (tenantId: TenantId | null, options?: BusyAgentsOptions) => Effect.Effect<ReadonlyArray<AgentRef>, StoreError>
+  /**
+   * The agents owning any of these cloud instance ids within a tenant (ids nobody owns are left
+   * out): what reconciling an inventory of a shared account needs, where most listed instances
+   * belong to other agents. Optional: without it each id is looked up with
+   * {@link AgentStoreService.findByCloudInstanceId}. Adapters should make it one read.
+   */
+  readonly ownersOf?: (
+    tenantId: TenantId,
+    cloudInstanceIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, AgentId>, StoreError>
 }
 
 /**

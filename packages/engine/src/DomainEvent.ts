@@ -27,6 +27,22 @@ export const EventType = Schema.Literal(
   "InstanceTerminated",
   /** A managed instance was missing from the agent's inventory (treated as terminated). */
   "InstanceMissing",
+  /**
+   * The cloud was seen no longer running an instance the engine had retired
+   * (`data.how`: "terminate-succeeded" | "reported" | "inventory" | "launch-failed").
+   */
+  "TerminationConfirmed",
+  /**
+   * A retired instance still runs: a TERMINATE is queued again (`data.attempt`, `data.reason`,
+   * `data.notBefore`).
+   */
+  "TerminationRetried",
+  /**
+   * An instance the cloud runs that the engine did not know (a lost launch report, a launch given
+   * up on that arrived late) was taken into the aggregate (`data.as`: "replica" | "zombie",
+   * `data.matchedBy`: "token" | "pool" | "tags").
+   */
+  "InstanceAdopted",
   "CommandQueued",
   "CommandDelivered",
   "CommandRedelivered",

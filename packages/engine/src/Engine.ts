@@ -9,7 +9,7 @@
 import { Context, type Effect, type Either, Layer, Schema } from "effect"
 import { Agent, type AgentConfigPatch, type NoticeKind } from "./Agent.js"
 import type { AgentStore } from "./AgentStore.js"
-import { Command, type CommandResult } from "./Command.js"
+import { Command, type CommandResult, type CommandType } from "./Command.js"
 import type { Actor, DomainEvent } from "./DomainEvent.js"
 import type * as EngineError from "./EngineError.js"
 import type { EventLog } from "./EventLog.js"
@@ -19,6 +19,7 @@ import { Instance } from "./Instance.js"
 import * as internal from "./internal/engine.js"
 import type { PoolId } from "./Pool.js"
 import type * as PoolLedger from "./PoolLedger.js"
+import type { InventoryItem } from "./StateMachine.js"
 import type * as SwitchHistory from "./SwitchHistory.js"
 import type { Tenant } from "./Tenant.js"
 import type { TenantStore } from "./TenantStore.js"
@@ -44,6 +45,12 @@ export interface EngineOptions {
   readonly quarantineSeconds?: number | undefined
   /** A replica still launching this close to a termination deadline gets its PROMOTE anyway (default 20 s). */
   readonly promoteMarginSeconds?: number | undefined
+  /** Per command type, how long a command may stay open (defaults: `Timing.commandTtlSeconds`). */
+  readonly commandTtlSeconds?: Partial<Record<CommandType, number>> | undefined
+  /** The longest a flow may stay open (default `Timing.flowTtlSeconds`, 1 hour). */
+  readonly flowTtlSeconds?: number | undefined
+  /** How long an unknown instance with our tags runs before it is adopted and terminated (default `Timing.reconcile.orphanGraceSeconds`, 10 minutes). */
+  readonly orphanGraceSeconds?: number | undefined
 }
 
 /**
@@ -171,6 +178,12 @@ export interface EngineService {
     args: { readonly cloudInstanceId: string },
     options?: CallOptions
   ) => Effect.Effect<AgentView, EngineFailure>
+  /**
+   * An interruption notice for one of the agent's instances. `deadline` is the termination (or
+   * action) time as the cloud announced it, passed as reported — already past or absent included:
+   * the engine decides the budget (`Timing.noticeDeadlineSeconds`) and de-duplicates by
+   * (instance, time), whenever a repeat arrives.
+   */
   readonly notice: (
     tenantId: TenantId,
     agentId: AgentId,
@@ -194,7 +207,11 @@ export interface EngineService {
 
   // -- jobs --
   readonly retireZombie: (tenantId: TenantId, agentId: AgentId, instanceId: InstanceId) => Effect.Effect<AgentView, EngineFailure>
-  /** Expires commands, returns leases that ran out, clears passed notice deadlines. */
+  /**
+   * Time-driven housekeeping of one agent: expires commands (every kind has a TTL), returns
+   * leases that ran out, clears passed notice deadlines, closes a flow open past its TTL, and
+   * starts another recovery attempt for a DEGRADED agent.
+   */
   readonly maintain: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
   readonly markOffline: (tenantId: TenantId, agentId: AgentId) => Effect.Effect<AgentView, EngineFailure>
 
@@ -212,7 +229,7 @@ export interface EngineService {
     tenantId: TenantId,
     agentId: AgentId,
     args: {
-      readonly instances: ReadonlyArray<{ readonly cloudInstanceId: string; readonly state: string | null }>
+      readonly instances: ReadonlyArray<InventoryItem>
       readonly error?: string | null | undefined
     }
   ) => Effect.Effect<AgentView, EngineFailure>

@@ -42,7 +42,22 @@ export class Instance extends Schema.Class<Instance>("Instance")({
   launchConfirmedAt: Schema.NullOr(Schema.Number),
   promotedAt: Schema.NullOr(Schema.Number),
   demotedAt: Schema.NullOr(Schema.Number),
+  /** Taken out of service by the engine (demoted, removed, retired, launch given up). */
   terminatedAt: Schema.NullOr(Schema.Number),
+  /**
+   * When the cloud was seen no longer running it: a successful TERMINATE, an instance-terminated
+   * report, an inventory that no longer lists it, or a launch the agent reported as failed. Null
+   * while it may still run — a TERMINATED instance with a cloud id and no confirmation is still
+   * costing money and is terminated again until it is confirmed (docs/STATE_MACHINE.md,
+   * "Reconciliation").
+   */
+  terminationConfirmedAt: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  /**
+   * The termination time of the termination notice received for this instance (the reported
+   * time, or the default deadline when none was reported): a notice that repeats it is the same
+   * notice, whenever it arrives.
+   */
+  terminationNoticeAt: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
   /** Spot or on-demand price per hour while running, when known. */
   hourlyPrice: Schema.NullOr(Schema.Number),
   createdAt: Schema.Number
@@ -63,3 +78,14 @@ export const isReadyReplica = (i: Instance): boolean => i.role === "REPLICA"
  * @category predicates
  */
 export const isRetired = (i: Instance): boolean => i.role === "ZOMBIE" || i.role === "TERMINATED"
+
+/**
+ * Whether the engine no longer wants the instance but the cloud may still run it: TERMINATED, with
+ * a cloud id, and its end not yet observed. Such an instance is "unreconciled": it keeps costing
+ * money, and the engine terminates it again until an observation confirms it is gone.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isUnreconciled = (i: Instance): boolean =>
+  i.role === "TERMINATED" && i.cloudInstanceId !== null && i.terminationConfirmedAt === null

@@ -188,7 +188,9 @@ export const sweep = Effect.gen(function*() {
     Effect.gen(function*() {
       const aggregate = yield* store.load(agent.id)
       if (Option.isNone(aggregate)) return
-      const pending = agent.notice !== null || aggregate.value.commands.some((c) => c.status === "pending" || c.status === "delivered")
+      // As `AgentStore.busyAgents` answers: a notice, an open flow, DEGRADED, or an open command.
+      const pending = agent.notice !== null || agent.flow !== null || agent.degraded ||
+        aggregate.value.commands.some((c) => c.status === "pending" || c.status === "delivered")
       if (!pending) return
       const before = aggregate.value.agent.version
       const after = yield* engine.maintain(agent.tenantId, agent.id)

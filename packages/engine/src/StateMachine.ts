@@ -8,7 +8,7 @@
  */
 import type { Either } from "effect"
 import type { Agent, AgentConfigPatch, NoticeKind } from "./Agent.js"
-import type { Command, CommandResult } from "./Command.js"
+import type { Command, CommandResult, CommandType } from "./Command.js"
 import type { Actor, EventDraft } from "./DomainEvent.js"
 import type { Rejection } from "./EngineError.js"
 import type { CommandId, IdGenerator, InstanceId } from "./Ids.js"
@@ -45,9 +45,35 @@ export interface TransitionContext {
   readonly maxDeliveries?: number | undefined
   /**
    * A replica still launching when a termination deadline is this close gets its PROMOTE
-   * queued anyway, so the agent promotes it the moment it runs (default 20 seconds).
+   * queued anyway, so the agent promotes it the moment it runs (default
+   * `Timing.promoteMarginSeconds`).
    */
   readonly promoteMarginMillis?: number | undefined
+  /** Overrides of `Timing.commandTtlSeconds`, per command type, in milliseconds. */
+  readonly commandTtlMillis?: Partial<Record<CommandType, number>> | undefined
+  /** Override of `Timing.flowTtlSeconds`, in milliseconds. */
+  readonly flowTtlMillis?: number | undefined
+  /** Override of `Timing.reconcile.orphanGraceSeconds`, in milliseconds. */
+  readonly orphanGraceMillis?: number | undefined
+}
+
+/**
+ * One instance as an agent's cloud inventory lists it. The inventory lists every instance of the
+ * region the agent can see, managed or not.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface InventoryItem {
+  readonly cloudInstanceId: string
+  /** The cloud's state name (`pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`), when given. */
+  readonly state: string | null
+  /** `<instance type>.<availability zone>`, when the agent could tell. */
+  readonly pool?: string | null | undefined
+  /** The instance's tags (management tags, a launch token). */
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  /** When the cloud started it (epoch milliseconds), when given. */
+  readonly launchedAt?: number | null | undefined
 }
 
 /**
@@ -83,9 +109,14 @@ export type Input =
   | {
     readonly _tag: "Reconcile"
     /** Every instance the agent's cloud inventory lists, managed or not. */
-    readonly inventory: ReadonlyArray<{ readonly cloudInstanceId: string; readonly state: string | null }>
+    readonly inventory: ReadonlyArray<InventoryItem>
     /** Where a replacement is launched if the PRIMARY turns out to be gone (best first). */
     readonly launchPools: ReadonlyArray<PoolId>
+    /**
+     * Listed instances carrying our management tags that no agent of the tenant knows (the
+     * caller looked them up across the tenant): the candidates for adoption. Default: none.
+     */
+    readonly unowned?: ReadonlyArray<string> | undefined
   }
   | { readonly _tag: "RequestReplica"; readonly pool: PoolId | null; readonly priority: number }
   | { readonly _tag: "RemoveReplica"; readonly instanceId: InstanceId }
@@ -104,7 +135,12 @@ export type Input =
     readonly _tag: "Notice"
     readonly kind: NoticeKind
     readonly cloudInstanceId: string
-    readonly deadline: number
+    /**
+     * The termination (or action) time as the agent reported it, possibly already past; absent
+     * when none was reported. The notice's identity is (instance, this time); its budget runs to
+     * this time when it is ahead, else for `Timing.noticeDeadlineSeconds` from now.
+     */
+    readonly deadline?: number | undefined
     /**
      * Where an emergency replica is launched if one is needed, best first (see
      * `PoolLedger.emergencyChain`); a failed launch moves to the next. Empty: the instance's pool.
@@ -112,7 +148,11 @@ export type Input =
     readonly launchPools: ReadonlyArray<PoolId>
   }
   | { readonly _tag: "RetireZombie"; readonly instanceId: InstanceId }
-  | { readonly _tag: "Maintain" }
+  | {
+    readonly _tag: "Maintain"
+    /** Where a DEGRADED agent's recovery launches when it must (best first); default: its lost PRIMARY's pool. */
+    readonly launchPools?: ReadonlyArray<PoolId> | undefined
+  }
 
 /**
  * The result of a transition. `changed` is false when the input was a no-op (a duplicate,

@@ -72,6 +72,8 @@ export * as SwitchHistory from "./SwitchHistory.js"
 export * as Tenant from "./Tenant.js"
 /** @since 0.1.0 */
 export * as TenantStore from "./TenantStore.js"
+/** @since 0.2.0 */
+export * as Timing from "./Timing.js"
 
 /** @since 0.1.0 */
 export { createEngine } from "./EngineClient.js"

@@ -2,9 +2,20 @@
  * The agent calls that both ways in answer: the HttpApi handlers (ApiLive) and the node:http
  * fast path (AgentFastPath). One implementation, so the two cannot drift apart.
  */
-import { type AgentStore, Command, Engine, EngineError, type EventLog, IdempotencyStore, type Ids, PriceService, type PriceStore } from "@spotfleet/engine"
+import {
+  type AgentStore,
+  Command,
+  Engine,
+  EngineError,
+  type EventLog,
+  IdempotencyStore,
+  type Ids,
+  PriceService,
+  type PriceStore,
+  type StateMachine
+} from "@spotfleet/engine"
 import { Clock, DateTime, Effect, Option, Schema } from "effect"
-import { ReportAccepted } from "../Api.js"
+import { type HeartbeatRequest, ReportAccepted } from "../Api.js"
 import type * as ApiError from "../ApiError.js"
 import type { PrincipalService } from "../Security.js"
 import { Forbidden } from "../ApiError.js"
@@ -32,6 +43,43 @@ export const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Eff
 /** Epoch milliseconds of an optional timestamp. */
 export const millis = (d: DateTime.Utc | undefined) => (d === undefined ? undefined : DateTime.toEpochMillis(d))
 
+/** An agent's inventory, translated from its dialect. */
+export interface Inventory {
+  readonly instances: ReadonlyArray<StateMachine.InventoryItem>
+  readonly error: string | null
+}
+
+/**
+ * Hands an inventory that came with a heartbeat to the engine. The heartbeat has been answered
+ * by then: a reconcile that fails (a conflict, the store) is logged and never fails the
+ * heartbeat — the v5 agent goes offline for good after one failed heartbeat, and the next
+ * inventory reconciles anyway.
+ */
+export const reconcile = (engine: Engine.EngineService, tenantId: Ids.TenantId, agentId: Ids.AgentId, inventory: Inventory) =>
+  inventory.error !== null || inventory.instances.length === 0
+    ? Effect.void
+    : engine.reconcileInventory(tenantId, agentId, inventory).pipe(
+      Effect.asVoid,
+      // Bounded: the agent waits for this heartbeat's answer.
+      Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "timed out after 5 s" }),
+      Effect.catchAllCause((cause) => Effect.logWarning(`inventory of agent ${agentId} not reconciled`, cause))
+    )
+
+/** The v1 heartbeat's inventory, as the engine reads it. */
+export const inventoryOf = (
+  inventory: typeof HeartbeatRequest.Type["inventory"]
+): Inventory | undefined =>
+  inventory === undefined ? undefined : {
+    error: inventory.error ?? null,
+    instances: inventory.instances.map((i) => ({
+      cloudInstanceId: i.instanceId,
+      state: i.state ?? null,
+      pool: i.pool ?? null,
+      tags: i.tags,
+      launchedAt: i.launchedAt === undefined || i.launchedAt === null ? null : DateTime.toEpochMillis(i.launchedAt)
+    }))
+  }
+
 /** What a pricing report carries once decoded. */
 export interface PricingReport {
   readonly instanceId?: string | undefined
@@ -50,7 +98,11 @@ export interface AgentCalls {
     write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>,
     writeChecksAgent?: boolean
   ) => Effect.Effect<typeof ReportAccepted.Type, ApiError.ApiError>
-  readonly heartbeat: (principal: PrincipalService, agentId: Ids.AgentId) => Effect.Effect<Engine.HeartbeatResult, ApiError.ApiError>
+  readonly heartbeat: (
+    principal: PrincipalService,
+    agentId: Ids.AgentId,
+    inventory?: Inventory
+  ) => Effect.Effect<Engine.HeartbeatResult, ApiError.ApiError>
   readonly pendingCommands: (
     principal: PrincipalService,
     agentId: Ids.AgentId
@@ -114,8 +166,12 @@ export const make: Effect.Effect<
       return answer
     })
 
-  const heartbeat = (principal: PrincipalService, agentId: Ids.AgentId) =>
-    Effect.zipRight(forAgent(principal, agentId), engineCall(engine.heartbeat(principal.tenantId, agentId)))
+  const heartbeat = (principal: PrincipalService, agentId: Ids.AgentId, inventory?: Inventory) =>
+    Effect.zipRight(
+      forAgent(principal, agentId),
+      Effect.tap(engineCall(engine.heartbeat(principal.tenantId, agentId)), () =>
+        inventory === undefined ? Effect.void : reconcile(engine, principal.tenantId, agentId, inventory))
+    )
 
   const pendingCommands = (principal: PrincipalService, agentId: Ids.AgentId) =>
     Effect.zipRight(

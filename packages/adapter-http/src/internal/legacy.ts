@@ -2,7 +2,8 @@
  * Pure helpers of the legacy v5 dialect: timestamps, command rendering, dialect detection on
  * the paths v1 and v5 share.
  */
-import type { Command } from "@spotfleet/engine"
+import type { Command, StateMachine } from "@spotfleet/engine"
+import type { LegacyInventoryInstance } from "../LegacyApi.js"
 
 // ---------------------------------------------------------------------------------------------
 // timestamps
@@ -32,6 +33,26 @@ export const parseTimestamp = (input: unknown): number | undefined => {
 }
 
 /** A naive UTC timestamp with microseconds, the way the agent itself writes them. */
+/**
+ * One instance of a v5 inventory as the engine reads it. `pool` is set by the agent for spot
+ * instances only: an instance with a type and zone but no pool is on-demand.
+ */
+export const inventoryItem = (i: typeof LegacyInventoryInstance.Type): StateMachine.InventoryItem => {
+  const spot = typeof i.pool === "string" && i.pool.length > 0 ? i.pool : null
+  const placed = spot ?? (i.instance_type && i.az ? `ondemand:${i.instance_type}.${i.az}` : null)
+  const tags: Record<string, string> = {}
+  if (typeof i.tags === "object" && i.tags !== null && !Array.isArray(i.tags)) {
+    for (const [key, value] of Object.entries(i.tags)) if (typeof value === "string") tags[key] = value
+  }
+  return {
+    cloudInstanceId: i.instance_id,
+    state: i.state ?? null,
+    pool: placed,
+    tags,
+    launchedAt: parseTimestamp(i.launch_time) ?? null
+  }
+}
+
 export const formatTimestamp = (ms: number): string => new Date(ms).toISOString().replace("Z", "000")
 
 // ---------------------------------------------------------------------------------------------

@@ -152,6 +152,20 @@ export const make = (options: Options = {}) =>
         )
       )
 
+    const ownersOf: NonNullable<AgentStore.AgentStoreService["ownersOf"]> = (tenantId, cloudInstanceIds) =>
+      cloudInstanceIds.length === 0
+        ? Effect.succeed(new Map())
+        : run(
+          "ownersOf",
+          Effect.map(
+            query(
+              `SELECT cloud_instance_id, agent_id FROM instances WHERE tenant_id = ? AND cloud_instance_id IN (${cloudInstanceIds.map(() => "?").join(", ")})`,
+              [tenantId, ...cloudInstanceIds]
+            ),
+            (rows) => new Map(rows.map((r) => [r.cloud_instance_id as string, r.agent_id as Agent.Agent["id"]]))
+          )
+        )
+
     const list: AgentStore.AgentStoreService["list"] = (tenantId, listOptions = {}) => {
       const where: Array<string> = []
       const params: Array<unknown> = []
@@ -467,8 +481,9 @@ export const make = (options: Options = {}) =>
     }
 
     /** Whether an agent has a notice or an open command (keyed by agent id and tenant). */
-    const BUSY_SQL = "(a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id " +
-      "AND c.status IN ('pending', 'delivered'))) AS busy"
+    const BUSY_WHERE = "(a.notice IS NOT NULL OR a.flow IS NOT NULL OR a.degraded OR EXISTS (SELECT 1 FROM commands c " +
+      "WHERE c.agent_id = a.id AND c.status IN ('pending', 'delivered')))"
+    const BUSY_SQL = `${BUSY_WHERE} AS busy`
     const peekPollRead = hotReader({
       one: `SELECT ${BUSY_SQL} FROM agents a WHERE a.id = ? AND a.tenant_id = ?`,
       many: ReadBatch.byFirst(`SELECT a.id AS k0, a.tenant_id AS k1, ${BUSY_SQL} FROM agents a`, "a.id")
@@ -530,7 +545,7 @@ export const make = (options: Options = {}) =>
     /** Agents with a notice or an open command (the poll peek's test), one page in one read. */
     const busyAgents: NonNullable<AgentStore.AgentStoreService["busyAgents"]> = (tenantId, busyOptions = {}) => {
       const where = [
-        "(a.notice IS NOT NULL OR EXISTS (SELECT 1 FROM commands c WHERE c.agent_id = a.id AND c.status IN ('pending', 'delivered')))"
+        BUSY_WHERE
       ]
       const params: Array<unknown> = []
       if (tenantId !== null) {
@@ -559,6 +574,7 @@ export const make = (options: Options = {}) =>
       load,
       findByLogicalId,
       findByCloudInstanceId,
+      ownersOf,
       list,
       countAgents,
       commit,

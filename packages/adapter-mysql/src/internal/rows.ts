@@ -54,7 +54,8 @@ export const agentColumns =
 
 export const instanceColumns =
   "id, agent_id, cloud_instance_id, pool, lifecycle, role, role_hint, launch_command_id, launch_requested_at, " +
-  "launch_confirmed_at, promoted_at, demoted_at, terminated_at, hourly_price, created_at"
+  "launch_confirmed_at, promoted_at, demoted_at, terminated_at, hourly_price, created_at, termination_confirmed_at, " +
+  "termination_notice_at"
 
 export const commandColumns =
   "id, request_id, tenant_id, agent_id, type, status, priority, flow_id, instance_id, CAST(params AS CHAR) AS params, " +
@@ -161,7 +162,9 @@ export const decodeInstance = (r: Row) =>
     demotedAt: numOrNull(r.demoted_at),
     terminatedAt: numOrNull(r.terminated_at),
     hourlyPrice: numOrNull(r.hourly_price),
-    createdAt: num(r.created_at)
+    createdAt: num(r.created_at),
+    terminationConfirmedAt: numOrNull(r.termination_confirmed_at),
+    terminationNoticeAt: numOrNull(r.termination_notice_at)
   })
 
 export const instanceWriteColumns = [
@@ -179,7 +182,9 @@ export const instanceWriteColumns = [
   "demoted_at",
   "terminated_at",
   "hourly_price",
-  "created_at"
+  "created_at",
+  "termination_confirmed_at",
+  "termination_notice_at"
 ] as const
 export const instanceValues = (i: Instance.Instance, tenantId: string): ReadonlyArray<unknown> => [
   i.agentId,
@@ -196,7 +201,9 @@ export const instanceValues = (i: Instance.Instance, tenantId: string): Readonly
   i.demotedAt,
   i.terminatedAt,
   i.hourlyPrice,
-  i.createdAt
+  i.createdAt,
+  i.terminationConfirmedAt,
+  i.terminationNoticeAt
 ]
 
 const decodeCommandValue = decoderOf(Command.Command, "command")

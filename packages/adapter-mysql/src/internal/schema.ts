@@ -486,6 +486,27 @@ const priceBlocks: ReadonlyArray<string | Statement | DataStep> = [
 ]
 
 /**
+ * Migration 8: observed terminations and notice identity on instances (the reconcile loop,
+ * docs/STATE_MACHINE.md "Reconciliation"). Expand only: two nullable columns that servers of the
+ * previous release neither read nor write, so both releases run side by side during a rolling
+ * deployment. Instances already TERMINATED count as confirmed at their termination time (the
+ * previous release had no way to observe it; the reconcile loop terminates any that an agent's
+ * inventory still lists running). Re-runnable: the ALTER is guarded, the UPDATE only touches rows
+ * it has not touched.
+ */
+const observedTermination: ReadonlyArray<Statement> = [
+  {
+    sql: "ALTER TABLE instances ADD COLUMN termination_confirmed_at BIGINT NULL, ADD COLUMN termination_notice_at BIGINT NULL",
+    skipIf: "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() " +
+      "AND TABLE_NAME = 'instances' AND COLUMN_NAME = 'termination_confirmed_at' LIMIT 1"
+  },
+  {
+    sql: "UPDATE instances SET termination_confirmed_at = COALESCE(terminated_at, created_at) " +
+      "WHERE role = 'TERMINATED' AND termination_confirmed_at IS NULL"
+  }
+]
+
+/**
  * A statement that cannot be written re-runnable in the MySQL 8 / MariaDB common subset (an
  * ALTER TABLE): it is skipped when `skipIf`, a query, returns a row, i.e. when it already took
  * effect in an earlier, interrupted run.
@@ -534,7 +555,8 @@ export const migrations: ReadonlyArray<MigrationSpec> = [
   migration(4, "job_runs", jobRuns),
   migration(5, "model_registry", modelRegistry),
   migration(6, "snapshot_read_index", snapshotReadIndex),
-  migration(7, "price_blocks", priceBlocks)
+  migration(7, "price_blocks", priceBlocks),
+  migration(8, "observed_termination", observedTermination)
 ]
 
 /** The tables the adapter creates (for tests and tooling). */

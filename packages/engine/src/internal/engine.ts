@@ -22,6 +22,7 @@ import type { PoolId } from "../Pool.js"
 import * as PoolLedger from "../PoolLedger.js"
 import * as StateMachine from "../StateMachine.js"
 import * as SwitchHistory from "../SwitchHistory.js"
+import * as Reconcile from "./reconcile.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
 
@@ -30,8 +31,10 @@ const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId 
 const userActor = Actor.make({ kind: "user", id: null })
 const systemActor = Actor.make({ kind: "system", id: null })
 
+// The parts of an aggregate are schema instances the engine built or the store decoded: checking
+// them again on every answer cost as much as the transition itself.
 const viewOf = (aggregate: StateMachine.AgentAggregate): AgentViewType =>
-  AgentView.make({ agent: aggregate.agent, instances: [...aggregate.instances], commands: [...aggregate.commands] })
+  AgentView.make({ agent: aggregate.agent, instances: [...aggregate.instances], commands: [...aggregate.commands] }, { disableValidation: true })
 
 export const make = (options: EngineOptions = {}) =>
   Effect.gen(function*() {
@@ -43,6 +46,19 @@ export const make = (options: EngineOptions = {}) =>
     const leaseMillis = (options.leaseSeconds ?? 600) * 1000
     const pollLimit = options.pollLimit ?? 5
     const maxRetries = options.maxConflictRetries ?? 16
+    const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000)
+    const commandTtlMillis = options.commandTtlSeconds === undefined
+      ? undefined
+      : Object.fromEntries(Object.entries(options.commandTtlSeconds).map(([type, s]) => [type, s * 1000]))
+    /** What every transition of this engine is given besides the time, the actor and the tenant's limits. */
+    const transitionOptions = {
+      ids,
+      maxDeliveries: options.maxDeliveries,
+      promoteMarginMillis: seconds(options.promoteMarginSeconds),
+      commandTtlMillis,
+      flowTtlMillis: seconds(options.flowTtlSeconds),
+      orphanGraceMillis: seconds(options.orphanGraceSeconds)
+    }
 
     const getTenant = (tenantId: TenantId) =>
       Effect.flatMap(tenants.get(tenantId), Option.match({
@@ -125,14 +141,7 @@ export const make = (options: EngineOptions = {}) =>
           const now = yield* Clock.currentTimeMillis
           const made = args.input(before)
           const input = Effect.isEffect(made) ? yield* made : made
-          const result = StateMachine.transition(before, input, {
-            now,
-            ids,
-            actor: args.actor,
-            limits: tenant.limits,
-            maxDeliveries: options.maxDeliveries,
-            promoteMarginMillis: options.promoteMarginSeconds === undefined ? undefined : options.promoteMarginSeconds * 1000
-          })
+          const result = StateMachine.transition(before, input, { ...transitionOptions, now, actor: args.actor, limits: tenant.limits })
           if (Either.isLeft(result)) return yield* Effect.fail(result.left)
           const transition = result.right
           const answer = args.answer(transition)
@@ -196,7 +205,7 @@ export const make = (options: EngineOptions = {}) =>
           const now = yield* Clock.currentTimeMillis
           const actor = callOptions.actor ?? agentActor(args.logicalAgentId)
           const existing = yield* agents.findByLogicalId(tenantId, args.logicalAgentId)
-          const context = { now, ids, actor, limits: tenant.limits, maxDeliveries: options.maxDeliveries }
+          const context = { ...transitionOptions, now, actor, limits: tenant.limits }
           let commit: Commit | null
           let answer: RegisterResult
           if (Option.isSome(existing)) {
@@ -319,6 +328,14 @@ export const make = (options: EngineOptions = {}) =>
         schema: Schema.Array(Command),
         answer: (t) => t.delivered
       })
+
+    const ownersOf = (tenantId: TenantId, cloudInstanceIds: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, AgentId>, EngineFailure> =>
+      agents.ownersOf !== undefined
+        ? agents.ownersOf(tenantId, cloudInstanceIds)
+        : Effect.map(
+          Effect.forEach(cloudInstanceIds, (id) => Effect.map(agents.findByCloudInstanceId(tenantId, id), (owner) => [id, owner] as const)),
+          (found) => new Map(found.flatMap(([id, owner]) => (Option.isSome(owner) ? [[id, owner.value] as const] : [])))
+        )
 
     const nothingToDeliver: Effect.Effect<ReadonlyArray<Command>> = Effect.succeed([])
 
@@ -451,9 +468,9 @@ export const make = (options: EngineOptions = {}) =>
               _tag: "Notice" as const,
               kind: args.kind,
               cloudInstanceId: args.cloudInstanceId,
-              // The cloud gives about two minutes for a termination; a rebalance is best effort.
-              deadline: args.deadline ?? now + (args.kind === "termination" ? 120_000 : 600_000),
-              launchPools: instance === undefined ? [] : yield* emergencyChain(instance.pool, now)
+              // As reported: the state machine owns the deadline rule and the notice's identity.
+              deadline: args.deadline,
+              launchPools: instance?.role === "PRIMARY" ? yield* emergencyChain(instance.pool, now) : []
             }
           }), agentActor(agentId))(tenantId, agentId, callOptions),
 
@@ -481,7 +498,16 @@ export const make = (options: EngineOptions = {}) =>
 
       retireZombie: (tenantId, agentId, instanceId) =>
         simple("retire-zombie", () => ({ _tag: "RetireZombie", instanceId }), systemActor)(tenantId, agentId),
-      maintain: (tenantId, agentId) => simple("maintain", () => ({ _tag: "Maintain" }), systemActor)(tenantId, agentId),
+      maintain: (tenantId, agentId) =>
+        simple("maintain", (aggregate) =>
+          Effect.gen(function*() {
+            // A DEGRADED agent may have to launch again: where, best first, from the lost PRIMARY's pool.
+            const lost = aggregate.agent.degraded
+              ? [...aggregate.instances].filter((i) => i.demotedAt !== null).sort((a, b) => (b.demotedAt ?? 0) - (a.demotedAt ?? 0))[0]
+              : undefined
+            const launchPools = lost === undefined ? [] : yield* emergencyChain(lost.pool, yield* Clock.currentTimeMillis)
+            return { _tag: "Maintain" as const, launchPools }
+          }), systemActor)(tenantId, agentId),
       markOffline: (tenantId, agentId) => simple("mark-offline", () => ({ _tag: "MarkOffline" }), systemActor)(tenantId, agentId),
 
       events: (tenantId, { afterId, agentId, limit }) => eventLog.read({ tenantId, afterId, limit: limit ?? 100, agentId }),
@@ -503,7 +529,15 @@ export const make = (options: EngineOptions = {}) =>
               const launchPools = primary !== undefined && primary.cloudInstanceId !== null && !listed.has(primary.cloudInstanceId)
                 ? yield* emergencyChain(primary.pool, yield* Clock.currentTimeMillis)
                 : []
-              return { _tag: "Reconcile" as const, inventory: args.instances, launchPools }
+              // Instances with our tags this agent does not know: the ones no agent of the tenant
+              // knows are candidates for adoption (in a shared account most belong to others).
+              const known = new Set(aggregate.instances.flatMap((i) => (i.cloudInstanceId === null ? [] : [i.cloudInstanceId])))
+              const unknown = args.instances
+                .filter((i) => !known.has(i.cloudInstanceId) && Reconcile.isManaged(i.tags) && !Reconcile.isGone(i))
+                .map((i) => i.cloudInstanceId)
+              const owners = unknown.length === 0 ? new Map<string, AgentId>() : yield* ownersOf(tenantId, unknown)
+              const unowned = unknown.filter((id) => !owners.has(id))
+              return { _tag: "Reconcile" as const, inventory: args.instances, launchPools, unowned }
             }), agentActor(agentId))(tenantId, agentId),
       cancelSwitch: (tenantId, agentId, callOptions) =>
         simple("cancel-switch", () => ({ _tag: "CancelSwitch" }), userActor)(tenantId, agentId, callOptions),

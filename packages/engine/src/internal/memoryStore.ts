@@ -31,9 +31,9 @@ export const make = Effect.sync(() => {
   const cloudKey = (tenantId: string, cloudId: string) => `${tenantId}\u0000${cloudId}`
   const idemKey = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
 
-  /** A notice or an open command: what a poll or the sweep has to look at. */
+  /** A notice, an open flow, DEGRADED or an open command: what a poll or the sweep has to look at. */
   const isBusy = ({ agent, commands }: AgentAggregate): boolean =>
-    agent.notice !== null || commands.some((c) => c.status === "pending" || c.status === "delivered")
+    agent.notice !== null || agent.flow !== null || agent.degraded || commands.some((c) => c.status === "pending" || c.status === "delivered")
 
   const touch = (tenantId: TenantId, agentId: AgentId, at: number): Option.Option<HeartbeatTouch> => {
     const stored = aggregates.get(agentId)
@@ -63,6 +63,15 @@ export const make = Effect.sync(() => {
       }),
     findByCloudInstanceId: (tenantId, cloudInstanceId) =>
       Effect.sync(() => Option.fromNullable(byCloudId.get(cloudKey(tenantId, cloudInstanceId)))),
+    ownersOf: (tenantId, cloudInstanceIds) =>
+      Effect.sync(() => {
+        const owners = new Map<string, AgentId>()
+        for (const id of cloudInstanceIds) {
+          const owner = byCloudId.get(cloudKey(tenantId, id))
+          if (owner !== undefined) owners.set(id, owner)
+        }
+        return owners
+      }),
     list: (tenantId, options = {}) =>
       Effect.sync(() => {
         const out: Array<Agent> = []

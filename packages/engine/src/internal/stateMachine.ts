@@ -1,5 +1,5 @@
 import { Either, ParseResult } from "effect"
-import { Agent, AgentConfig, type AgentConfigPatch, defaultConfig, Flow, type FlowKind, Notice } from "../Agent.js"
+import { Agent, AgentConfig, type AgentConfigPatch, capabilitiesOf, defaultConfig, Flow, type FlowKind, Notice } from "../Agent.js"
 import { Command, type CommandResult, type CommandStatus, type CommandType, deliveryOrder, isOpen, Priority } from "../Command.js"
 import { EventDraft, type EventType } from "../DomainEvent.js"
 import {
@@ -15,12 +15,16 @@ import { AgentId, type CommandId, FlowId, InstanceId, type TenantId } from "../I
 import { Instance, type Role, type RoleHint } from "../Instance.js"
 import * as Pool from "../Pool.js"
 import type { AgentAggregate, Input, RoleTransition, Transition, TransitionContext } from "../StateMachine.js"
+import * as Timing from "../Timing.js"
+import * as Reconcile from "./reconcile.js"
 
 // The transitions table of DESIGN.md §3. `setRole` refuses anything not listed here, which
 // is what lets docs/STATE_MACHINE.md be checked against the code.
 export const roleTransitions: ReadonlyArray<RoleTransition> = [
   { from: "NONE", to: "PRIMARY", trigger: "registration" },
   { from: "NONE", to: "LAUNCHING", trigger: "launch requested" },
+  { from: "NONE", to: "REPLICA", trigger: "late or orphaned launch adopted" },
+  { from: "NONE", to: "ZOMBIE", trigger: "orphan adopted" },
   { from: "LAUNCHING", to: "REPLICA", trigger: "launch confirmed" },
   { from: "LAUNCHING", to: "TERMINATED", trigger: "launch failed, expired or cancelled" },
   { from: "REPLICA", to: "PRIMARY", trigger: "promotion" },
@@ -41,7 +45,7 @@ export const commandTransitions: ReadonlyArray<{ from: string; to: string; trigg
   { from: "pending", to: "succeeded", trigger: "agent reported success" },
   { from: "pending", to: "failed", trigger: "agent reported failure" },
   { from: "pending", to: "expired", trigger: "expiresAt passed" },
-  { from: "delivered", to: "expired", trigger: "expiresAt passed" },
+  { from: "delivered", to: "expired", trigger: "expiresAt passed, or lease ran out after its flow ended" },
   { from: "pending", to: "superseded", trigger: "a higher-priority flow or a newer config replaced it" }
 ]
 
@@ -57,7 +61,7 @@ const TRUSTED = { disableValidation: true } as const
 
 type Patch<A> = { -readonly [K in keyof A]?: A[K] }
 
-class Reject {
+export class Reject {
   constructor(readonly error: Rejection) {}
 }
 const reject = (error: Rejection): never => {
@@ -65,7 +69,7 @@ const reject = (error: Rejection): never => {
 }
 
 /** A mutable working copy of one aggregate for the duration of one transition. */
-class Draft {
+export class Draft {
   agent: Agent
   instances: Array<Instance>
   commands: Array<Command>
@@ -153,14 +157,16 @@ class Draft {
   }
 
   addInstance(args: {
-    role: "PRIMARY" | "LAUNCHING"
+    role: "PRIMARY" | "LAUNCHING" | "REPLICA" | "ZOMBIE"
     pool: Pool.PoolId
     cloudInstanceId: string | null
     roleHint: RoleHint | null
     trigger: string
+    /** What the cloud already runs is recorded whatever the limits say (adoption). */
+    observed?: { readonly launchRequestedAt: number | null; readonly runningSince: number; readonly launchCommandId: CommandId | null }
   }): Instance {
     const limits = this.ctx.limits
-    if (limits !== undefined) {
+    if (limits !== undefined && args.observed === undefined) {
       const live = this.instances.filter((i) => i.role !== "TERMINATED").length
       if (live >= limits.maxInstances) reject(new LimitExceeded({ limit: "maxInstances", max: limits.maxInstances }))
     }
@@ -175,11 +181,11 @@ class Draft {
       lifecycle: Pool.lifecycleOf(args.pool),
       role: args.role,
       roleHint: args.roleHint,
-      launchCommandId: null,
-      launchRequestedAt: args.role === "LAUNCHING" ? this.now : null,
-      launchConfirmedAt: args.role === "PRIMARY" ? this.now : null,
+      launchCommandId: args.observed?.launchCommandId ?? null,
+      launchRequestedAt: args.role === "LAUNCHING" ? this.now : args.observed?.launchRequestedAt ?? null,
+      launchConfirmedAt: args.role === "PRIMARY" ? this.now : args.observed?.runningSince ?? null,
       promotedAt: args.role === "PRIMARY" ? this.now : null,
-      demotedAt: null,
+      demotedAt: args.role === "ZOMBIE" ? this.now : null,
       terminatedAt: null,
       hourlyPrice: null,
       createdAt: this.now
@@ -209,9 +215,12 @@ class Draft {
     instanceId: InstanceId | null
     params: Record<string, unknown>
     notBefore?: number
+    /** An earlier expiry than the type's TTL (an emergency's notice deadline). */
     expiresAt?: number | null
   }): Command {
     const id = this.ctx.ids.next("cmd")
+    const notBefore = args.notBefore ?? this.now
+    const ttlExpiry = notBefore + this.ttlMillis(args.type)
     const command = Command.make({
       id: id as CommandId,
       requestId: `req-${id}`,
@@ -224,8 +233,8 @@ class Draft {
       instanceId: args.instanceId,
       params: args.params,
       createdAt: this.now,
-      notBefore: args.notBefore ?? this.now,
-      expiresAt: args.expiresAt ?? null,
+      notBefore,
+      expiresAt: args.expiresAt === undefined || args.expiresAt === null ? ttlExpiry : Math.min(args.expiresAt, ttlExpiry),
       deliveredAt: null,
       leaseExpiresAt: null,
       deliveries: 0,
@@ -243,6 +252,11 @@ class Draft {
       instanceId: command.instanceId
     })
     return command
+  }
+
+  /** How long a command of this type may stay open (`Timing.commandTtlSeconds`, overridable). */
+  ttlMillis(type: CommandType): number {
+    return this.ctx.commandTtlMillis?.[type] ?? Timing.commandTtlSeconds[type] * 1000
   }
 
   setCommand(command: Command, status: CommandStatus, patch: Patch<Command> = {}, data: Record<string, unknown> = {}) {
@@ -401,17 +415,55 @@ class Draft {
   }
 
   queueTerminate(instance: Instance, delaySeconds: number) {
-    if (instance.cloudInstanceId === null) return
-    const pending = this.commands.some((c) => c.type === "TERMINATE_INSTANCE" && c.instanceId === instance.id && isOpen(c))
-    if (pending) return
-    this.queue({
+    this.queueTerminateAt(instance, this.now + delaySeconds * 1000)
+  }
+
+  terminating(instance: Instance): boolean {
+    return this.commands.some((c) => c.type === "TERMINATE_INSTANCE" && c.instanceId === instance.id && isOpen(c))
+  }
+
+  queueTerminateAt(instance: Instance, notBefore: number): Command | null {
+    if (instance.cloudInstanceId === null || this.terminating(instance)) return null
+    return this.queue({
       type: "TERMINATE_INSTANCE",
       priority: Priority.maintenance,
       flowId: null,
       instanceId: instance.id,
-      notBefore: this.now + delaySeconds * 1000,
+      notBefore,
       params: { instance_id: instance.cloudInstanceId }
     })
+  }
+
+  /** The cloud was seen no longer running it: the end of its cost and of any retry. */
+  confirmGone(instance: Instance, how: "terminate-succeeded" | "reported" | "inventory") {
+    const current = this.instance(instance.id)
+    if (current.cloudInstanceId === null || current.terminationConfirmedAt !== null) return
+    this.updateInstance(current, { terminationConfirmedAt: this.now })
+    this.emit("TerminationConfirmed", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId, pool: current.pool, how })
+  }
+
+  /**
+   * A retired instance that may still run gets another TERMINATE, after a backoff that grows
+   * with the attempts so far (`Timing.terminateRetry`). `observed`: an inventory lists it
+   * running, which re-arms the retries whatever their count.
+   */
+  terminateAgain(instance: Instance, reason: string, observed: boolean) {
+    const current = this.instance(instance.id)
+    if (current.cloudInstanceId === null || current.terminationConfirmedAt !== null || this.terminating(current)) return
+    const earlier = this.commands.filter((c) => c.type === "TERMINATE_INSTANCE" && c.instanceId === current.id)
+    const attempts = earlier.length
+    if (!observed && attempts >= Timing.terminateRetry.maxAttempts) {
+      this.emit("TerminationRetried", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId, attempt: null, reason, gaveUp: true })
+      return
+    }
+    const lastEnd = earlier.reduce((max, c) => Math.max(max, c.completedAt ?? c.createdAt), 0)
+    const backoff = Math.min(
+      Timing.terminateRetry.baseSeconds * 2 ** Math.max(0, attempts - 1),
+      Timing.terminateRetry.maxSeconds
+    ) * 1000
+    const notBefore = attempts === 0 ? this.now : Math.max(this.now, lastEnd + backoff)
+    this.queueTerminateAt(current, notBefore)
+    this.emit("TerminationRetried", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId, attempt: attempts + 1, reason, notBefore })
   }
 
   demote(old: Instance) {
@@ -453,13 +505,7 @@ class Draft {
       reject(new InvalidInput({ field: "cloudInstanceId", reason: `${cloudInstanceId} already belongs to instance ${owner.id}` }))
     }
     if (instance.role !== "LAUNCHING") {
-      if (instance.role === "TERMINATED" && instance.cloudInstanceId === null) {
-        // The launch was given up on (expired or cancelled) but the cloud started it anyway:
-        // record it and terminate it so it does not run unmanaged.
-        const next = this.updateInstance(instance, { cloudInstanceId, launchConfirmedAt: this.now })
-        this.emit("InstanceLaunched", { instanceId: next.id, cloudInstanceId, late: true })
-        this.queueTerminate(next, 0)
-      }
+      if (instance.role === "TERMINATED" && instance.cloudInstanceId === null) this.lateArrival(instance, cloudInstanceId, "report")
       return
     }
     const next = this.setRole(instance, "REPLICA", "launch confirmed", { cloudInstanceId, launchConfirmedAt: this.now })
@@ -505,7 +551,11 @@ class Draft {
     if (command.instanceId === null) return
     const instance = this.instances.find((i) => i.id === command.instanceId)
     if (instance === undefined) return
-    if (command.type === "LAUNCH_INSTANCE" && instance.role === "LAUNCHING") {
+    if (command.type === "TERMINATE_INSTANCE") {
+      // Sending a TERMINATE is not a fact: until the cloud is seen without the instance it is
+      // terminated again (bounded; an inventory that lists it re-arms the retries).
+      if (instance.role === "TERMINATED" || instance.role === "ZOMBIE") this.terminateAgain(instance, `TERMINATE did not succeed: ${reason}`, false)
+    } else if (command.type === "LAUNCH_INSTANCE" && instance.role === "LAUNCHING") {
       const gone = this.setRole(instance, "TERMINATED", "launch failed, expired or cancelled")
       this.flowTargetLost(gone, reason)
     } else if (command.type === "PROMOTE_REPLICA_TO_PRIMARY") {
@@ -539,6 +589,19 @@ class Draft {
     return this.agent.flow!
   }
 
+  /**
+   * The open flow takes over a launch already under way (started by a flow it superseded): the
+   * launch command now serves it, so it is redelivered while the flow needs it and closed with it.
+   */
+  adoptLaunch(launching: Instance) {
+    const flow = this.agent.flow
+    if (flow === null) return
+    this.setFlow({ targetInstanceId: launching.id })
+    this.commands = this.commands.map((c) =>
+      c.id === launching.launchCommandId && isOpen(c) && c.flowId !== flow.id ? Command.make({ ...c, flowId: flow.id }, TRUSTED) : c
+    )
+  }
+
   /** Launches an emergency replica in the first pool of the chain, keeping the rest as fallbacks. */
   emergencyLaunch(chain: ReadonlyArray<Pool.PoolId>, fallbackPool: Pool.PoolId | undefined, kind: string) {
     const [first, ...rest] = chain.length > 0 ? chain : fallbackPool === undefined ? [] : [fallbackPool]
@@ -549,7 +612,7 @@ class Draft {
   }
 
   /** Emergency replacement of the PRIMARY: promote what exists, else launch and promote on arrival. */
-  replacePrimary(chain: ReadonlyArray<Pool.PoolId>, lost: Instance | null, kind: string) {
+  replacePrimary(chain: ReadonlyArray<Pool.PoolId>, lost: Instance | null, kind: string, fallbackPool?: Pool.PoolId) {
     this.emergencyFlow(true)
     const ready = this.replicas()[0]
     if (ready !== undefined) {
@@ -558,28 +621,116 @@ class Draft {
     }
     const launching = this.launching()[0]
     if (launching !== undefined) {
-      this.setFlow({ targetInstanceId: launching.id })
+      this.adoptLaunch(launching)
       return
     }
-    this.emergencyLaunch(chain, lost?.pool ?? this.instances[0]?.pool, kind)
+    this.emergencyLaunch(chain, lost?.pool ?? fallbackPool ?? this.instances[0]?.pool, kind)
+  }
+
+  /**
+   * A launch the engine gave up on (expired, lease lost, cancelled) turns out to run. While the
+   * agent has no PRIMARY it is what the workload needs: it is adopted as a REPLICA (a new record,
+   * so a retired instance never comes back) and promoted by the emergency flow. Otherwise it is
+   * recorded and terminated, so nothing runs unmanaged.
+   */
+  lateArrival(instance: Instance, cloudInstanceId: string, matchedBy: "report" | "token" | "pool") {
+    if (this.primary() !== undefined) {
+      const next = this.updateInstance(instance, { cloudInstanceId, launchConfirmedAt: this.now })
+      this.emit("InstanceLaunched", { instanceId: next.id, cloudInstanceId, late: true })
+      if (matchedBy !== "report") this.emit("InstanceAdopted", { instanceId: next.id, cloudInstanceId, pool: next.pool, as: "terminated", matchedBy })
+      this.queueTerminate(next, 0)
+      return
+    }
+    const adopted = this.addInstance({
+      role: "REPLICA",
+      pool: instance.pool,
+      cloudInstanceId,
+      roleHint: "replica",
+      trigger: "late or orphaned launch adopted",
+      observed: { launchRequestedAt: instance.launchRequestedAt, runningSince: this.now, launchCommandId: instance.launchCommandId }
+    })
+    this.emit("InstanceLaunched", {
+      instanceId: adopted.id,
+      cloudInstanceId,
+      pool: adopted.pool,
+      late: true,
+      bootSeconds: instance.launchRequestedAt === null ? null : (this.now - instance.launchRequestedAt) / 1000
+    })
+    this.emit("InstanceAdopted", { instanceId: adopted.id, cloudInstanceId, pool: adopted.pool, as: "replica", matchedBy, replaces: instance.id })
+    this.promoteForRecovery(adopted)
+  }
+
+  /** An instance of ours the inventory shows running, matched with a launch of this agent. */
+  arrival(instance: Instance, cloudInstanceId: string, matchedBy: "token" | "pool") {
+    if (instance.role === "LAUNCHING") {
+      this.emit("InstanceAdopted", { instanceId: instance.id, cloudInstanceId, pool: instance.pool, as: "replica", matchedBy })
+      this.confirmLaunch(instance, cloudInstanceId)
+    } else {
+      this.lateArrival(instance, cloudInstanceId, matchedBy)
+    }
+  }
+
+  /** An instance with our management tags that nobody knows: recorded as a ZOMBIE and terminated after the terminate wait. */
+  adoptOrphan(cloudInstanceId: string, pool: Pool.PoolId, runningSince: number) {
+    const zombie = this.addInstance({
+      role: "ZOMBIE",
+      pool,
+      cloudInstanceId,
+      roleHint: null,
+      trigger: "orphan adopted",
+      observed: { launchRequestedAt: null, runningSince, launchCommandId: null }
+    })
+    this.emit("InstanceAdopted", { instanceId: zombie.id, cloudInstanceId, pool, as: "zombie", matchedBy: "tags" })
+    this.queueTerminate(zombie, this.agent.config.terminateWaitSeconds)
+  }
+
+  /** A DEGRADED agent's replica becomes its PRIMARY through an emergency flow (joined or opened). */
+  promoteForRecovery(replica: Instance) {
+    const flow = this.agent.flow
+    const previous = flow?.targetInstanceId ?? null
+    this.emergencyFlow(true)
+    this.queuePromote(replica, Priority.emergency, this.emergencyExpiry())
+    // A launch of the flow that was never handed out is not needed any more.
+    const launch = previous === null ? undefined : this.commands.find((c) =>
+      c.type === "LAUNCH_INSTANCE" && c.instanceId === previous && c.status === "pending"
+    )
+    if (launch !== undefined && launch.instanceId !== replica.id) this.closeCommand(launch, "superseded", null, "a running replica arrived")
+  }
+
+  /**
+   * A DEGRADED agent whose emergency ended without a PRIMARY tries again after a pause: promote a
+   * ready replica, wait for one launching, or launch one. Nothing else brings it back.
+   */
+  recoverDegraded(launchPools: ReadonlyArray<Pool.PoolId>) {
+    if (!this.agent.degraded || this.agent.flow !== null || this.primary() !== undefined) return
+    const lastAttempt = this.commands.reduce((max, c) =>
+      c.priority === Priority.emergency && (c.type === "LAUNCH_INSTANCE" || c.type === "PROMOTE_REPLICA_TO_PRIMARY")
+        ? Math.max(max, c.completedAt ?? c.createdAt)
+        : max, 0)
+    if (this.now < lastAttempt + Timing.reconcile.recoveryBackoffSeconds * 1000) return
+    const ready = this.replicas()[0]
+    if (ready !== undefined) return this.promoteForRecovery(ready)
+    const lostPool = [...this.instances].filter((i) => i.demotedAt !== null).sort((a, b) => (b.demotedAt ?? 0) - (a.demotedAt ?? 0))[0]?.pool
+    this.replacePrimary(launchPools, null, "recovery", lostPool)
   }
 
   /** The cloud reports an instance gone (terminated, or missing from the agent's inventory). */
-  lost(instance: Instance, launchPools: ReadonlyArray<Pool.PoolId>) {
-    if (instance.role === "TERMINATED") return
+  lost(instance: Instance, launchPools: ReadonlyArray<Pool.PoolId>, how: "reported" | "inventory") {
+    if (instance.role === "TERMINATED") return this.confirmGone(instance, how)
     const notice = this.agent.notice
     if (instance.role === "PRIMARY") {
       const gone = this.setRole(instance, "TERMINATED", "reclaimed by the cloud")
+      this.confirmGone(gone, how)
       this.emit("InstanceTerminated", { instanceId: gone.id, cloudInstanceId: gone.cloudInstanceId, pool: gone.pool, reclaimed: true })
       this.setAgent({ degraded: true })
       this.emit("AgentDegraded", { lostInstanceId: gone.id, hadNotice: notice !== null })
       this.replacePrimary(launchPools, gone, "reclaimed")
       // Nothing is left to wait for: the emergency's launch and promotion no longer expire at the
-      // notice deadline (a replica still booting is adopted, not given up on).
+      // notice deadline (a replica still booting is adopted, not given up on) — only at their TTL.
       const flow = this.agent.flow
       if (flow !== null) {
         this.commands = this.commands.map((c) =>
-          c.flowId === flow.id && isOpen(c) && c.expiresAt !== null ? Command.make({ ...c, expiresAt: null }, TRUSTED) : c
+          c.flowId === flow.id && isOpen(c) ? Command.make({ ...c, expiresAt: c.notBefore + this.ttlMillis(c.type) }, TRUSTED) : c
         )
       }
       return
@@ -590,6 +741,7 @@ class Draft {
       ? "replica removed or lost"
       : "launch failed, expired or cancelled"
     const gone = this.setRole(instance, "TERMINATED", trigger)
+    this.confirmGone(gone, how)
     // A running replica or zombie the cloud took counts as an interruption of its pool.
     this.emit("InstanceTerminated", {
       instanceId: gone.id,
@@ -620,8 +772,8 @@ class Draft {
     }
   }
 
-  /** Time-driven housekeeping: expiry, leases, notice deadlines. */
-  maintain() {
+  /** Time-driven housekeeping: expiry, leases, notice deadlines, flow TTL, recovery of a DEGRADED agent. */
+  maintain(launchPools: ReadonlyArray<Pool.PoolId> = []) {
     const maxDeliveries = this.ctx.maxDeliveries ?? DEFAULT_MAX_DELIVERIES
     // By index: closing a command replaces the array but keeps every position (new commands
     // are appended), so this stays linear however long the agent's history is.
@@ -631,11 +783,24 @@ class Draft {
       if (current.expiresAt !== null && current.expiresAt <= this.now) {
         this.closeCommand(current, "expired", null, "expired before completion")
       } else if (current.status === "delivered" && current.leaseExpiresAt !== null && current.leaseExpiresAt <= this.now) {
-        if (current.deliveries >= maxDeliveries) {
+        if (current.flowId !== null && current.flowId !== this.agent.flow?.id) {
+          // Its flow ended while the agent held it: not handed out again.
+          this.closeCommand(current, "expired", null, "lease ran out after its flow ended")
+        } else if (current.deliveries >= maxDeliveries) {
           this.closeCommand(current, "failed", null, `no result after ${current.deliveries} deliveries`)
         } else {
           this.setCommand(current, "pending", { leaseExpiresAt: null }, { deliveries: current.deliveries })
         }
+      }
+    }
+    const open = this.agent.flow
+    const flowTtl = this.ctx.flowTtlMillis ?? Timing.flowTtlSeconds * 1000
+    if (open !== null && open.startedAt + flowTtl <= this.now) {
+      // A backstop: every step has its own TTL, but no flow may stay open whatever its steps do.
+      this.finishFlow("failed", `open longer than its TTL (${flowTtl / 1000} s)`)
+      for (let i = 0; i < this.commands.length; i++) {
+        const c = this.commands[i]!
+        if (c.flowId === open.id && isOpen(c)) this.closeCommand(c, "expired", null, "its flow ran out")
       }
     }
     const notice = this.agent.notice
@@ -646,18 +811,24 @@ class Draft {
     // A replica still launching close to the deadline: hand out its PROMOTE now so the agent
     // promotes it the moment it runs instead of waiting for another poll round-trip.
     const flow = this.agent.flow
-    const margin = this.ctx.promoteMarginMillis ?? 20_000
+    const margin = this.ctx.promoteMarginMillis ?? Timing.promoteMarginSeconds * 1000
     if (
       notice !== null && notice.kind === "termination" && notice.deadline >= this.now &&
       flow !== null && flow.kind === "emergency" && flow.targetInstanceId !== null &&
-      this.now >= notice.deadline - margin
+      this.now >= notice.deadline - margin &&
+      // Only for agents that can promote by temporary id, and once: a PROMOTE the agent could
+      // not carry out is not queued again (the flow promotes the replica when it runs).
+      capabilitiesOf(this.agent.metadata).promoteByTempId
     ) {
       const target = this.instances.find((i) => i.id === flow.targetInstanceId)
-      if (target !== undefined && target.role === "LAUNCHING" && !this.promoting(target)) {
+      const promotedBefore = target !== undefined &&
+        this.commands.some((c) => c.type === "PROMOTE_REPLICA_TO_PRIMARY" && c.instanceId === target.id)
+      if (target !== undefined && target.role === "LAUNCHING" && !promotedBefore) {
         this.emit("EmergencyPromotion", { step: "queued before arrival", instanceId: target.id, secondsToDeadline: (notice.deadline - this.now) / 1000 })
         this.queuePromote(target, Priority.emergency, null)
       }
     }
+    this.recoverDegraded(launchPools)
   }
 
   finish(): Transition {
@@ -753,7 +924,8 @@ const apply = (d: Draft, input: Input): void => {
       const { result } = input
       const closed = command.status === "expired" || command.status === "superseded"
       if (closed) {
-        // Too late for the flow, but the agent did act: record what it did and keep the facts.
+        // Too late for the flow, but the agent did act: record what it did and keep the facts (a
+        // launch that ran is adopted or terminated; a terminate that worked is confirmed).
         const next = Command.make({ ...command, result, completedAt: command.completedAt ?? d.now })
         d.commands = d.commands.map((c) => (c.id === command.id ? next : c))
         d.emit(result.success ? "CommandSucceeded" : "CommandFailed", {
@@ -762,6 +934,7 @@ const apply = (d: Draft, input: Input): void => {
           type: command.type,
           late: true
         })
+        if (command.type === "PROMOTE_REPLICA_TO_PRIMARY") return
       } else if (result.success) {
         d.setCommand(command, "succeeded", { completedAt: d.now, leaseExpiresAt: null, result }, {
           // Delivered → acknowledged: the derived downtime of a promotion (DESIGN.md §5).
@@ -778,8 +951,10 @@ const apply = (d: Draft, input: Input): void => {
         case "LAUNCH_INSTANCE": {
           const cloudId = result.cloudInstanceId ?? instance.cloudInstanceId
           if (cloudId === null) {
+            if (closed) return // a late report without the instance: the inventory will show it
             reject(new InvalidInput({ field: "cloudInstanceId", reason: "a successful launch must name the launched instance" }))
           }
+          if (d.byCloudId(cloudId!) !== undefined && d.byCloudId(cloudId!)!.id !== instance.id) return // already adopted
           d.confirmLaunch(instance, cloudId!)
           return
         }
@@ -798,6 +973,7 @@ const apply = (d: Draft, input: Input): void => {
           if (current.role === "ZOMBIE") d.setRole(current, "TERMINATED", "retention expired or terminated")
           else if (current.role === "REPLICA") d.setRole(current, "TERMINATED", "replica removed or lost")
           d.emit("InstanceTerminated", { instanceId: current.id, cloudInstanceId: current.cloudInstanceId, pool: current.pool, reclaimed: false })
+          d.confirmGone(current, "terminate-succeeded")
           return
         }
         default:
@@ -820,21 +996,11 @@ const apply = (d: Draft, input: Input): void => {
     case "ConfirmTerminated": {
       const instance = d.byCloudId(input.cloudInstanceId)
       if (instance === undefined) return reject(new InstanceNotFound({ instanceId: input.cloudInstanceId }))
-      d.lost(instance, input.launchPools ?? [])
+      d.lost(instance, input.launchPools ?? [], "reported")
       return
     }
     case "Reconcile": {
-      // The agent's inventory of the region: a managed, running instance missing from it (or
-      // listed as terminated) is gone. Instances it lists that we do not manage are ignored.
-      const listed = new Map(input.inventory.map((i) => [i.cloudInstanceId, i.state]))
-      for (const instance of [...d.instances]) {
-        if (instance.cloudInstanceId === null || instance.role === "TERMINATED" || instance.role === "LAUNCHING") continue
-        const state = listed.get(instance.cloudInstanceId)
-        if (state === undefined || state === "terminated" || state === "shutting-down") {
-          d.emit("InstanceMissing", { instanceId: instance.id, cloudInstanceId: instance.cloudInstanceId, listedState: state ?? null })
-          d.lost(d.instance(instance.id), input.launchPools)
-        }
-      }
+      Reconcile.apply(d, input)
       return
     }
     case "RequestReplica": {
@@ -959,13 +1125,26 @@ const apply = (d: Draft, input: Input): void => {
       if (instance === undefined) return reject(new InstanceNotFound({ instanceId: input.cloudInstanceId }))
       if (instance.role !== "PRIMARY") return // already replaced, or a replica: nothing to rescue
       const current = d.agent.notice
-      if (
-        current !== null && current.instanceId === instance.id &&
-        (current.kind === input.kind || current.kind === "termination")
-      ) return // re-sent notice
-      const notice = Notice.make({ kind: input.kind, instanceId: instance.id, receivedAt: d.now, deadline: input.deadline })
+      const active = current !== null && current.instanceId === instance.id ? current : null
+      const reported = input.deadline
+      // A notice is what it is about: (instance, termination time). A repeat is the same notice
+      // whenever it arrives, also after its deadline passed and the emergency ended.
+      if (input.kind === "rebalance" ? active !== null || instance.terminationNoticeAt !== null : active?.kind === "termination") return
+      if (input.kind === "termination" && instance.terminationNoticeAt !== null && (reported === undefined || reported === instance.terminationNoticeAt)) return
+      // A time already past is clock skew or a notice whose first copy was lost: the budget
+      // starts now (Timing.noticeDeadlineSeconds), the identity keeps the reported time.
+      const deadline = reported !== undefined && reported > d.now ? reported : d.now + Timing.noticeDeadlineSeconds[input.kind] * 1000
+      const notice = Notice.make({ kind: input.kind, instanceId: instance.id, receivedAt: d.now, deadline })
       d.setAgent({ notice })
-      d.emit("NoticeReceived", { kind: input.kind, instanceId: instance.id, cloudInstanceId: input.cloudInstanceId, deadline: input.deadline, pool: instance.pool })
+      if (input.kind === "termination") d.updateInstance(instance, { terminationNoticeAt: reported ?? deadline })
+      d.emit("NoticeReceived", {
+        kind: input.kind,
+        instanceId: instance.id,
+        cloudInstanceId: input.cloudInstanceId,
+        deadline,
+        reportedDeadline: reported ?? null,
+        pool: instance.pool
+      })
       if (input.kind === "termination") {
         d.replacePrimary(input.launchPools, instance, "termination")
       } else if (d.replicas().length === 0 && d.launching().length === 0) {
@@ -981,7 +1160,7 @@ const apply = (d: Draft, input: Input): void => {
       return
     }
     case "Maintain": {
-      d.maintain()
+      d.maintain(input.launchPools)
       return
     }
   }
