@@ -125,16 +125,26 @@ export const replay = Effect.gen(function*() {
   ok(noImds, "register without IMDS")
   assert.isString(noImds.body.agent_id)
   assert.isAbove(noImds.body.agent_id.length, 0)
-  // …whose heartbeat is 404, so the agent registers again once it knows more
+  // …whose heartbeat is 200 "unknown": any non-2xx would take the agent offline for good
   const unplaced = yield* send("heartbeat-reconnect", { agent_id: noImds.body.agent_id })
-  assert.strictEqual(unplaced.status, 404)
+  ok(unplaced, "heartbeat of an unplaced agent")
+  assert.include(unplaced.body, { success: false, status: "unknown" })
 
-  // 2. reconnect: 404 for an unknown agent, a non-empty object for a known one
+  // 2. reconnect: 200 "unknown" for an unknown agent, a non-empty object with the config for a known one
   const unknown = yield* send("heartbeat-reconnect", { agent_id: "agent-that-does-not-exist" })
-  assert.strictEqual(unknown.status, 404)
+  ok(unknown, "heartbeat of an unknown agent")
+  assert.include(unknown.body, { success: false, status: "unknown", agent_id: "agent-that-does-not-exist" })
   const reconnect = yield* send("heartbeat-reconnect", { agent_id: agentId })
   ok(reconnect, "reconnect")
   assert.isTrue(isNonEmptyObject(reconnect.body))
+  assert.deepStrictEqual(reconnect.body.config, reg.body.config, "the heartbeat carries the config as register does")
+  // …and follows a config change at the next heartbeat
+  const flipped = !reg.body.config.auto_terminate_enabled
+  yield* Effect.orDie(engine.updateConfig(tenantId, agentId as Ids.AgentId, { autoTerminate: flipped }))
+  const changed = yield* send("heartbeat-reconnect", { agent_id: agentId })
+  ok(changed, "heartbeat after a config change")
+  assert.strictEqual(changed.body.config.auto_terminate_enabled, flipped)
+  yield* Effect.orDie(engine.updateConfig(tenantId, agentId as Ids.AgentId, { autoTerminate: !flipped }))
 
   // 3. heartbeat with the region's inventory (one unmanaged instance)
   const beat = yield* send("heartbeat", { agent_id: agentId })
