@@ -38,6 +38,8 @@ export interface ServingOptions {
   readonly headersTimeoutMillis?: number | undefined
   /** The whole request, body included, must arrive within this (default 30,000 ms); else `408`. */
   readonly requestTimeoutMillis?: number | undefined
+  /** How often Node looks for requests past these timeouts (default 1,000 ms; Node's own default is 30 s). */
+  readonly timeoutCheckMillis?: number | undefined
 }
 
 /**
@@ -128,8 +130,8 @@ export const make = (options: ServingOptions = {}): Effect.Effect<Serving> =>
     const server = new Server({
       headersTimeout: Math.min(Math.max(1, options.headersTimeoutMillis ?? 10_000), requestTimeout),
       requestTimeout,
-      // Node looks for timed-out requests only this often (default 30 s).
-      connectionsCheckingInterval: 1_000
+      // Node looks for timed-out requests only this often (its default: every 30 s).
+      connectionsCheckingInterval: Math.max(10, options.timeoutCheckMillis ?? 1_000)
     })
     let state: "starting" | "open" | "draining" = "starting"
     let ways: Ways = {}

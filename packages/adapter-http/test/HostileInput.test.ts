@@ -6,79 +6,14 @@
  * escaped. Every case is sent both ways; the event log must not move.
  */
 import { request as httpRequest } from "node:http"
-import { connect } from "node:net"
 import { assert, layer } from "@effect/vitest"
 import { EventLog, MemoryStore } from "@spotfleet/engine"
 import { Effect } from "effect"
 import { vi } from "vitest"
 import { escapeLogField } from "../src/internal/inputLimits.js"
-import { call, createTenant, serverLayer, TestServer, TestServing } from "./utils.js"
+import { call, createTenant, head, raw, serverLayer, TestServer, TestServing } from "./utils.js"
 
 const pool = "t3.medium.us-east-1a"
-
-interface Raw {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly body: string
-  readonly millis: number
-}
-
-/** Writes raw bytes to a new connection (pieces separated by pauses) and reads one answer. */
-const raw = (baseUrl: string, pieces: ReadonlyArray<Buffer | string | number>, timeoutMs = 5_000) =>
-  Effect.async<Raw | "no answer">((resume) => {
-    const { port } = new URL(baseUrl)
-    const started = performance.now()
-    const socket = connect(Number(port), "127.0.0.1")
-    let received = Buffer.alloc(0)
-    let done = false
-    const finish = (value: Raw | "no answer") => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      socket.destroy()
-      resume(Effect.succeed(value))
-    }
-    const timer = setTimeout(() => finish("no answer"), timeoutMs)
-    const tryParse = () => {
-      const text = received.toString("latin1")
-      const end = text.indexOf("\r\n\r\n")
-      if (end < 0) return
-      const [statusLine, ...lines] = text.slice(0, end).split("\r\n")
-      const headers: Record<string, string> = {}
-      for (const line of lines) {
-        const colon = line.indexOf(":")
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
-      }
-      const length = Number(headers["content-length"] ?? 0)
-      if (received.length - end - 4 < length) return
-      finish({
-        status: Number(statusLine!.split(" ")[1]),
-        headers,
-        body: received.subarray(end + 4, end + 4 + length).toString("utf8"),
-        millis: performance.now() - started
-      })
-    }
-    socket.on("data", (chunk) => {
-      received = Buffer.concat([received, chunk])
-      tryParse()
-    })
-    socket.on("error", () => tryParse())
-    socket.on("close", () => (received.length > 0 ? tryParse() : undefined))
-    socket.on("connect", async () => {
-      for (const piece of pieces) {
-        if (done) return
-        if (typeof piece === "number") await new Promise((r) => setTimeout(r, piece))
-        else socket.write(piece)
-      }
-    })
-  })
-
-/** A request head (with `Content-Length` for the given body unless `chunked`). */
-const head = (method: string, path: string, headers: Record<string, string>, body?: Buffer) => {
-  const lines = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
-  if (body !== undefined) lines.push(`Content-Length: ${body.length}`)
-  return `${lines.join("\r\n")}\r\n\r\n`
-}
 
 /** A chunked upload of `totalBytes`: the status the client got (or the transport error). */
 const chunkedUpload = (baseUrl: string, path: string, token: string, totalBytes: number) =>

@@ -1,3 +1,4 @@
+import { connect } from "node:net"
 import { FetchHttpClient, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { AgentFastPath, ApiLive, Client, type HttpConfig, RateLimit, Serving } from "@spotfleet/adapter-http"
@@ -97,3 +98,69 @@ export const createTenant = (name: string) =>
     if (res.status !== 201) return yield* Effect.dieMessage(`tenant creation failed: ${res.status} ${res.text}`)
     return res.body as { id: string; name: string; token: string }
   })
+
+/** An answer read off the wire. */
+export interface Raw {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+  readonly millis: number
+}
+
+/** Writes raw bytes to a new connection (pieces separated by pauses) and reads one answer. */
+export const raw = (baseUrl: string, pieces: ReadonlyArray<Buffer | string | number>, timeoutMs = 5_000) =>
+  Effect.async<Raw | "no answer">((resume) => {
+    const { port } = new URL(baseUrl)
+    const started = performance.now()
+    const socket = connect(Number(port), "127.0.0.1")
+    let received = Buffer.alloc(0)
+    let done = false
+    const finish = (value: Raw | "no answer") => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      resume(Effect.succeed(value))
+    }
+    const timer = setTimeout(() => finish("no answer"), timeoutMs)
+    const tryParse = () => {
+      const text = received.toString("latin1")
+      const end = text.indexOf("\r\n\r\n")
+      if (end < 0) return
+      const [statusLine, ...lines] = text.slice(0, end).split("\r\n")
+      const headers: Record<string, string> = {}
+      for (const line of lines) {
+        const colon = line.indexOf(":")
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
+      }
+      const length = Number(headers["content-length"] ?? 0)
+      if (received.length - end - 4 < length) return
+      finish({
+        status: Number(statusLine!.split(" ")[1]),
+        headers,
+        body: received.subarray(end + 4, end + 4 + length).toString("utf8"),
+        millis: performance.now() - started
+      })
+    }
+    socket.on("data", (chunk) => {
+      received = Buffer.concat([received, chunk])
+      tryParse()
+    })
+    socket.on("error", () => tryParse())
+    socket.on("close", () => (received.length > 0 ? tryParse() : undefined))
+    socket.on("connect", async () => {
+      for (const piece of pieces) {
+        if (done) return
+        if (typeof piece === "number") await new Promise((r) => setTimeout(r, piece))
+        else socket.write(piece)
+      }
+    })
+  })
+
+/** A request head (with `Content-Length` for the given body unless `chunked`). */
+export const head = (method: string, path: string, headers: Record<string, string>, body?: Buffer) => {
+  const lines = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+  if (body !== undefined) lines.push(`Content-Length: ${body.length}`)
+  return `${lines.join("\r\n")}\r\n\r\n`
+}
+
