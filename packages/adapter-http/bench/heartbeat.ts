@@ -91,7 +91,10 @@ const main = async () => {
       NODE_ENV: "production",
       SPOTFLEET_DEMO: "0",
       SPOTFLEET_ADMIN_TOKEN: `admin-${crypto.randomUUID()}`,
-      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken
+      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken,
+      // A throughput bench, not a fleet: 50 agents at thousands of requests/s each would meet the
+      // per-agent limit at once (and the bare server has none).
+      SPOTFLEET_RATE_LIMIT: "false"
     })
     const agentIds: Array<string> = []
     for (let i = 0; i < agentCount; i++) {
