@@ -214,39 +214,57 @@ export const make: Effect.Effect<
   }
 
   /**
-   * A lane: calls that passed every check synchronously wait here together, for the batch
-   * window (`HttpConfig.batchWindowMillis`; 0 = the next turn of the event loop) or until
-   * {@link maxBatch} of them wait, then go to `send` as one batch.
+   * A lane: calls that passed every check synchronously wait here together and go to `send` as
+   * one batch, group-commit style. When none of the lane's batches is being answered, the calls
+   * of this turn of the event loop go at once (no fixed wait when the server is idle); while one
+   * is, what arrives waits for it to finish and then goes at once — but never longer than the
+   * batch window (`HttpConfig.batchWindowMillis`, the bound; 0 = never past this turn), and a
+   * batch of {@link maxBatch} goes at once. So latency stays low at low load and batches grow
+   * with the load.
    */
-  const lane = <T>(send: (batch: Array<T>) => void) => {
+  const lane = <T>(send: (batch: Array<T>) => { readonly addObserver: (observer: () => void) => void } | void) => {
     let waiting: Array<T> = []
     let timer: ReturnType<typeof setTimeout> | undefined = undefined
+    let immediate: ReturnType<typeof setImmediate> | undefined = undefined
+    let answering = 0
     const flush = () => {
       if (timer !== undefined) clearTimeout(timer)
+      if (immediate !== undefined) clearImmediate(immediate)
       timer = undefined
+      immediate = undefined
       const batch = waiting
       waiting = []
-      if (batch.length > 0) send(batch)
+      if (batch.length === 0) return
+      const running = send(batch)
+      if (running === undefined) return
+      answering++
+      running.addObserver(() => {
+        answering--
+        // What gathered meanwhile goes now (its answers follow this batch's).
+        if (waiting.length > 0) flush()
+      })
     }
     return (item: T) => {
       waiting.push(item)
       if (waiting.length >= maxBatch) flush()
       else if (waiting.length === 1) {
-        if (config.batchWindowMillis > 0) timer = setTimeout(flush, config.batchWindowMillis)
-        else setImmediate(flush)
+        if (answering === 0 || config.batchWindowMillis <= 0) immediate = setImmediate(flush)
+        else timer = setTimeout(flush, config.batchWindowMillis)
       }
     }
   }
 
   /** Runs a batch's answers in one fiber and writes each to its response (500 for all on a defect). */
   const answerBatch = (batch: ReadonlyArray<{ readonly response: ServerResponse }>, answers: Effect.Effect<ReadonlyArray<Answer>>) => {
-    runFork(answers).addObserver((exit) => {
+    const fiber = runFork(answers)
+    fiber.addObserver((exit) => {
       if (Exit.isSuccess(exit)) {
         for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
       } else if (!Cause.isInterruptedOnly(exit.cause)) {
         for (const { response } of batch) write(response, internalError())
       }
     })
+    return fiber
   }
 
   /** A batch whose calls run side by side in its fiber, each answered as on its own. */

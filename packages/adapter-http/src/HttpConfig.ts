@@ -61,11 +61,13 @@ export interface HttpOptions {
   /** Per-token and per-IP rate limits (429); see {@link RateLimit.RateLimitOptions}. On by default with high limits. */
   readonly rateLimit?: RateLimit.RateLimitOptions | undefined
   /**
-   * How long the agent fast path gathers heartbeats and price reports into one batch before it
-   * hands them to the engine (default 10 ms; 0 = what arrives in one turn of the event loop). A
-   * batch costs one fiber, one engine call and one set of statements however many calls it
-   * holds, so at tens of thousands of agents a few milliseconds of waiting buy most of the
-   * server's CPU back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
+   * The longest a call on the agent fast path waits to join a batch (default 10 ms; 0 = never
+   * past the turn of the event loop it arrived in). Batching is group commit: when none of a
+   * lane's batches is being answered, what arrived in this turn goes at once (no wait when the
+   * server is idle); while one is, arrivals wait for it and go together when it finishes — at
+   * most this long. A batch costs one fiber, one engine call and one set of statements however
+   * many calls it holds, so at tens of thousands of agents batches buy most of the server's CPU
+   * back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
    */
   readonly batchWindowMillis?: number | undefined
   /**
