@@ -207,7 +207,7 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           if (config === undefined) {
             const view = yield* Effect.option(engine.getAgent(principal.tenantId, path.agentId))
             if (Option.isSome(view)) {
-              config = heartbeats.legacyConfigOf(view.value.agent.config)
+              config = configOf(view.value.agent.config)
               configs.set(cacheKey, view.value.agent.configVersion, config)
             }
           }

@@ -12,7 +12,6 @@
  *   `success: false`; the next heartbeat, 30 s later, records it.
  */
 import { type HttpApp, HttpServerResponse } from "@effect/platform"
-import type { Agent } from "@spotfleet/engine"
 import { Effect, Option, Schedule } from "effect"
 import * as ApiError from "../ApiError.js"
 import * as errors from "./errors.js"
@@ -23,12 +22,6 @@ export interface LegacyConfig {
   readonly auto_switch_enabled: boolean
   readonly auto_terminate_enabled: boolean
 }
-
-/** The v5 shape of an agent's config. */
-export const legacyConfigOf = (config: Agent.AgentConfig): LegacyConfig => ({
-  auto_switch_enabled: config.autoSwitch,
-  auto_terminate_enabled: config.autoTerminate
-})
 
 /**
  * The v5 config of agents by their config version, so a heartbeat renders it without loading the
