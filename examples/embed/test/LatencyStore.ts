@@ -53,6 +53,8 @@ export const make = (options: LatencyOptions = {}) =>
     const tenants = new Map<Ids.TenantId, Tenant.Tenant>()
     const tokens = new Map<string, Tenant.TenantToken>()
     const k = (a: string, b: string) => `${a}\u0000${b}`
+    // This store keeps no prices itself: the in-memory price store, as the doc suggests.
+    const prices = PriceStore.makeMemory()
 
     const appendNow = (drafts: ReadonlyArray<DomainEventModule.EventDraft>) =>
       drafts.map((draft) => {
@@ -139,6 +141,27 @@ export const make = (options: LatencyOptions = {}) =>
 
     const eventLog: EventLog.EventLogService = {
       append: (drafts) => call(() => Effect.succeed(appendNow(drafts))),
+      commit: ({ events: drafts, idempotency: record, onDemand, snapshots }) =>
+        call(() =>
+          Effect.gen(function*() {
+            // 1. the idempotency key first: a taken key writes nothing
+            if (record !== undefined && idempotency.has(k(record.tenantId, record.key))) {
+              return yield* Effect.fail(new EngineError.DuplicateKey({ entity: "idempotency key", key: record.key }))
+            }
+            // 2. the prices, into the price store this store provides (in-memory: they cannot fail)
+            yield* prices.appendSnapshots(snapshots ?? [])
+            yield* prices.putOnDemandPrices(onDemand ?? [])
+            // 3. the events, then the record with their ids in its response
+            const stored = appendNow(drafts)
+            if (record !== undefined) {
+              idempotency.set(
+                k(record.tenantId, record.key),
+                IdempotencyStore.IdempotencyRecord.make({ ...record, response: { ...(record.response as object), eventIds: stored.map((e) => e.id) } })
+              )
+            }
+            return stored
+          })
+        ),
       read: ({ afterId, agentId, limit, tenantId, types }) =>
         call(() =>
           Effect.succeed(
@@ -203,8 +226,7 @@ export const make = (options: LatencyOptions = {}) =>
       Context.add(EventLog.EventLog, eventLog),
       Context.add(IdempotencyStore.IdempotencyStore, idempotencyStore),
       Context.add(TenantStore.TenantStore, tenantStore),
-      // This store keeps no prices itself: the in-memory price store, as the doc suggests.
-      Context.add(PriceStore.PriceStore, PriceStore.makeMemory())
+      Context.add(PriceStore.PriceStore, prices)
     )
   })
 

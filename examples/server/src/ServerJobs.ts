@@ -118,7 +118,7 @@ export const decisionModelLayer: Layer.Layer<DecisionModel.DecisionModel> = Laye
 export const layer: Layer.Layer<
   ConsolidationJob.ConsolidationJob | DecisionModel.DecisionModel | PriceService.PriceService,
   never,
-  PriceStore.PriceStore | EventLog.EventLog | AgentStore.AgentStore
+  PriceStore.PriceStore | EventLog.EventLog | AgentStore.AgentStore | IdempotencyStore.IdempotencyStore
 > = Layer.mergeAll(ConsolidationJob.layer(), decisionModelLayer, PriceService.layer)
 
 /** Everything the jobs read and write. */

@@ -10,7 +10,7 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { ApiError, Client } from "@spotfleet/adapter-http"
 import type { Command } from "@spotfleet/engine"
-import { Console, Duration, Effect, Fiber } from "effect"
+import { Console, DateTime, Duration, Effect, Fiber } from "effect"
 import * as PriceModel from "./PriceModel.js"
 import * as Random from "./Random.js"
 import * as Stats from "./Stats.js"
@@ -48,6 +48,19 @@ export interface SimulatorOptions {
   readonly onProgress?: (summary: Stats.Summary) => Effect.Effect<void>
   /** Registrations in flight at once (default 32). */
   readonly registerConcurrency?: number
+  /**
+   * Every how many heartbeats the agent sends its cloud inventory (the instances it runs, with
+   * their pools and tags) for the engine to reconcile; default 10 (every 5 minutes at the
+   * default rate), 0 = never.
+   */
+  readonly inventoryEvery?: number
+}
+
+/** What the simulated cloud knows of one instance of an agent. */
+interface Running {
+  readonly pool: string
+  readonly tags: Record<string, string>
+  readonly launchedAt: number
 }
 
 interface Agent {
@@ -56,8 +69,9 @@ interface Agent {
   readonly api: Client.Client
   readonly pool: string
   primary: string
-  readonly running: Set<string>
+  readonly running: Map<string, Running>
   readonly inFlight: Set<string>
+  heartbeats: number
 }
 
 const apiErrorTags = new Set(["BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge", "TooManyRequests", "InternalError", "ServiceUnavailable"])
@@ -136,7 +150,16 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
           ? tenant
           : yield* Client.make({ baseUrl: options.baseUrl, token: registered.agentToken })
         const primary = registered.instance.cloudInstanceId ?? instanceId
-        const agent: Agent = { logical, agentId: registered.agentId, api, pool, primary, running: new Set([primary]), inFlight: new Set() }
+        const agent: Agent = {
+          logical,
+          agentId: registered.agentId,
+          api,
+          pool,
+          primary,
+          running: new Map([[primary, { pool, tags: { ManagedBy: "spotfleet" }, launchedAt: Date.now() }]]),
+          inFlight: new Set(),
+          heartbeats: 0
+        }
         return agent
       })
 
@@ -156,7 +179,13 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
               return yield* done(false, { message: "InsufficientInstanceCapacity (simulated)" })
             }
             const id = cloudId(random)
-            agent.running.add(id)
+            const target = String(command.params["target_pool"] ?? agent.pool)
+            agent.running.set(id, {
+              pool: target.startsWith("spot:") ? target.slice("spot:".length) : target,
+              // What the cloud API was asked to tag the instance with: ours, for this agent, this launch.
+              tags: { ManagedBy: "spotfleet", "spotfleet:agent-id": agent.agentId, "spotfleet:launch-token": String(command.params["temp_instance_id"] ?? "") },
+              launchedAt: Date.now()
+            })
             stats.count("launches")
             yield* timed("instance-launched", agent.api.agents.instanceLaunched({ path, payload: { instanceId: id, commandId: command.id }, headers: {} }))
             return yield* done(true, { instanceId: id })
@@ -201,7 +230,20 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
 
     const loops = (agent: Agent) => {
       const path = { agentId: agent.agentId as never }
-      const heartbeat = timed("heartbeat", agent.api.agents.heartbeat({ path, payload: {}, headers: {} })).pipe(
+      const inventoryEvery = options.inventoryEvery ?? 10
+      const inventory = () => ({
+        instances: [...agent.running].map(([instanceId, i]) => ({
+          instanceId,
+          state: "running",
+          pool: i.pool as never,
+          tags: i.tags,
+          launchedAt: DateTime.unsafeMake(i.launchedAt)
+        }))
+      })
+      const heartbeat = Effect.suspend(() => {
+        const withInventory = inventoryEvery > 0 && agent.heartbeats++ % inventoryEvery === inventoryEvery - 1
+        return timed("heartbeat", agent.api.agents.heartbeat({ path, payload: withInventory ? { inventory: inventory() } : {}, headers: {} }))
+      }).pipe(
         Effect.tap((r) => Effect.sync(() => r !== undefined && stats.count("heartbeats")))
       )
       const poll = Effect.gen(function*() {

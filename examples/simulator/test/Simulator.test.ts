@@ -46,6 +46,7 @@ layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("simul
         timeScale: 0.01, // heartbeat 300 ms, poll 50 ms, prices 3 s, boot ≈ 450 ms, reclaim 1.2 s
         noticesPerAgentHour: 40,
         manualReplicaShare: 0.5,
+        inventoryEvery: 3, // the reconcile loop sees the simulated cloud often
         seed: 42,
         duration: "6 seconds",
         progressMillis: 1_000,

@@ -37,7 +37,7 @@ const tenantOnly = (principal: PrincipalService): Effect.Effect<void, ApiError.A
 const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
   Effect.gen(function*() {
     const calls = yield* agentCalls.make
-    const { engine, idempotentReport } = calls
+    const { engine } = calls
     const config = yield* HttpConfig
 
     return handlers
@@ -101,30 +101,20 @@ const AgentsLive = HttpApiBuilder.group(Api, "agents", (handlers) =>
         Effect.gen(function*() {
           const principal = yield* Principal
           yield* forAgent(principal, path.agentId)
-          // The agent's downtime goes into the switch record (engine.reportSwitch); `request_id`
-          // names the PROMOTE command of the switch (without a match: the agent's latest switch).
-          const started = millis(payload.startedAt)
-          const completed = millis(payload.completedAt)
-          const downtimeSeconds = payload.downtimeSeconds ??
-            (started !== undefined && completed !== undefined && completed >= started ? (completed - started) / 1000 : undefined)
-          return yield* idempotentReport(principal, path.agentId, "switch-report", keyOf(headers, payload), () =>
-            Effect.map(
-              downtimeSeconds === undefined
-                ? Effect.fail(ApiError.badField("downtimeSeconds", "give downtimeSeconds, or startedAt and completedAt"))
-                : engineCall(engine.reportSwitch(principal.tenantId, path.agentId, {
-                requestId: payload.request_id,
-                downtimeSeconds,
-                details: {
-                  fromInstanceId: payload.fromInstanceId,
-                  toInstanceId: payload.toInstanceId,
-                  fromPool: payload.fromPool ?? null,
-                  toPool: payload.toPool ?? null,
-                  startedAt: started ?? null,
-                  completedAt: completed ?? null
-                }
-              })),
-              (r) => [r.eventId]
-            ))
+          // `request_id` names the PROMOTE command of the switch (engine.reportSwitch).
+          const result = yield* engineCall(engine.reportSwitch(principal.tenantId, path.agentId, {
+            requestId: payload.request_id,
+            downtimeSeconds: payload.downtimeSeconds,
+            startedAt: millis(payload.startedAt),
+            completedAt: millis(payload.completedAt),
+            details: {
+              fromInstanceId: payload.fromInstanceId,
+              toInstanceId: payload.toInstanceId,
+              fromPool: payload.fromPool ?? null,
+              toPool: payload.toPool ?? null
+            }
+          }, { idempotencyKey: keyOf(headers, payload) }))
+          return agentCalls.accepted(1, result.eventId)
         }))
       .handle("instanceLaunched", ({ headers, path, payload }) =>
         Effect.gen(function*() {

@@ -22,6 +22,7 @@ import {
   Command,
   Engine,
   type EventLog,
+  type IdempotencyStore,
   type Ids,
   Pool,
   PriceService,
@@ -235,47 +236,27 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
       .handle("pricingReport", ({ path, payload }) =>
         Effect.gen(function*() {
           const principal = yield* principalFor(path.agentId)
-          const view = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
-          const now = yield* Clock.currentTimeMillis
-          const reportedAt = internal.parseTimestamp(payload.timestamp)
-          const records = payload.pricing_data_array ?? []
-          const spot: Array<{ pool: string; price: number; observedAt: number }> = []
-          const onDemand: Array<{ instanceType: string; region: string; price: number }> = []
-          let skipped = 0
-          const primaryRegion = view.instances.map((i) => Pool.parse(i.pool)).find(Either.isRight)?.right.region
-          const agentRegion = str(view.agent.metadata.region) ?? primaryRegion
-          const valid = (p: number | null | undefined): p is number => typeof p === "number" && Number.isFinite(p) && p > 0
-          for (const r of records) {
-            const kind = (r.price_type ?? "spot").toLowerCase().replace(/[-_\s]/g, "")
-            if (kind === "ondemand") {
-              const region = agentRegion ?? (r.az ? r.az.slice(0, -1) : undefined)
-              if (r.instance_type && region && valid(r.price)) onDemand.push({ instanceType: r.instance_type, region, price: r.price })
-              else skipped++
-              continue
-            }
-            const price = r.spot_price ?? r.price
-            const pool = Option.orElse(
-              r.pool_id ? decodePool(r.pool_id) : Option.none(),
-              () => poolOf(r.instance_type, r.az)
-            )
-            if (Option.isNone(pool) || Pool.lifecycleOf(pool.value) !== "spot" || !valid(price)) {
-              skipped++
-              continue
-            }
-            spot.push({ pool: pool.value, price, observedAt: internal.parseTimestamp(r.timestamp) ?? reportedAt ?? now })
-          }
-          if (spot.length === 0 && onDemand.length === 0) return { success: true, accepted: 0, on_demand: 0, skipped }
-          // The agent's own instance (its registration) is the reporter, while it is live.
-          const own = str(view.agent.metadata.instance_id)
-          const reporter = view.instances.find((i) =>
-            i.cloudInstanceId === own && (i.role === "PRIMARY" || i.role === "REPLICA")
-          )
-          const result = yield* engineCall(prices.ingest(principal.tenantId, path.agentId, {
-            cloudInstanceId: reporter?.cloudInstanceId ?? undefined,
-            prices: spot,
-            onDemand
+          // What the agent's registration said (its payload is the agent's metadata): the
+          // instance it runs on and its region. PriceService decides what they are used for.
+          const { agent } = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
+          const result = yield* engineCall(prices.ingestRecords(principal.tenantId, path.agentId, {
+            hostInstanceId: str(agent.metadata.instance_id),
+            region: str(agent.metadata.region),
+            reportedAt: internal.parseTimestamp(payload.timestamp),
+            records: (payload.pricing_data_array ?? []).map((r): PriceService.PriceRecord => {
+              const onDemand = internal.isOnDemandPriceType(r.price_type)
+              return {
+                lifecycle: onDemand ? "on-demand" : "spot",
+                pool: r.pool_id ?? undefined,
+                instanceType: r.instance_type ?? undefined,
+                az: r.az ?? undefined,
+                // An on-demand record carries `price`; a spot one `spot_price` (older agents: `price`).
+                price: onDemand ? r.price : r.spot_price ?? r.price,
+                observedAt: internal.parseTimestamp(r.timestamp)
+              }
+            })
           }))
-          return { success: true, accepted: result.snapshots, on_demand: result.onDemand, skipped }
+          return { success: true, accepted: result.snapshots, on_demand: result.onDemand, skipped: result.skipped }
         }))
       .handle("actionResult", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -423,6 +404,7 @@ export const layer: Layer.Layer<
   | Engine.Engine
   | AgentStore.AgentStore
   | EventLog.EventLog
+  | IdempotencyStore.IdempotencyStore
   | PriceStore.PriceStore
   | HttpConfig
   | import("./Security.js").TenantAuth

@@ -3,30 +3,31 @@
  * read models (pool ledger, switch history), the price store (savings, simulation) and the
  * decision log, plus switch cancellation and the tenant's dry-run switch.
  *
- * Prices are step series per pool: consolidated points up to the end of the newest successful
- * consolidation run, raw snapshots after it. The on-demand baseline of an instance type in a
- * region is the series of its `ondemand:` pools, and before their first point the stored
- * on-demand price.
+ * Prices are read the engine's way (`PriceService.lookup` and `quote`), switch blockers are the
+ * state machine's guards (`SwitchGuards`), quarantine is the engine's (`quarantinedPools`).
  *
  * @since 0.1.0
  */
 import { HttpApiBuilder } from "@effect/platform"
 import {
+  Command,
   DecisionLog,
   DecisionModel,
   type DomainEvent,
   Engine,
   EngineError,
   type Ids,
-  Pool,
+  type Pool,
   PoolLedger,
+  PriceService,
   PriceStore,
   Savings,
+  SwitchGuards,
   SwitchHistory,
   Tenant,
   TenantStore
 } from "@spotfleet/engine"
-import { Clock, Effect, Either, Layer, Option } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { Api } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import * as errors from "./internal/errors.js"
@@ -35,9 +36,6 @@ import { Principal, type PrincipalService } from "./Security.js"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-/** Prices this far before a window still say what the price was at its start. */
-const LOOKBACK = 7 * DAY
-const QUARANTINE = 5 * 60_000
 const HOURS_PER_MONTH = 730
 
 const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
@@ -56,93 +54,6 @@ const median = (xs: ReadonlyArray<number>): number | null => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
-/** Ascending by time; the last of equal times wins. */
-const stepSeries = (points: Iterable<Savings.PricePoint>): Array<Savings.PricePoint> => {
-  const sorted = [...points].sort((a, b) => a.at - b.at)
-  const out: Array<Savings.PricePoint> = []
-  for (const p of sorted) {
-    if (out.length > 0 && out[out.length - 1]!.at === p.at) out[out.length - 1] = p
-    else out.push(p)
-  }
-  return out
-}
-
-const regionKey = (instanceType: string, region: string) => `${instanceType}|${region}`
-
-/**
- * Price series of a set of pools over a window (plus the look-back), and on-demand baselines for
- * the instance types and regions of those pools.
- */
-const loadPrices = (
-  store: PriceStore.PriceStoreService,
-  pools: ReadonlyArray<Pool.PoolId>,
-  window: { readonly from: number; readonly to: number }
-) =>
-  Effect.gen(function*() {
-    const from = window.from - LOOKBACK
-    const to = window.to + 1
-    const wanted = new Set<Pool.PoolId>()
-    for (const pool of pools) {
-      wanted.add(pool)
-      wanted.add(Pool.onDemandOf(pool))
-    }
-    const runs = yield* store.runs({ limit: 100 })
-    let rawSince = from
-    for (const r of runs) if (r.status === "succeeded" && r.windowEnd > rawSince) rawSince = Math.min(r.windowEnd, to)
-    const series = new Map<Pool.PoolId, Array<Savings.PricePoint>>()
-    const list = [...wanted]
-    const consolidated = rawSince > from
-      ? yield* Effect.forEach(list, (pool) => store.consolidated({ pool, from, to: rawSince }), { concurrency: 4 })
-      : list.map(() => [])
-    const raw = yield* store.snapshots({ from: rawSince, to, pools: list })
-    list.forEach((pool, i) => {
-      const points: Array<Savings.PricePoint> = consolidated[i]!.map((p) => ({ at: p.slotStart, price: p.price }))
-      for (const s of raw) if (s.pool === pool && !s.duplicate) points.push({ at: s.observedAt, price: s.price })
-      series.set(pool, stepSeries(points))
-    })
-    const stored = yield* store.onDemandPrices
-    const baselines = new Map<string, Array<Savings.PricePoint>>()
-    for (const pool of list) {
-      const parts = Pool.parse(pool)
-      if (Either.isLeft(parts) || parts.right.lifecycle !== "on-demand") continue
-      const key = regionKey(parts.right.instanceType, parts.right.region)
-      baselines.set(key, [...(baselines.get(key) ?? []), ...series.get(pool)!])
-    }
-    for (const p of stored) {
-      const key = regionKey(p.instanceType, p.region)
-      const points = baselines.get(key) ?? []
-      // The stored price covers the time before the first observed point.
-      baselines.set(key, [{ at: 0, price: p.price }, ...points.filter((x) => x.at > 0)])
-    }
-    for (const [key, points] of baselines) baselines.set(key, stepSeries(points))
-    const lookup: Savings.PriceLookup = {
-      spot: (pool) => series.get(pool) ?? [],
-      onDemand: (instanceType, region) => baselines.get(regionKey(instanceType, region)) ?? []
-    }
-    return lookup
-  })
-
-/** The price in effect at `at` (the last point at or before it). */
-const priceAt = (series: ReadonlyArray<Savings.PricePoint>, at: number): number | null => {
-  let price: number | null = null
-  for (const p of series) {
-    if (p.at > at) break
-    price = p.price
-  }
-  return price
-}
-
-const actualSeries = (prices: Savings.PriceLookup, pool: Pool.PoolId): ReadonlyArray<Savings.PricePoint> => {
-  const parts = Pool.parse(pool)
-  if (Either.isLeft(parts)) return []
-  return parts.right.lifecycle === "on-demand" ? prices.onDemand(parts.right.instanceType, parts.right.region) : prices.spot(pool)
-}
-
-const baselineSeries = (prices: Savings.PriceLookup, pool: Pool.PoolId): ReadonlyArray<Savings.PricePoint> => {
-  const parts = Pool.parse(pool)
-  return Either.isLeft(parts) ? [] : prices.onDemand(parts.right.instanceType, parts.right.region)
 }
 
 const lineOf = (key: string, line: Savings.SavingsLine) => ({ key, ...line })
@@ -170,7 +81,7 @@ const savingsCsv = (groupBy: string, rows: ReadonlyArray<ReturnType<typeof lineO
   return lines.join("\r\n") + "\r\n"
 }
 
-const ledgerRow = (record: PoolLedger.PoolRecord, now: number) => {
+const ledgerRow = (record: PoolLedger.PoolRecord, now: number, quarantined: ReadonlySet<Pool.PoolId>) => {
   const decided = record.rebalanceFollowed + record.rebalanceFalsePositives
   return {
     pool: record.pool,
@@ -186,7 +97,7 @@ const ledgerRow = (record: PoolLedger.PoolRecord, now: number) => {
     rebalanceFalsePositiveRate: decided === 0 ? null : record.rebalanceFalsePositives / decided,
     interruptionsPerDay: PoolLedger.interruptionsPerDay(record, now),
     lastInterruptionAt: record.lastInterruptionAt,
-    quarantined: record.lastInterruptionAt !== null && record.lastInterruptionAt > now - QUARANTINE
+    quarantined: quarantined.has(record.pool)
   }
 }
 
@@ -219,8 +130,9 @@ const OpsAdminLive = HttpApiBuilder.group(Api, "opsAdmin", (handlers) =>
       .handle("poolLedger", () =>
         Effect.gen(function*() {
           const ledger = yield* engineCall(engine.poolLedger)
+          const quarantined = yield* engineCall(engine.quarantinedPools)
           const now = yield* Clock.currentTimeMillis
-          const pools = [...ledger.pools.values()].sort((a, b) => (a.pool < b.pool ? -1 : 1)).map((r) => ledgerRow(r, now))
+          const pools = [...ledger.pools.values()].sort((a, b) => (a.pool < b.pool ? -1 : 1)).map((r) => ledgerRow(r, now, quarantined))
           return { pools, openNotices: ledger.openNotices.size, lastEventId: ledger.lastEventId, at: now }
         }))
       .handle("emergencyEvents", ({ urlParams }) => emergencyEvents(engine, null, urlParams))
@@ -265,7 +177,7 @@ const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
         const views = yield* Effect.forEach(ids, (id) => engineCall(engine.getAgent(p.tenantId, id)), { concurrency: 8 })
         const intervals = views.flatMap((v) => Savings.runningIntervals(v, Math.min(now, window.to)))
         const prices = yield* required(priceStore, "PriceStore")
-        const lookup = yield* storeCall(loadPrices(prices, [...new Set(intervals.map((i) => i.pool))], window))
+        const lookup = yield* storeCall(PriceService.lookup(prices, [...new Set(intervals.map((i) => i.pool))], window))
         const report = Savings.accrue(intervals, lookup, window)
         return {
           tenantId: p.tenantId,
@@ -287,23 +199,19 @@ const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
           const p = yield* tenant
           const view = yield* engineCall(engine.getAgent(p.tenantId, path.agentId))
           const now = yield* Clock.currentTimeMillis
-          const primary = view.instances.find((i) => i.role === "PRIMARY")
-          const fromPool = primary?.pool ?? null
-          const blockers: Array<string> = []
-          if (primary === undefined) blockers.push("the agent has no PRIMARY")
-          if (fromPool === payload.pool) blockers.push("the agent already runs in this pool")
-          if (!view.agent.config.enabled) blockers.push("the agent is disabled")
-          if (view.agent.notice !== null) blockers.push(`a ${view.agent.notice.kind} notice is being handled`)
-          if (view.agent.flow !== null) blockers.push(`a ${view.agent.flow.kind} flow is in progress`)
+          const fromPool = view.instances.find((i) => i.role === "PRIMARY")?.pool ?? null
+          // What would block a manual switch now: the state machine's own guards.
+          const blockers = SwitchGuards.blockers(view, { pool: payload.pool, priority: Command.Priority.manual }).map(SwitchGuards.describe)
           const prices = yield* required(priceStore, "PriceStore")
-          const lookup = yield* storeCall(loadPrices(prices, fromPool === null ? [payload.pool] : [fromPool, payload.pool], { from: now, to: now }))
-          const currentPrice = fromPool === null ? null : priceAt(actualSeries(lookup, fromPool), now)
-          const targetPrice = priceAt(actualSeries(lookup, payload.pool), now)
-          const onDemandPrice = priceAt(baselineSeries(lookup, payload.pool), now)
+          const quotes = yield* storeCall(PriceService.quote(prices, fromPool === null ? [payload.pool] : [fromPool, payload.pool], now))
+          const currentPrice = fromPool === null ? null : quotes.get(fromPool)?.price ?? null
+          const targetPrice = quotes.get(payload.pool)?.price ?? null
+          const onDemandPrice = quotes.get(payload.pool)?.onDemandPrice ?? null
           const hourly = currentPrice === null || targetPrice === null ? null : currentPrice - targetPrice
           const history = yield* engineCall(engine.switches(p.tenantId, { since: now - 60 * DAY }))
           const downtime = SwitchHistory.downtimeAnalytics(history, { from: now - 30 * DAY, to: now + 1 })
           const ledger = yield* engineCall(engine.poolLedger)
+          const quarantined = yield* engineCall(engine.quarantinedPools)
           const record = ledger.pools.get(payload.pool)
           const interruptionsPerDay = record === undefined ? 0 : PoolLedger.interruptionsPerDay(record, now)
           const score = DecisionModel.riskOf(DecisionModel.Candidate.make({
@@ -331,7 +239,7 @@ const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
               terminationNotices: record?.terminationNotices ?? 0,
               reclaims: record?.reclaims ?? 0,
               medianBootSeconds: record?.medianBootSeconds ?? null,
-              quarantined: record !== undefined && record.lastInterruptionAt !== null && record.lastInterruptionAt > now - QUARANTINE
+              quarantined: quarantined.has(payload.pool)
             },
             blockers
           }

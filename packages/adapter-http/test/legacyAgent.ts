@@ -93,6 +93,15 @@ export const runAgent = <R>(options: {
   readonly log: AgentLog
   readonly agentId: Ref.Ref<string | null>
   readonly onStep: Effect.Effect<void, never, R>
+  /** While set, the agent's launch reports (instance-launched and the LAUNCH's action-result) are lost. */
+  readonly dropLaunchReports?: Ref.Ref<boolean> | undefined
+  /**
+   * While set, the agent makes no call (it waits for the server, e.g. while it restarts); the agent
+   * sets `waiting` once it stopped between two calls. Dropping launch reports sets it too: the
+   * reports were lost because the server went down.
+   */
+  readonly paused?: Ref.Ref<boolean> | undefined
+  readonly waiting?: Ref.Ref<boolean> | undefined
 }) =>
   Effect.gen(function*() {
     const { cloud, host, log, timers, token } = options
@@ -164,6 +173,13 @@ export const runAgent = <R>(options: {
             const az = p.az ?? target.split(".").at(-1)
             const launched = cloud.launch(p.instance_type, az, lifecycle, p.role_hint ?? "replica")
             yield* Effect.sleep(timers.launchMillis) // waits until running
+            if (options.dropLaunchReports !== undefined && (yield* Ref.get(options.dropLaunchReports))) {
+              // The reports never reach the server (it went down while they were on the way).
+              results.set(requestId, { result: "SUCCESS", cloud_instance_id: launched.id, error_message: null, metadata: {} })
+              log.executed.push({ type: command.command_type, requestId, result: "SUCCESS (reports lost)" })
+              if (options.paused !== undefined) yield* Ref.set(options.paused, true)
+              return
+            }
             yield* request("POST", `/api/agents/${agentId}/instance-launched`, {
               temp_instance_id: command.instance_id,
               instance_id: launched.id,
@@ -216,6 +232,12 @@ export const runAgent = <R>(options: {
     let nextNotice = 0
     let first = true
     while (!(yield* Ref.get(options.stop)) && log.fatal.length === 0) {
+      if (options.paused !== undefined && (yield* Ref.get(options.paused))) {
+        if (options.waiting !== undefined) yield* Ref.set(options.waiting, true)
+        yield* Effect.sleep(5)
+        continue
+      }
+      if (options.waiting !== undefined) yield* Ref.set(options.waiting, false)
       const agentId = yield* Ref.get(options.agentId)
       if (agentId === null) {
         yield* register

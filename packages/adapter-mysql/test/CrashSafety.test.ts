@@ -5,8 +5,8 @@
  * another one while the transaction holds the agent write.
  */
 import { assert } from "@effect/vitest"
-import { AgentStore, DomainEvent, Engine, EventLog, Pool, type StateMachine } from "@spotfleet/engine"
-import { Effect, Fiber, Option } from "effect"
+import { AgentStore, DomainEvent, Engine, EventLog, IdempotencyStore, Pool, PriceStore, Pricing, type StateMachine } from "@spotfleet/engine"
+import { Effect, Either, Fiber, Option } from "effect"
 import { admin, describeMysql, it, layerStore, TestDatabase } from "./utils.js"
 
 const pool = Pool.make("t3.medium", "us-east-1a")
@@ -139,4 +139,67 @@ describeMysql("crash safety", () => {
         assert.isBelow(slowEvents[0]!.id, fast[0]!.id)
       }).pipe(Effect.provide(Engine.layer())))
   })
+
+  // A price report's log commit: key first, then its snapshots and on-demand price, then its
+  // event (where the trigger kills it), then the event ids into the record.
+  const logCommitDies = (label: string, options: Parameters<typeof layerStore>[0]) =>
+    it.layer(layerStore(options), { timeout: "60 seconds" })((it) => {
+      it.effect(`${label}: a log commit that dies at its event leaves no snapshot, no on-demand price, no record; its batch-mates are written`, () =>
+        Effect.gen(function*() {
+          yield* installTrigger
+          const { log, tenant } = yield* setup
+          const prices = yield* PriceStore.PriceStore
+          const idempotency = yield* IdempotencyStore.IdempotencyStore
+          const instanceType = `cs${unique()}.large`
+          const commitOf = (key: string, n: number, marker: string) =>
+            log.commit({
+              events: [
+                DomainEvent.EventDraft.make({
+                  tenantId: tenant.id,
+                  agentId: null,
+                  type: "PriceReported",
+                  at: 0,
+                  actor: DomainEvent.Actor.make({ kind: "agent", id: marker }),
+                  data: { n }
+                })
+              ],
+              snapshots: [
+                Pricing.SnapshotDraft.make({
+                  tenantId: tenant.id,
+                  pool,
+                  price: n,
+                  observedAt: 5_000 + n,
+                  reporterAgentId: null,
+                  reporterRole: null,
+                  source: "agent",
+                  receivedAt: 0
+                })
+              ],
+              onDemand: marker === "crash:signal" ? [Pricing.OnDemandPrice.make({ instanceType, region: "us-east-1", price: 1, observedAt: 0 })] : [],
+              idempotency: IdempotencyStore.IdempotencyRecord.make({ tenantId: tenant.id, key, operation: "op", response: { eventIds: [] }, createdAt: 0 })
+            })
+          // Alone, then made together with others (one script, then one by one after the failure).
+          const alone = yield* Effect.flip(commitOf("dies-alone", 1, "crash:signal"))
+          assert.strictEqual(alone._tag, "StoreError")
+          const together = yield* Effect.all(
+            [commitOf("ok-1", 2, "fine"), commitOf("dies-together", 3, "crash:signal"), commitOf("ok-2", 4, "fine")].map(Effect.either),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(together.map(Either.isRight), [true, false, true])
+          const snapshots = yield* prices.snapshots({ from: 5_000, to: 5_100, pools: [pool] })
+          assert.sameMembers(snapshots.filter((x) => x.tenantId === tenant.id).map((x) => x.price), [2, 4])
+          assert.deepStrictEqual((yield* prices.onDemandPrices).filter((p) => p.instanceType === instanceType), [])
+          for (const key of ["dies-alone", "dies-together"]) assert.isTrue(Option.isNone(yield* idempotency.get(tenant.id, key)))
+          const events = yield* log.read({ tenantId: tenant.id, afterId: 0, limit: 1000 })
+          assert.sameMembers(events.filter((e) => e.type === "PriceReported").map((e) => e.data.n), [2, 4])
+          for (const [i, key] of [[0, "ok-1"], [2, "ok-2"]] as const) {
+            const written = together[i]!
+            assert.isTrue(Either.isRight(written))
+            const record = Option.getOrThrow(yield* idempotency.get(tenant.id, key))
+            assert.deepStrictEqual(record.response, { eventIds: Either.isRight(written) ? written.right.map((e) => e.id) : [] })
+          }
+        }).pipe(Effect.provide(Engine.layer())))
+    })
+  logCommitDies("own pool", undefined)
+  logCommitDies("SqlClient only", { store: { heartbeatConnections: 0 } })
 })

@@ -237,15 +237,33 @@ export interface EngineService {
   readonly cancelSwitch: (tenantId: TenantId, agentId: AgentId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
   /**
    * The agent's account of a switch (downtime as it measured it). `requestId` names the PROMOTE
-   * command; without it the report is about the agent's latest switch.
+   * command; without it the report is about the agent's latest switch. The downtime is
+   * `downtimeSeconds`, else `completedAt − startedAt` ({@link SwitchHistory.reportedDowntime}).
+   * With `options.idempotencyKey` the `SwitchReported` event and the key's record are one commit
+   * (`EventLog.commit`); the key is scoped by tenant and agent, and a repeat answers the first
+   * answer.
    */
   readonly reportSwitch: (
     tenantId: TenantId,
     agentId: AgentId,
-    args: { readonly requestId?: string | undefined; readonly downtimeSeconds: number; readonly details?: Readonly<Record<string, unknown>> | undefined }
+    args: {
+      readonly requestId?: string | undefined
+      readonly downtimeSeconds?: number | undefined
+      /** When the switch started and completed as the agent saw it (epoch milliseconds). */
+      readonly startedAt?: number | undefined
+      readonly completedAt?: number | undefined
+      readonly details?: Readonly<Record<string, unknown>> | undefined
+    },
+    options?: CallOptions
   ) => Effect.Effect<{ readonly flowId: string; /** The `SwitchReported` event. */ readonly eventId: number }, EngineFailure>
   /** Per-pool boot times and interruption history, caught up with the event log. */
   readonly poolLedger: Effect.Effect<PoolLedger.Ledger, EngineFailure>
+  /**
+   * The pools quarantined now: interrupted within the engine's quarantine period
+   * (`EngineOptions.quarantineSeconds`, see {@link PoolLedger.isQuarantined}), so emergency
+   * launches do not go there.
+   */
+  readonly quarantinedPools: Effect.Effect<ReadonlySet<PoolId>, EngineFailure>
 
   // -- events --
   readonly events: (

@@ -152,6 +152,7 @@ export const createEngine = (options: CreateEngineOptions = {}): EngineClient =>
   }
   client.listTenants = () => run((e) => e.listTenants)
   client.poolLedger = () => run((e) => e.poolLedger)
+  client.quarantinedPools = () => run((e) => e.quarantinedPools)
   client.runJob = (name: JobName, jobOptions: RunJobOptions = {}) => runEffect(jobOf(name, jobOptions))
   client.dispose = () => runtime.dispose()
   client[Symbol.asyncDispose] = () => runtime.dispose()

@@ -99,6 +99,24 @@ export const interruptionsPerDay = (record: PoolRecord, now: number, windowDays 
   record.interruptionTimes.filter((t) => t >= now - windowDays * 86_400_000).length / windowDays
 
 /**
+ * How long a pool stays quarantined after an interruption unless the engine is told otherwise
+ * (`EngineOptions.quarantineSeconds`): 5 minutes.
+ *
+ * @since 0.2.0
+ * @category selection
+ */
+export const defaultQuarantineMillis: number = internal.defaultQuarantineMillis
+
+/**
+ * Whether a pool is quarantined at `now`: interrupted (a termination notice, a rebalance
+ * recommendation or a reclaim) less than `quarantineMillis` ago. Emergency launches skip it.
+ *
+ * @since 0.2.0
+ * @category selection
+ */
+export const isQuarantined: (record: PoolRecord, now: number, quarantineMillis?: number) => boolean = internal.isQuarantined
+
+/**
  * Options of emergency pool selection.
  *
  * @since 0.1.0

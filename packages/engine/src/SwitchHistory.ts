@@ -117,3 +117,21 @@ export const toCsv: (records: Iterable<SwitchRecord>) => string = internal.toCsv
  */
 export const countSince: (records: Iterable<SwitchRecord>, agentId: string, since: number, trigger?: SwitchRecord["trigger"]) => number =
   internal.countSince
+
+/**
+ * The downtime an agent's switch report states: `downtimeSeconds` when given, else the seconds
+ * from `startedAt` to `completedAt` (epoch milliseconds); `undefined` when it states none (a
+ * completion before the start states none either).
+ *
+ * @since 0.2.0
+ * @category analytics
+ */
+export const reportedDowntime = (report: {
+  readonly downtimeSeconds?: number | undefined
+  readonly startedAt?: number | undefined
+  readonly completedAt?: number | undefined
+}): number | undefined =>
+  report.downtimeSeconds ??
+    (report.startedAt !== undefined && report.completedAt !== undefined && report.completedAt >= report.startedAt
+      ? (report.completedAt - report.startedAt) / 1000
+      : undefined)

@@ -66,6 +66,8 @@ export * as Savings from "./Savings.js"
 export * as SavingsAccrual from "./SavingsAccrual.js"
 /** @since 0.1.0 */
 export * as StateMachine from "./StateMachine.js"
+/** @since 0.2.0 */
+export * as SwitchGuards from "./SwitchGuards.js"
 /** @since 0.1.0 */
 export * as SwitchHistory from "./SwitchHistory.js"
 /** @since 0.1.0 */

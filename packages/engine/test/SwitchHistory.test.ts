@@ -58,6 +58,43 @@ describe("switching", () => {
       assert.strictEqual((yield* engine.switches(t))[0]!.oldTerminatedAt, 409_000)
     }).pipe(Effect.provide(TestEngine)))
 
+  it("a switch report's downtime: the one stated, else completion − start, else none", () => {
+    assert.strictEqual(SwitchHistory.reportedDowntime({ downtimeSeconds: 1.5, startedAt: 0, completedAt: 9_000 }), 1.5)
+    assert.strictEqual(SwitchHistory.reportedDowntime({ downtimeSeconds: 0 }), 0)
+    assert.strictEqual(SwitchHistory.reportedDowntime({ startedAt: 10_000, completedAt: 14_200 }), 4.2)
+    assert.strictEqual(SwitchHistory.reportedDowntime({ startedAt: 10_000, completedAt: 10_000 }), 0)
+    assert.isUndefined(SwitchHistory.reportedDowntime({ startedAt: 10_000, completedAt: 9_999 }))
+    assert.isUndefined(SwitchHistory.reportedDowntime({ startedAt: 10_000 }))
+    assert.isUndefined(SwitchHistory.reportedDowntime({}))
+  })
+
+  it.effect("the engine derives a reported downtime from start and completion, and refuses a report without one", () =>
+    Effect.gen(function*() {
+      const { engine, id, poll, report, t } = yield* setup
+      yield* engine.switchPool(t, id, { pool: poolB })
+      const [launch] = yield* poll()
+      yield* report(launch!.id, ok("i-b"))
+      const [promote] = yield* poll()
+      yield* report(promote!.id)
+      const stated = { requestId: promote!.requestId, startedAt: 50_000, completedAt: 53_250, details: { fromInstanceId: "i-a" } }
+      const answer = yield* engine.reportSwitch(t, id, stated)
+      const [record] = yield* engine.switches(t, { agentId: id })
+      assert.strictEqual(record!.downtimeSeconds, 3.25)
+      assert.strictEqual(record!.downtimeSource, "agent")
+      const [event] = (yield* engine.events(t, { afterId: 0, limit: 1000 })).filter((e) => e.type === "SwitchReported")
+      assert.strictEqual(event!.id, answer.eventId)
+      assert.deepStrictEqual(event!.data, {
+        flowId: record!.flowId,
+        downtimeSeconds: 3.25,
+        details: { fromInstanceId: "i-a", startedAt: 50_000, completedAt: 53_250 }
+      })
+      for (const bad of [{ requestId: promote!.requestId }, { requestId: promote!.requestId, startedAt: 2, completedAt: 1 }]) {
+        const refused = yield* Effect.flip(engine.reportSwitch(t, id, bad))
+        assert.deepStrictEqual([refused._tag, (refused as { field?: string }).field], ["InvalidInput", "downtimeSeconds"])
+      }
+      assert.strictEqual((yield* engine.events(t, { afterId: 0, limit: 1000 })).filter((e) => e.type === "SwitchReported").length, 1)
+    }).pipe(Effect.provide(TestEngine)))
+
   it.effect("a switch can be cancelled until its PROMOTE is handed out", () =>
     Effect.gen(function*() {
       const { engine, id, poll, report, t } = yield* setup

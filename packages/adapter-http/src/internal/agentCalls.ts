@@ -6,15 +6,14 @@ import {
   type AgentStore,
   Command,
   Engine,
-  EngineError,
   type EventLog,
-  IdempotencyStore,
+  type IdempotencyStore,
   type Ids,
   PriceService,
   type PriceStore,
   type StateMachine
 } from "@spotfleet/engine"
-import { Clock, DateTime, Effect, Option, Schema } from "effect"
+import { DateTime, Effect } from "effect"
 import { type HeartbeatRequest, ReportAccepted } from "../Api.js"
 import type * as ApiError from "../ApiError.js"
 import type { PrincipalService } from "../Security.js"
@@ -87,17 +86,13 @@ export interface PricingReport {
   readonly request_id?: string | undefined
 }
 
+/** A report's answer from what the engine wrote: how many items it kept, and its events. */
+export const accepted = (count: number, eventId: number): typeof ReportAccepted.Type =>
+  ReportAccepted.make({ accepted: count, eventIds: eventId === 0 ? [] : [eventId] })
+
 /** The agent calls over the engine and the price service. */
 export interface AgentCalls {
   readonly engine: Engine.EngineService
-  readonly idempotentReport: (
-    principal: PrincipalService,
-    agentId: Ids.AgentId,
-    operation: string,
-    key: string | undefined,
-    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>,
-    writeChecksAgent?: boolean
-  ) => Effect.Effect<typeof ReportAccepted.Type, ApiError.ApiError>
   readonly heartbeat: (
     principal: PrincipalService,
     agentId: Ids.AgentId,
@@ -122,49 +117,7 @@ export const make: Effect.Effect<
   Engine.Engine | IdempotencyStore.IdempotencyStore | AgentStore.AgentStore | EventLog.EventLog | PriceStore.PriceStore
 > = Effect.gen(function*() {
   const engine = yield* Engine.Engine
-  const idempotency = yield* IdempotencyStore.IdempotencyStore
   const prices = yield* PriceService.make
-
-  /** Reports the engine writes itself, idempotent here: `write` answers the ids of the events it appended (and how many items it accepted, when that differs). */
-  const idempotentReport = (
-    principal: PrincipalService,
-    agentId: Ids.AgentId,
-    operation: string,
-    key: string | undefined,
-    write: () => Effect.Effect<ReadonlyArray<number> | { readonly accepted: number; readonly eventIds: ReadonlyArray<number> }, ApiError.ApiError>,
-    writeChecksAgent = false
-  ) =>
-    Effect.gen(function*() {
-      // An unknown agent is a 404 before anything else; a `write` that checks the agent itself
-      // (price ingestion) spares that read except when the answer comes from the record.
-      const checkAgent = engineCall(engine.getAgent(principal.tenantId, agentId))
-      if (!writeChecksAgent) yield* checkAgent
-      if (key !== undefined) {
-        const found = yield* engineCall(idempotency.get(principal.tenantId, key))
-        if (Option.isSome(found)) {
-          if (writeChecksAgent) yield* checkAgent
-          if (found.value.operation !== operation) {
-            return yield* Effect.fail(errors.fromEngine(new EngineError.IdempotencyKeyReused({ key, operation: found.value.operation })))
-          }
-          return yield* Effect.orDie(Schema.decodeUnknown(ReportAccepted)(found.value.response))
-        }
-      }
-      const written = yield* write()
-      const answer = "accepted" in written
-        ? ReportAccepted.make({ accepted: written.accepted, eventIds: written.eventIds })
-        : ReportAccepted.make({ accepted: written.length, eventIds: written })
-      if (key !== undefined) {
-        const now = yield* Clock.currentTimeMillis
-        yield* engineCall(idempotency.put(IdempotencyStore.IdempotencyRecord.make({
-          tenantId: principal.tenantId,
-          key,
-          operation,
-          response: Schema.encodeSync(ReportAccepted)(answer),
-          createdAt: now
-        }))).pipe(Effect.catchIf((e) => e._tag === "Conflict", () => Effect.void))
-      }
-      return answer
-    })
 
   const heartbeat = (principal: PrincipalService, agentId: Ids.AgentId, inventory?: Inventory) =>
     Effect.zipRight(
@@ -179,20 +132,18 @@ export const make: Effect.Effect<
       Effect.map(engineCall(engine.pollCommands(principal.tenantId, agentId)), (commands): { readonly commands: ReadonlyArray<Command.Command> } => ({ commands }))
     )
 
+  // The engine's PriceService validates, records and keeps the report idempotent by its key.
   const pricingReport = (principal: PrincipalService, agentId: Ids.AgentId, key: string | undefined, payload: PricingReport) =>
     Effect.zipRight(
       forAgent(principal, agentId),
-      // Into the snapshot tier with the reporter's role, plus one PriceReported event (SSE).
-      idempotentReport(principal, agentId, "pricing-report", key, () =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const result = yield* engineCall(prices.ingest(principal.tenantId, agentId, {
-            cloudInstanceId: payload.instanceId,
-            prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) ?? now }))
-          }))
-          return { accepted: result.snapshots, eventIds: [result.eventId] }
-        }), true)
+      Effect.map(
+        engineCall(prices.ingest(principal.tenantId, agentId, {
+          cloudInstanceId: payload.instanceId,
+          prices: payload.prices.map((p) => ({ pool: p.pool, price: p.price, observedAt: millis(p.observedAt) }))
+        }, { idempotencyKey: key })),
+        (result) => accepted(result.snapshots, result.eventId)
+      )
     )
 
-  return { engine, idempotentReport, heartbeat, pendingCommands, pricingReport }
+  return { engine, heartbeat, pendingCommands, pricingReport }
 })

@@ -11,6 +11,10 @@ import type { LegacyInventoryInstance } from "../LegacyApi.js"
 
 const isoPattern = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
+/** Whether a pricing record's `price_type` names an on-demand price ("ondemand", "on-demand", "On_Demand"…; absent: spot). */
+export const isOnDemandPriceType = (priceType: string | null | undefined): boolean =>
+  (priceType ?? "spot").toLowerCase().replace(/[-_\s]/g, "") === "ondemand"
+
 /**
  * Epoch milliseconds of an ISO 8601 date-time as the agent writes it. A time without a zone
  * (`2026-11-26T20:52:41.779922`, Python's naive `utcnow().isoformat()`) is UTC — never the

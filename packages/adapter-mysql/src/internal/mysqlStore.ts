@@ -601,7 +601,118 @@ export const make = (options: Options = {}) =>
       })
     )
 
+    // ---------------------------------------------------------------- log commits
+
+    /**
+     * The statement that puts the ids of a log commit's events into its idempotency record
+     * (`EventLog.LogCommit`): `ids` are SQL expressions (the ids are known in the script only).
+     */
+    const eventIdsUpdate = (record: IdempotencyStore.IdempotencyRecord, ids: ReadonlyArray<string>): OneTrip.Statement => ({
+      text: `UPDATE idempotency SET response = JSON_SET(response, '$.eventIds', JSON_ARRAY(${ids.join(", ")})) WHERE tenant_id = ? AND idem_key = ?`,
+      params: [record.tenantId, record.key]
+    })
+
+    /** The price rows of log commits: snapshots, then on-demand prices. */
+    const priceStatements = (commits: ReadonlyArray<EventLog.LogCommit>): Array<OneTrip.Statement> => [
+      ...PriceStoreSql.snapshotStatements(commits.flatMap((c) => c.snapshots ?? [])),
+      ...PriceStoreSql.onDemandStatements(commits.flatMap((c) => c.onDemand ?? []))
+    ]
+
+    const keyTaken = (c: EventLog.LogCommit) => new EngineError.DuplicateKey({ entity: "idempotency key", key: c.idempotency?.key ?? "" })
+
+    /**
+     * Log commits (a batch of price reports) in one transaction in one round trip: every
+     * idempotency key first (a twin request holding the same key makes the insert wait for the
+     * twin's outcome; a key that exists fails the script), then the price rows, the events, and
+     * the events' ids into the records. Answers each commit's events.
+     */
+    const logCommitsOneTrip = (commits: ReadonlyArray<EventLog.LogCommit>) => {
+      const keys = commits.flatMap((c): Array<OneTrip.Statement> =>
+        c.idempotency === undefined ? [] : [{ text: IDEMPOTENCY_INSERT, params: idempotencyValues(c.idempotency) }]
+      )
+      const before = [...keys, ...priceStatements(commits)]
+      const drafts = commits.flatMap((c) => c.events)
+      const n = drafts.length
+      const updates: Array<OneTrip.Statement> = []
+      let at = 0
+      for (const c of commits) {
+        const first = at
+        at += c.events.length
+        if (c.idempotency !== undefined) {
+          // Event k of the script gets the id @spotfleet_last_event − (n − 1 − k) (see eventStatements).
+          updates.push(eventIdsUpdate(c.idempotency, c.events.map((_, j) => `@spotfleet_last_event - ${n - 1 - (first + j)}`)))
+        }
+      }
+      return Effect.map(oneTrip(n === 0 ? [...before, ...updates] : [...before, ...eventStatements(drafts), ...updates]), (results) => {
+        const last = n === 0 ? 0 : Number(header(results[OneTrip.FIRST + before.length]).insertId)
+        const events = drafts.map((d, k) => Rows.eventOf(d, last - (n - 1 - k)))
+        let from = 0
+        return commits.map((c) => events.slice(from, (from += c.events.length)))
+      })
+    }
+
+    type LogAnswer = Either.Either<ReadonlyArray<DomainEvent.DomainEvent>, EngineError.DuplicateKey | SqlError>
+
+    /**
+     * Log commits made together share a script (group commit), as many as fit in
+     * {@link PriceStoreSql.APPEND_ROWS} snapshot rows. One commit that fails (a taken key, a row
+     * the database rejects) fails the whole script: its commits are then written one by one, so
+     * each gets its own answer. A deadlock or lock wait timeout fails them all (each caller
+     * retries).
+     */
+    const logGrouped = heartbeatPool === null ? null : GroupCommit.make(runtime, (commits: ReadonlyArray<EventLog.LogCommit>) => {
+      const scripts: Array<Array<EventLog.LogCommit>> = []
+      let rows = Infinity
+      for (const c of commits) {
+        const size = c.snapshots?.length ?? 0
+        if (rows + size > PriceStoreSql.APPEND_ROWS) {
+          scripts.push([])
+          rows = 0
+        }
+        scripts[scripts.length - 1]!.push(c)
+        rows += size
+      }
+      const failed = (c: EventLog.LogCommit, e: SqlError): LogAnswer => Either.left(Errors.duplicateKeyName(e) !== null ? keyTaken(c) : e)
+      const write = (script: ReadonlyArray<EventLog.LogCommit>): Effect.Effect<ReadonlyArray<LogAnswer>> =>
+        logCommitsOneTrip(script).pipe(
+          Effect.map((answers): ReadonlyArray<LogAnswer> => answers.map((events) => Either.right(events))),
+          Effect.catchAll((e) =>
+            script.length > 1 && !Errors.isRetryable(e)
+              ? Effect.map(Effect.forEach(script, (c) => write([c])), (answers) => answers.flat())
+              : Effect.succeed(script.map((c) => failed(c, e)))
+          )
+        )
+      return Effect.map(Effect.forEach(scripts, write), (answers) => answers.flat())
+    })
+
+    /** A log commit statement by statement in a transaction of the SqlClient (no own pool, or inside a caller's transaction). */
+    const logCommitIn = (c: EventLog.LogCommit) =>
+      Effect.gen(function*() {
+        if (c.idempotency !== undefined) yield* exec(IDEMPOTENCY_INSERT, idempotencyValues(c.idempotency))
+        for (const statement of priceStatements([c])) yield* exec(statement.text, statement.params)
+        const events = yield* insertEvents(c.events)
+        if (c.idempotency !== undefined) {
+          const response = { ...(c.idempotency.response as object), eventIds: events.map((e) => e.id) }
+          yield* exec("UPDATE idempotency SET response = ? WHERE tenant_id = ? AND idem_key = ?", [
+            Rows.toJsonValue(response),
+            c.idempotency.tenantId,
+            c.idempotency.key
+          ])
+        }
+        return events
+      }).pipe(Effect.catchIf((e): e is SqlError => e instanceof SqlError && Errors.duplicateKeyName(e) !== null, () => Effect.fail(keyTaken(c))))
+
+    const commitLog: EventLog.EventLogService["commit"] = (c) =>
+      run(
+        "commitLog",
+        Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
+          logGrouped === null || Option.isSome(inTransaction) || (c.snapshots?.length ?? 0) > PriceStoreSql.APPEND_ROWS
+            ? sql.withTransaction(logCommitIn(c))
+            : Effect.flatMap(logGrouped(c), Either.match({ onLeft: Effect.fail, onRight: Effect.succeed })))
+      )
+
     const eventLog: EventLog.EventLogService = {
+      commit: commitLog,
       read: ({ afterId, agentId, limit, tenantId, types }) => {
         if (types !== undefined && types.length === 0) return Effect.succeed([])
         const where = ["id > ?"]

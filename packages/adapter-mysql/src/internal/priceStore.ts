@@ -11,7 +11,7 @@ type Row = Record<string, unknown>
 
 const CHUNK = 500
 /** Snapshot rows per INSERT (8 columns: 32,000 parameters). */
-const APPEND_ROWS = 4_000
+export const APPEND_ROWS = 4_000
 /** Snapshot ids per duplicate-flagging UPDATE (a consolidation run flags all of its duplicates at once). */
 const FLAG_ROWS = 5_000
 const chunks = <A>(as: ReadonlyArray<A>, size: number = CHUNK): Array<ReadonlyArray<A>> => {
@@ -23,6 +23,22 @@ const tuples = (rows: number, columns: number) => Array.from({ length: rows }, (
 const limitClause = (limit: number | undefined) => (limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.floor(limit))}`)
 const num = (v: unknown) => Number(v)
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v))
+
+const snapshotWriteColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
+
+/** The INSERTs of some snapshots, {@link APPEND_ROWS} rows each (for a script: see oneTrip). */
+export const snapshotStatements = (drafts: ReadonlyArray<Pricing.SnapshotDraft>): Array<{ readonly text: string; readonly params: ReadonlyArray<unknown> }> =>
+  chunks(drafts, APPEND_ROWS).map((batch) => ({
+    text: `INSERT INTO price_snapshots (${snapshotWriteColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotWriteColumns.length)}`,
+    params: batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
+  }))
+
+/** The REPLACEs of some on-demand prices: insert or replace by (instance_type, region), the table's only key. */
+export const onDemandStatements = (prices: ReadonlyArray<Pricing.OnDemandPrice>): Array<{ readonly text: string; readonly params: ReadonlyArray<unknown> }> =>
+  chunks(prices).map((batch) => ({
+    text: `REPLACE INTO on_demand_prices (instance_type, region, price, observed_at) VALUES ${tuples(batch.length, 4)}`,
+    params: batch.flatMap((p) => [p.instanceType, p.region, p.price, p.observedAt])
+  }))
 
 const decoder = <A, I>(schema: Schema.Schema<A, I>, what: string) => Rows.decoderOf(schema, what)
 const decodeSnapshot = decoder(Pricing.PriceSnapshot, "price snapshot")
@@ -191,13 +207,11 @@ export const make = (
       return Effect.forEach(wanted, ([b, i]) => tier.decode(b, i))
     })
 
-  const snapshotColumns = ["tenant_id", "pool", "price", "observed_at", "reporter_agent_id", "reporter_role", "source", "received_at"]
-
-  const insertWith = (write: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>) => (batch: ReadonlyArray<Pricing.SnapshotDraft>) =>
-    write(
-      `INSERT INTO price_snapshots (${snapshotColumns.join(", ")}) VALUES ${tuples(batch.length, snapshotColumns.length)}`,
-      batch.flatMap((d) => [d.tenantId, d.pool, d.price, d.observedAt, d.reporterAgentId, d.reporterRole, d.source, d.receivedAt])
-    )
+  // One batch of at most APPEND_ROWS rows: one statement.
+  const insertWith = (write: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>) => (batch: ReadonlyArray<Pricing.SnapshotDraft>) => {
+    const [statement] = snapshotStatements(batch)
+    return write(statement!.text, statement!.params)
+  }
   const insert = insertWith(exec)
   // One statement is atomic on its own: an agent's report needs no BEGIN/COMMIT round trips.
   // Small appends made together (up to APPEND_ROWS rows in all) share it.
@@ -290,16 +304,7 @@ export const make = (
     putOnDemandPrices: (prices) =>
       run(
         "putOnDemandPrices",
-        Effect.forEach(
-          chunks(prices),
-          (batch) =>
-            // REPLACE: insert or replace by (instance_type, region); the table has no other keys.
-            exec(
-              `REPLACE INTO on_demand_prices (instance_type, region, price, observed_at) VALUES ${tuples(batch.length, 4)}`,
-              batch.flatMap((p) => [p.instanceType, p.region, p.price, p.observedAt])
-            ),
-          { discard: true }
-        )
+        Effect.forEach(onDemandStatements(prices), (statement) => exec(statement.text, statement.params), { discard: true })
       ),
     onDemandPrices: run(
       "readOnDemandPrices",

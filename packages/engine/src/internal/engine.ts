@@ -9,14 +9,13 @@ import {
   AgentNotFound,
   CommandNotFound,
   DuplicateKey,
-  IdempotencyKeyReused,
   InvalidInput,
   TenantNotFound,
   VersionConflict
 } from "../EngineError.js"
 import * as EngineMetrics from "../EngineMetrics.js"
 import { EventLog } from "../EventLog.js"
-import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
+import { IdempotencyStore } from "../IdempotencyStore.js"
 import { type AgentId, randomIds, TenantId } from "../Ids.js"
 import type { PoolId } from "../Pool.js"
 import * as PoolLedger from "../PoolLedger.js"
@@ -25,11 +24,15 @@ import * as SwitchHistory from "../SwitchHistory.js"
 import * as Reconcile from "./reconcile.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
+import * as Idempotent from "./idempotent.js"
 
 
 const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId })
 const userActor = Actor.make({ kind: "user", id: null })
 const systemActor = Actor.make({ kind: "system", id: null })
+
+/** A switch report's answer as its idempotency record keeps it (the store sets `eventIds`: `EventLog.LogCommit`). */
+const SwitchReportAnswer = Schema.Struct({ flowId: Schema.String, eventIds: Schema.Array(Schema.Int) })
 
 // The parts of an aggregate are schema instances the engine built or the store decoded: checking
 // them again on every answer cost as much as the transition itself.
@@ -73,44 +76,8 @@ export const make = (options: EngineOptions = {}) =>
           // Another tenant's agent is reported exactly like a missing one.
           : Effect.fail(new AgentNotFound({ agentId })))
 
-    /** Replays the first answer for a key, or runs `fresh` with the record to write. */
-    const idempotent = <A, I>(
-      tenantId: TenantId,
-      key: string | undefined,
-      operation: string,
-      schema: Schema.Schema<A, I>,
-      fresh: (record: (answer: A, now: number) => IdempotencyRecord | undefined) => Effect.Effect<A, EngineFailure>
-    ): Effect.Effect<A, EngineFailure> => {
-      if (key === undefined) return fresh(() => undefined)
-      const replay = Effect.flatMap(idempotency.get(tenantId, key), (found) => {
-        if (Option.isNone(found)) return Effect.succeed(Option.none<A>())
-        if (found.value.operation !== operation) return Effect.fail(new IdempotencyKeyReused({ key, operation: found.value.operation }))
-        return Effect.map(
-          Effect.orDie(Schema.decodeUnknown(schema)(found.value.response)),
-          Option.some
-        )
-      })
-      const makeRecord = (answer: A, now: number) =>
-        IdempotencyRecord.make({ tenantId, key, operation, response: Schema.encodeSync(schema)(answer), createdAt: now })
-      return Effect.flatMap(replay, Option.match({
-        onSome: Effect.succeed,
-        onNone: () =>
-          fresh(makeRecord).pipe(
-            // A concurrent twin won the race for the key: answer what it answered. The twin may
-            // have committed between our replay check and our load, so any failure (a
-            // FlowConflict against the twin's own change, say) is checked against the key too.
-            Effect.catchAll((e) =>
-              Effect.flatMap(replay, Option.match({
-                onSome: Effect.succeed,
-                onNone: () =>
-                  Effect.fail(
-                    e._tag === "DuplicateKey" && e.entity === "idempotency key" ? new DuplicateKey({ entity: "idempotency key", key }) : e
-                  )
-              }))
-            )
-          )
-      }))
-    }
+    /** Replays the first answer for a key, or runs `fresh` with the record to write (internal/idempotent.ts). */
+    const idempotent = Idempotent.make(idempotency)
 
     const retryConflicts = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(
@@ -194,9 +161,9 @@ export const make = (options: EngineOptions = {}) =>
       })
     const poolLedger = yield* readModel(PoolLedger.empty, PoolLedger.fold, PoolLedger.foldedTypes)
     const switchHistory = yield* readModel(SwitchHistory.empty, SwitchHistory.fold, SwitchHistory.foldedTypes)
+    const quarantineMillis = options.quarantineSeconds === undefined ? undefined : options.quarantineSeconds * 1000
     const emergencyChain = (pool: PoolId, now: number) =>
-      Effect.map(poolLedger, (ledger) =>
-        PoolLedger.emergencyChain(ledger, { interrupted: pool, now, quarantineMillis: options.quarantineSeconds === undefined ? undefined : options.quarantineSeconds * 1000 }))
+      Effect.map(poolLedger, (ledger) => PoolLedger.emergencyChain(ledger, { interrupted: pool, now, quarantineMillis }))
 
     const register: EngineService["register"] = (tenantId, args, callOptions = {}) =>
       idempotent(tenantId, callOptions.idempotencyKey, "register", RegisterResult, (record) =>
@@ -541,28 +508,56 @@ export const make = (options: EngineOptions = {}) =>
             }), agentActor(agentId))(tenantId, agentId),
       cancelSwitch: (tenantId, agentId, callOptions) =>
         simple("cancel-switch", () => ({ _tag: "CancelSwitch" }), userActor)(tenantId, agentId, callOptions),
-      reportSwitch: (tenantId, agentId, args) =>
-        Effect.gen(function*() {
-          const aggregate = yield* loadOwned(tenantId, agentId)
-          const promote = args.requestId === undefined
-            ? undefined
-            : aggregate.commands.find((c) => c.requestId === args.requestId || c.id === args.requestId)
-          // Without a command reference the report is about the agent's latest switch.
-          const flowId = promote?.flowId ??
-            (yield* Effect.map(switchHistory, (h) =>
-              [...h.switches.values()].filter((r) => r.agentId === agentId).sort((a, b) => b.initiatedAt - a.initiatedAt)[0]?.flowId ?? null))
-          if (flowId === null) return yield* Effect.fail(new InvalidInput({ field: "request_id", reason: "no switch of this agent to report on" }))
-          const now = yield* Clock.currentTimeMillis
-          const [written] = yield* eventLog.append([EventDraft.make({
-            tenantId,
-            agentId,
-            type: "SwitchReported",
-            at: now,
-            actor: agentActor(agentId),
-            data: { flowId, downtimeSeconds: args.downtimeSeconds, details: args.details ?? {} }
-          })]).pipe(Effect.tap(EngineMetrics.recordEvents))
-          return { flowId, eventId: written?.id ?? 0 }
-        })
+      reportSwitch: (tenantId, agentId, args, callOptions = {}) =>
+        Effect.map(
+          idempotent(tenantId, callOptions.idempotencyKey, Idempotent.agentOperation("switch-report", agentId), SwitchReportAnswer, (record) =>
+            Effect.gen(function*() {
+              const aggregate = yield* loadOwned(tenantId, agentId)
+              const downtimeSeconds = SwitchHistory.reportedDowntime(args)
+              if (downtimeSeconds === undefined) {
+                return yield* Effect.fail(new InvalidInput({ field: "downtimeSeconds", reason: "give downtimeSeconds, or startedAt and completedAt" }))
+              }
+              const promote = args.requestId === undefined
+                ? undefined
+                : aggregate.commands.find((c) => c.requestId === args.requestId || c.id === args.requestId)
+              // Without a command reference the report is about the agent's latest switch.
+              const flowId = promote?.flowId ??
+                (yield* Effect.map(switchHistory, (h) =>
+                  [...h.switches.values()].filter((r) => r.agentId === agentId).sort((a, b) => b.initiatedAt - a.initiatedAt)[0]?.flowId ?? null))
+              if (flowId === null) return yield* Effect.fail(new InvalidInput({ field: "request_id", reason: "no switch of this agent to report on" }))
+              const now = yield* Clock.currentTimeMillis
+              const answer = { flowId, eventIds: [] }
+              // The event and the key's record in one commit: a failure leaves neither.
+              const written = yield* eventLog.commit({
+                events: [EventDraft.make({
+                  tenantId,
+                  agentId,
+                  type: "SwitchReported",
+                  at: now,
+                  actor: callOptions.actor ?? agentActor(agentId),
+                  data: {
+                    flowId,
+                    downtimeSeconds,
+                    details: {
+                      ...args.details,
+                      ...(args.startedAt === undefined ? {} : { startedAt: args.startedAt }),
+                      ...(args.completedAt === undefined ? {} : { completedAt: args.completedAt })
+                    }
+                  }
+                })],
+                idempotency: record(answer, now)
+              }).pipe(Effect.tap(EngineMetrics.recordEvents))
+              return { flowId, eventIds: written.map((e) => e.id) }
+            })),
+          (answer) => ({ flowId: answer.flowId, eventId: answer.eventIds[0] ?? 0 })
+        ),
+      quarantinedPools: Effect.gen(function*() {
+        const ledger = yield* poolLedger
+        const now = yield* Clock.currentTimeMillis
+        const pools = new Set<PoolId>()
+        for (const record of ledger.pools.values()) if (PoolLedger.isQuarantined(record, now, quarantineMillis)) pools.add(record.pool)
+        return pools
+      })
     }
     return service
   })

@@ -5,13 +5,17 @@ import { AgentStore } from "../AgentStore.js"
 import { DomainEvent, type EventDraft } from "../DomainEvent.js"
 import { DuplicateKey, VersionConflict } from "../EngineError.js"
 import { EventLog, type EventLogService } from "../EventLog.js"
-import { type IdempotencyRecord, IdempotencyStore, type IdempotencyStoreService } from "../IdempotencyStore.js"
+import { IdempotencyRecord, IdempotencyStore, type IdempotencyStoreService } from "../IdempotencyStore.js"
 import type { AgentId, TenantId } from "../Ids.js"
 import { PriceStore } from "../PriceStore.js"
 import type { AgentAggregate } from "../StateMachine.js"
 import type { Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore, type TenantStoreService } from "../TenantStore.js"
-import { makeMemory as makePriceStore } from "./priceStore.js"
+import { makeMemoryWith as makePriceStore } from "./priceStore.js"
+
+/** A log commit's record with the ids of its events in its response (`EventLog.LogCommit`). */
+const withEventIds = (record: IdempotencyRecord, events: ReadonlyArray<DomainEvent>): IdempotencyRecord =>
+  IdempotencyRecord.make({ ...record, response: { ...(record.response as object), eventIds: events.map((e) => e.id) } })
 
 /**
  * All state lives in plain maps mutated inside `Effect.sync` blocks. A fiber cannot be
@@ -30,6 +34,7 @@ export const make = Effect.sync(() => {
   const logicalKey = (tenantId: string, logicalAgentId: string) => `${tenantId}\u0000${logicalAgentId}`
   const cloudKey = (tenantId: string, cloudId: string) => `${tenantId}\u0000${cloudId}`
   const idemKey = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+  const prices = makePriceStore()
 
   /** A notice, an open flow, DEGRADED or an open command: what a poll or the sweep has to look at. */
   const isBusy = ({ agent, commands }: AgentAggregate): boolean =>
@@ -192,6 +197,18 @@ export const make = Effect.sync(() => {
         return out
       }),
     append: (drafts) => Effect.sync(() => appendEvents(drafts)),
+    commit: (commit) =>
+      Effect.suspend((): Effect.Effect<ReadonlyArray<DomainEvent>, DuplicateKey> => {
+        const record = commit.idempotency
+        const key = record === undefined ? undefined : idemKey(record.tenantId, record.key)
+        if (key !== undefined && idempotency.has(key)) return Effect.fail(new DuplicateKey({ entity: "idempotency key", key: record!.key }))
+        // Nothing below fails: the write is all or nothing.
+        prices.appendSnapshotsNow(commit.snapshots ?? [])
+        prices.putOnDemandNow(commit.onDemand ?? [])
+        const written = appendEvents(commit.events)
+        if (key !== undefined) idempotency.set(key, withEventIds(record!, written))
+        return Effect.succeed(written)
+      }),
     latestId: Effect.sync(() => events.length)
   }
 
@@ -247,5 +264,5 @@ export const make = Effect.sync(() => {
     .pipe(Context.add(EventLog, eventLog))
     .pipe(Context.add(IdempotencyStore, idempotencyStore))
     .pipe(Context.add(TenantStore, tenantStore))
-    .pipe(Context.add(PriceStore, makePriceStore()))
+    .pipe(Context.add(PriceStore, prices.store))
 })

@@ -101,11 +101,15 @@ export const fold = (ledger: Ledger, events: Iterable<DomainEvent>): Ledger => {
   return { pools, openNotices: notes, lastEventId }
 }
 
+export const defaultQuarantineMillis = 5 * 60_000
+
+export const isQuarantined = (record: PoolRecord, now: number, quarantineMillis: number = defaultQuarantineMillis): boolean =>
+  record.lastInterruptionAt !== null && now - record.lastInterruptionAt < quarantineMillis
+
 export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyArray<Pool.PoolId> => {
   const interrupted = Pool.parse(options.interrupted)
   if (Either.isLeft(interrupted)) return []
   const { az, instanceType, region } = interrupted.right
-  const quarantine = options.quarantineMillis ?? 5 * 60_000
   const minSamples = options.minSamples ?? 3
   const spot = [...ledger.pools.values()]
     .filter((r) => {
@@ -114,7 +118,7 @@ export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyA
       const parts = Pool.parse(r.pool)
       if (Either.isLeft(parts) || parts.right.region !== region) return false
       if (r.bootSeconds.length < minSamples || r.medianBootSeconds === null) return false
-      return r.lastInterruptionAt === null || options.now - r.lastInterruptionAt >= quarantine
+      return !isQuarantined(r, options.now, options.quarantineMillis)
     })
     .map((r) => {
       const parts = Pool.parse(r.pool)

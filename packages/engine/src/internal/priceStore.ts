@@ -7,7 +7,8 @@ import {
   type ConsolidatedPrice,
   type ConsolidationRun,
   type OnDemandPrice,
-  PriceSnapshot
+  PriceSnapshot,
+  type SnapshotDraft
 } from "../Pricing.js"
 
 interface Keyed {
@@ -45,19 +46,32 @@ const readTier = <A extends Keyed>(tier: Map<PoolId, Map<number, A>>, pool: Pool
   return out.sort((a, b) => a.slotStart - b.slotStart)
 }
 
-export const makeMemory = (): PriceStoreService => {
+/**
+ * The in-memory price store with its two writes as plain functions too: the memory store's
+ * `EventLog.commit` writes a report's snapshots and on-demand prices in the same synchronous
+ * block as its events and idempotency record.
+ */
+export const makeMemoryWith = (): {
+  readonly store: PriceStoreService
+  readonly appendSnapshotsNow: (drafts: ReadonlyArray<SnapshotDraft>) => number
+  readonly putOnDemandNow: (prices: ReadonlyArray<OnDemandPrice>) => void
+} => {
   const snapshots: Array<PriceSnapshot> = []
   const consolidated = new Map<PoolId, Map<number, ConsolidatedPrice>>()
   const canonical = new Map<PoolId, Map<number, CanonicalPrice>>()
   const onDemand = new Map<string, OnDemandPrice>()
   const runs = new Map<string, ConsolidationRun>()
 
-  return {
-    appendSnapshots: (drafts) =>
-      Effect.sync(() => {
-        for (const d of drafts) snapshots.push(new PriceSnapshot({ ...d, id: snapshots.length + 1, duplicate: false }, true))
-        return drafts.length
-      }),
+  const appendSnapshotsNow = (drafts: ReadonlyArray<SnapshotDraft>): number => {
+    for (const d of drafts) snapshots.push(new PriceSnapshot({ ...d, id: snapshots.length + 1, duplicate: false }, true))
+    return drafts.length
+  }
+  const putOnDemandNow = (prices: ReadonlyArray<OnDemandPrice>): void => {
+    for (const p of prices) onDemand.set(`${p.instanceType}\u0000${p.region}`, p)
+  }
+
+  const store: PriceStoreService = {
+    appendSnapshots: (drafts) => Effect.sync(() => appendSnapshotsNow(drafts)),
     snapshots: ({ afterId, from, limit, pools, source, to }) =>
       Effect.sync(() => {
         const wanted = pools === undefined ? null : new Set(pools)
@@ -102,10 +116,7 @@ export const makeMemory = (): PriceStoreService => {
           a.price === b.price && a.source === b.source && a.confidence === b.confidence && Equal.equals(a.features, b.features))
       ),
     canonical: ({ from, pool, to }) => Effect.sync(() => readTier(canonical, pool, from, to)),
-    putOnDemandPrices: (prices) =>
-      Effect.sync(() => {
-        for (const p of prices) onDemand.set(`${p.instanceType}\u0000${p.region}`, p)
-      }),
+    putOnDemandPrices: (prices) => Effect.sync(() => putOnDemandNow(prices)),
     onDemandPrices: Effect.sync(() =>
       [...onDemand.values()].sort((a, b) =>
         a.instanceType < b.instanceType ? -1 : a.instanceType > b.instanceType ? 1 : a.region < b.region ? -1 : a.region > b.region ? 1 : 0
@@ -118,7 +129,10 @@ export const makeMemory = (): PriceStoreService => {
         return options.limit === undefined ? all : all.slice(0, options.limit)
       })
   }
+  return { store, appendSnapshotsNow, putOnDemandNow }
 }
+
+export const makeMemory = (): PriceStoreService => makeMemoryWith().store
 
 export const bulkFromRecords = (store: PriceStoreService): PriceStoreBulk => ({
   snapshotColumns: ({ from, pools, to }) =>

@@ -15,6 +15,7 @@ import { AgentId, type CommandId, FlowId, InstanceId, type TenantId } from "../I
 import { Instance, type Role, type RoleHint } from "../Instance.js"
 import * as Pool from "../Pool.js"
 import type { AgentAggregate, Input, RoleTransition, Transition, TransitionContext } from "../StateMachine.js"
+import * as SwitchGuards from "../SwitchGuards.js"
 import * as Timing from "../Timing.js"
 import * as Reconcile from "./reconcile.js"
 
@@ -1054,11 +1055,10 @@ const apply = (d: Draft, input: Input): void => {
       return
     }
     case "Switch": {
-      if (!d.agent.config.enabled) reject(new InvalidTransition({ reason: `agent ${d.agent.id} is disabled` }))
-      if (d.agent.notice !== null) reject(new InvalidTransition({ reason: `agent ${d.agent.id} has an emergency in progress` }))
-      const primary = d.primary()
-      if (primary === undefined) return reject(new InvalidTransition({ reason: `agent ${d.agent.id} has no PRIMARY to switch from` }))
-      if (primary.pool === input.pool) reject(new InvalidInput({ field: "pool", reason: `the agent already runs in ${input.pool}` }))
+      // The guards live in SwitchGuards (the switch simulation lists the same ones).
+      const blocked = SwitchGuards.blockers(d, input)
+      if (blocked.length > 0) return reject(blocked[0]!)
+      const primary = d.primary()!
       const flow = d.openFlow("switch", input.priority, true, {
         trigger: input.trigger,
         from: primary.pool,

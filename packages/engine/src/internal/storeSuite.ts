@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Exit, type Layer, Option, TestClock } from "effect"
-import { Agent } from "../Agent.js"
+import { Agent, Flow } from "../Agent.js"
 import { AgentStore } from "../AgentStore.js"
 import { Command, CommandResult } from "../Command.js"
 import { Actor, EventDraft } from "../DomainEvent.js"
@@ -8,10 +8,11 @@ import * as Engine from "../Engine.js"
 import { EventLog } from "../EventLog.js"
 import { IdempotencyRecord, IdempotencyStore } from "../IdempotencyStore.js"
 import { JobLease, JobRun } from "../JobLease.js"
-import { AgentId, type CommandId, InstanceId, type TenantId } from "../Ids.js"
+import { AgentId, type CommandId, FlowId, InstanceId, type TenantId } from "../Ids.js"
 import { Instance } from "../Instance.js"
 import * as Pool from "../Pool.js"
-import { bulkFromRecords, PriceStore } from "../PriceStore.js"
+import * as PriceService from "../PriceService.js"
+import { bulkFromRecords, PriceStore, type PriceStoreService } from "../PriceStore.js"
 import { canonicalPoints, consolidate, consolidatedPoints } from "./consolidation.js"
 import {
   CanonicalPrice,
@@ -112,6 +113,16 @@ const replicaOf = (aggregate: AgentAggregate, n: number) =>
     createdAt: 0
   })
 
+/** A time of its own for a test's price snapshots (the store may be shared). */
+const logTime = () => 1_000_000_000 + Math.floor(Math.random() * 1_000_000) * 100
+
+/** An agent's snapshot observed at `at`. */
+const reported = (tenantId: TenantId, agentId: AgentId, at: number, price: number) =>
+  SnapshotDraft.make({ tenantId, pool, price, observedAt: at, reporterAgentId: agentId, reporterRole: "PRIMARY", source: "agent", receivedAt: at })
+
+/** The snapshots of `pool` observed in the 100 ms from `at`, in append order. */
+const snapshotsAt = (prices: PriceStoreService, at: number) => prices.snapshots({ from: at, to: at + 100, pools: [pool] })
+
 const eventsOf = (tenantId: TenantId) =>
   Effect.flatMap(EventLog, (log) => log.read({ tenantId, afterId: 0, limit: 10_000 }))
 
@@ -122,7 +133,7 @@ const eventsOf = (tenantId: TenantId) =>
  */
 export const suite = <E>(
   name: string,
-  storeLayer: Layer.Layer<AgentStore | EventLog | IdempotencyStore | TenantStore, E>,
+  storeLayer: Layer.Layer<AgentStore | EventLog | IdempotencyStore | TenantStore | PriceStore, E>,
   options: SuiteOptions = {}
 ): void =>
   layer(storeLayer, { timeout: options.timeout ?? Duration.seconds(60) })(`store conformance: ${name}`, (it) => {
@@ -251,6 +262,162 @@ export const suite = <E>(
         assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), written)
       }).pipe(Effect.provide(withEngine)))
 
+    it.effect("log commits: events, snapshots, on-demand prices and the key's record are one write; a taken key writes nothing", () =>
+      Effect.gen(function*() {
+        const { agent, tenant } = yield* fixture
+        const log = yield* EventLog
+        const prices = yield* PriceStore
+        const idempotency = yield* IdempotencyStore
+        const at = logTime()
+        const instanceType = `lc${unique()}.large`
+        const record = IdempotencyRecord.make({ tenantId: tenant.id, key: "log-1", operation: "op", response: { kept: 2, eventIds: [] }, createdAt: 5 })
+        const before = yield* eventsOf(tenant.id)
+        const written = yield* log.commit({
+          events: [event(tenant.id, agent.id, { n: 1 }), event(tenant.id, agent.id, { n: 2 })],
+          snapshots: [reported(tenant.id, agent.id, at, 0.011), reported(tenant.id, agent.id, at + 1, 0.012)],
+          onDemand: [OnDemandPrice.make({ instanceType, region: "us-east-1", price: 0.1, observedAt: at })],
+          idempotency: record
+        })
+        assert.deepStrictEqual(written.map((e) => e.data), [{ n: 1 }, { n: 2 }])
+        assert.isTrue(written[0]!.id < written[1]!.id && written[0]!.id > (before.at(-1)?.id ?? 0))
+        assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), written)
+        assert.deepStrictEqual((yield* snapshotsAt(prices, at)).map((x) => [x.price, x.reporterAgentId]), [[0.011, agent.id], [0.012, agent.id]])
+        assert.deepStrictEqual((yield* prices.onDemandPrices).filter((p) => p.instanceType === instanceType).map((p) => p.price), [0.1])
+        // The record as given, with the ids of the events the commit wrote.
+        const stored = Option.getOrThrow(yield* idempotency.get(tenant.id, "log-1"))
+        assert.deepStrictEqual(stored, IdempotencyRecord.make({ ...record, response: { kept: 2, eventIds: written.map((e) => e.id) } }))
+
+        // The same key again: DuplicateKey, and nothing of the second commit anywhere.
+        const again = yield* Effect.flip(log.commit({
+          events: [event(tenant.id, agent.id, { n: 3 })],
+          snapshots: [reported(tenant.id, agent.id, at + 2, 0.013)],
+          onDemand: [OnDemandPrice.make({ instanceType, region: "us-east-1", price: 0.2, observedAt: at })],
+          idempotency: IdempotencyRecord.make({ ...record, response: { kept: 1, eventIds: [] } })
+        }))
+        assert.strictEqual(again._tag, "DuplicateKey")
+        assert.strictEqual((again as { entity?: string }).entity, "idempotency key")
+        assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), written)
+        assert.strictEqual((yield* snapshotsAt(prices, at)).length, 2)
+        assert.deepStrictEqual((yield* prices.onDemandPrices).filter((p) => p.instanceType === instanceType).map((p) => p.price), [0.1])
+        assert.deepStrictEqual(Option.getOrThrow(yield* idempotency.get(tenant.id, "log-1")), stored)
+
+        // Without a key: written, no record.
+        const plain = yield* log.commit({ events: [event(tenant.id, null, { n: 4 })] })
+        assert.strictEqual(plain.length, 1)
+        assert.isTrue(plain[0]!.id > written[1]!.id)
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("log commits made together are answered one by one: a taken key fails only its own", () =>
+      Effect.gen(function*() {
+        const { agent, tenant } = yield* fixture
+        const log = yield* EventLog
+        const prices = yield* PriceStore
+        const idempotency = yield* IdempotencyStore
+        const at = logTime()
+        const commitOf = (key: string, n: number) =>
+          log.commit({
+            events: [event(tenant.id, agent.id, { key, n })],
+            snapshots: [reported(tenant.id, agent.id, at + n, 1 + n)],
+            idempotency: IdempotencyRecord.make({ tenantId: tenant.id, key, operation: "op", response: { n, eventIds: [] }, createdAt: 0 })
+          })
+        yield* commitOf("together-taken", 0)
+        // Distinct keys, a taken key and two twins sharing a fresh key, all at once.
+        const keys = ["together-taken", ...Array.from({ length: 8 }, (_, i) => `together-${i}`), "together-twin", "together-twin"]
+        const outcomes = yield* Effect.all(keys.map((key, i) => Effect.either(commitOf(key, i + 1))), { concurrency: "unbounded" })
+        assert.strictEqual(Either.isLeft(outcomes[0]!) && outcomes[0].left._tag, "DuplicateKey")
+        for (const outcome of outcomes.slice(1, 9)) assert.isTrue(Either.isRight(outcome))
+        const twins = outcomes.slice(9)
+        assert.strictEqual(twins.filter(Either.isRight).length, 1, "exactly one twin is written")
+        assert.strictEqual(twins.filter((o) => Either.isLeft(o) && o.left._tag === "DuplicateKey").length, 1)
+        // Each record names its own event; the snapshots are those of the commits written.
+        for (const [i, outcome] of outcomes.entries()) {
+          if (Either.isLeft(outcome)) continue
+          const record = Option.getOrThrow(yield* idempotency.get(tenant.id, keys[i]!))
+          assert.deepStrictEqual(record.response, { n: i + 1, eventIds: [outcome.right[0]!.id] })
+          assert.deepStrictEqual(outcome.right[0]!.data, { key: keys[i], n: i + 1 })
+        }
+        const written = outcomes.flatMap((o, i) => (Either.isRight(o) ? [1 + i + 1] : []))
+        assert.sameMembers((yield* snapshotsAt(prices, at)).map((x) => x.price), [1, ...written])
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("a log commit the store cannot finish after writing its prices leaves nothing, and its key free", () =>
+      Effect.gen(function*() {
+        const { agent, tenant } = yield* fixture
+        const log = yield* EventLog
+        const prices = yield* PriceStore
+        const idempotency = yield* IdempotencyStore
+        const at = logTime()
+        const before = yield* eventsOf(tenant.id)
+        // An event a store may not hold (an actor id longer than a column allows): a store that
+        // refuses it does so after the snapshots, and must take them back.
+        const huge = EventDraft.make({
+          tenantId: tenant.id,
+          agentId: agent.id,
+          type: "PriceReported",
+          at: 0,
+          actor: Actor.make({ kind: "agent", id: "x".repeat(4096) }),
+          data: {}
+        })
+        const record = IdempotencyRecord.make({ tenantId: tenant.id, key: "unfinished", operation: "op", response: { eventIds: [] }, createdAt: 0 })
+        const outcome = yield* Effect.either(log.commit({ events: [huge], snapshots: [reported(tenant.id, agent.id, at, 0.5)], idempotency: record }))
+        if (Either.isLeft(outcome)) {
+          assert.strictEqual(outcome.left._tag, "StoreError")
+          assert.deepStrictEqual(yield* snapshotsAt(prices, at), [])
+          assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), [])
+          assert.isTrue(Option.isNone(yield* idempotency.get(tenant.id, "unfinished")))
+          // The key was not taken: the request can be made again.
+          const retried = yield* log.commit({ events: [event(tenant.id, agent.id, {})], snapshots: [reported(tenant.id, agent.id, at, 0.5)], idempotency: record })
+          assert.strictEqual(retried.length, 1)
+        } else {
+          // A store that holds it wrote all of it.
+          assert.strictEqual((yield* snapshotsAt(prices, at)).length, 1)
+          assert.deepStrictEqual((yield* eventsOf(tenant.id)).slice(before.length), outcome.right)
+        }
+        assert.strictEqual((yield* snapshotsAt(prices, at)).length, 1)
+        assert.isTrue(Option.isSome(yield* idempotency.get(tenant.id, "unfinished")))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("price and switch reports with a key: one write, replayed with the first answer, scoped by agent", () =>
+      Effect.gen(function*() {
+        const { agent, engine, tenant } = yield* fixture
+        const other = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const prices = yield* PriceService.make
+        const store = yield* PriceStore
+        const at = logTime()
+        const report = { prices: [{ pool, price: 0.0421, observedAt: at }, { pool, price: 0.0422, observedAt: at + 1 }] }
+        const first = yield* prices.ingest(tenant.id, agent.id, report, { idempotencyKey: "report-1" })
+        assert.strictEqual(first.snapshots, 2)
+        assert.strictEqual(first.role, "PRIMARY")
+        yield* TestClock.adjust("1 second")
+        const again = yield* prices.ingest(tenant.id, agent.id, { prices: [{ pool, price: 9, observedAt: at + 2 }] }, { idempotencyKey: "report-1" })
+        assert.deepStrictEqual(again, first)
+        assert.deepStrictEqual((yield* snapshotsAt(store, at)).map((x) => x.price), [0.0421, 0.0422])
+        const reported = (yield* eventsOf(tenant.id)).filter((e) => e.type === "PriceReported")
+        assert.deepStrictEqual(reported.map((e) => e.id), [first.eventId])
+        // Concurrent twins: one write, one answer.
+        const twins = yield* Effect.all(
+          Array.from({ length: 6 }, () => prices.ingest(tenant.id, agent.id, report, { idempotencyKey: "report-2" })),
+          { concurrency: "unbounded" }
+        )
+        for (const t of twins) assert.deepStrictEqual(t, twins[0])
+        assert.strictEqual((yield* snapshotsAt(store, at)).length, 4)
+        // The same key from another agent of the tenant is a reuse, not a replay, and writes nothing.
+        const foreign = yield* Effect.flip(prices.ingest(tenant.id, other.agent.id, report, { idempotencyKey: "report-1" }))
+        assert.strictEqual(foreign._tag, "IdempotencyKeyReused")
+        assert.strictEqual((yield* snapshotsAt(store, at)).length, 4)
+
+        // A switch report: the SwitchReported event and the record in one commit.
+        yield* engine.requestReplica(tenant.id, agent.id, {})
+        const [launch] = yield* engine.pollCommands(tenant.id, agent.id)
+        const switchArgs = { requestId: launch!.requestId, startedAt: at, completedAt: at + 2500 }
+        const switched = yield* engine.reportSwitch(tenant.id, agent.id, switchArgs, { idempotencyKey: "switch-1" })
+        assert.deepStrictEqual(yield* engine.reportSwitch(tenant.id, agent.id, { ...switchArgs, completedAt: at + 9000 }, { idempotencyKey: "switch-1" }), switched)
+        const switchEvents = (yield* eventsOf(tenant.id)).filter((e) => e.type === "SwitchReported")
+        assert.deepStrictEqual(switchEvents.map((e) => [e.id, e.data.downtimeSeconds]), [[switched.eventId, 2.5]])
+        assert.strictEqual((yield* Effect.flip(engine.reportSwitch(tenant.id, other.agent.id, switchArgs, { idempotencyKey: "switch-1" })))._tag, "IdempotencyKeyReused")
+        assert.strictEqual((yield* Effect.flip(engine.reportSwitch(tenant.id, agent.id, switchArgs, { idempotencyKey: "report-1" })))._tag, "IdempotencyKeyReused")
+      }).pipe(Effect.provide(withEngine)))
+
     it.effect("reads the event log by tenant, agent and id", () =>
       Effect.gen(function*() {
         const a = yield* fixture
@@ -349,6 +516,51 @@ export const suite = <E>(
         const primary = (yield* engine.getAgent(tenant.id, agent.id)).instances.find((i) => i.role === "PRIMARY")!
         yield* engine.notice(tenant.id, agent.id, { kind: "rebalance", cloudInstanceId: primary.cloudInstanceId! })
         assert.deepStrictEqual(yield* peek(tenant.id, agent.id), Option.some(true))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("busy includes an open flow or a DEGRADED agent without any open command (peek and busy agents, both optional)", () =>
+      Effect.gen(function*() {
+        const { aggregate, store, tenant } = yield* fixture
+        if (store.peekPoll === undefined && store.busyAgents === undefined) return
+        const busy = Effect.gen(function*() {
+          const peeked = store.peekPoll === undefined ? undefined : Option.getOrThrow(yield* store.peekPoll(tenant.id, aggregate.agent.id))
+          const listed = store.busyAgents === undefined ? undefined : (yield* store.busyAgents(tenant.id)).some((r) => r.agentId === aggregate.agent.id)
+          return [peeked, listed].filter((x) => x !== undefined)
+        })
+        assert.isTrue((yield* busy).every((b) => b === false))
+        // A flow waiting on nothing the agent holds (the sweep closes it at its TTL).
+        const flowing = bump(aggregate, {
+          flow: Flow.make({
+            id: FlowId.make(`flow-${unique()}`),
+            kind: "emergency",
+            priority: 100,
+            startedAt: 0,
+            targetInstanceId: null,
+            promoteOnArrival: true,
+            fallbackPools: []
+          })
+        })
+        yield* store.commit({ before: aggregate, after: flowing, events: [] })
+        assert.isTrue((yield* busy).every((b) => b === true))
+        // DEGRADED, no flow: the sweep starts its recovery.
+        const degraded = bump(flowing, { flow: null, degraded: true })
+        yield* store.commit({ before: flowing, after: degraded, events: [] })
+        assert.isTrue((yield* busy).every((b) => b === true))
+      }).pipe(Effect.provide(withEngine)))
+
+    it.effect("owners of cloud ids (optional): one read for many ids, within the tenant, unknown ids left out", () =>
+      Effect.gen(function*() {
+        const { agent, aggregate, engine, store, tenant } = yield* fixture
+        const ownersOf = store.ownersOf
+        if (ownersOf === undefined) return
+        const second = yield* engine.register(tenant.id, { logicalAgentId: `agent-${unique()}`, cloudInstanceId: `i-${unique()}`, pool })
+        const first = aggregate.instances[0]!.cloudInstanceId!
+        const secondId = second.instance.cloudInstanceId!
+        const owners = yield* ownersOf(tenant.id, [first, secondId, `i-unknown-${unique()}`])
+        assert.deepStrictEqual([...owners].sort(), [[first, agent.id], [secondId, second.agent.id]].sort())
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.strictEqual((yield* ownersOf(other.id, [first, secondId])).size, 0)
+        assert.strictEqual((yield* ownersOf(tenant.id, [])).size, 0)
       }).pipe(Effect.provide(withEngine)))
 
     it.effect("live instances (optional): the PRIMARY and REPLICAs with their pools, None for unknown or foreign agents", () =>
