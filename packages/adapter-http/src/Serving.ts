@@ -136,6 +136,18 @@ export const make = (options: ServingOptions = {}): Effect.Effect<Serving> =>
     let state: "starting" | "open" | "draining" = "starting"
     let ways: Ways = {}
     const inFlight = new Set<ServerResponse>()
+    // A flood is answered from a handful of prepared 429s (no error object, no JSON per request).
+    const limitedAnswers = new Map<string, ReturnType<typeof json>>()
+    const limitedAnswer = (rejection: RateLimit.Rejection) => {
+      const key = `${rejection.scope}/${rejection.retryAfterSeconds}`
+      let answer = limitedAnswers.get(key)
+      if (answer === undefined) {
+        const error = RateLimit.rejectionError(rejection)
+        answer = json(ApiError.statusOf(error), error, { "retry-after": String(rejection.retryAfterSeconds) })
+        if (limitedAnswers.size < 1_000) limitedAnswers.set(key, answer)
+      }
+      return answer
+    }
     const emit = server.emit.bind(server) as (event: string | symbol, ...args: Array<unknown>) => boolean
 
     const toApi = (request: IncomingMessage, response: ServerResponse) => {
@@ -154,8 +166,7 @@ export const make = (options: ServingOptions = {}): Effect.Effect<Serving> =>
       if (state === "draining") response.setHeader("connection", "close")
       const rejection = ways.limiter?.checkOnce(request, clock.unsafeCurrentTimeMillis())
       if (rejection !== undefined) {
-        const error = RateLimit.rejectionError(rejection)
-        const answer = json(ApiError.statusOf(error), error, { "retry-after": String(rejection.retryAfterSeconds) })
+        const answer = limitedAnswer(rejection)
         response.writeHead(answer.status, answer.headers)
         response.end(answer.text)
         return
