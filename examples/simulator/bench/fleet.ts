@@ -125,7 +125,7 @@ const rateLimitsFor = (): { readonly env: Record<string, string>; readonly descr
   const said: Array<string> = []
   const check = (name: string, variable: string, load: number, defaultRate: number) => {
     if (load <= defaultRate / 2) {
-      said.push(`${name} default (this load ≈ ${load.toFixed(1)}/s)`)
+      said.push(`${name} default (this load ≈ ${load < 10 ? load.toPrecision(2) : load.toFixed(0)}/s)`)
       return
     }
     const rate = Math.ceil(load * 4)
