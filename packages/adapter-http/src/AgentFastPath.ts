@@ -18,8 +18,8 @@
  * error bodies. `test/AgentFastPath.test.ts` sends the same requests both ways and compares the
  * answers.
  *
- * Use it with {@link install} on the `node:http` server that `NodeHttpServer.layer` serves
- * (examples/server does); `ApiLive.serve` provides the service.
+ * Hand it to `Serving.open` (examples/server does), or use it with {@link install} on the
+ * `node:http` server that `NodeHttpServer.layer` serves; `ApiLive.serve` provides the service.
  *
  * @since 0.1.0
  */
