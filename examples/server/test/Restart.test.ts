@@ -10,7 +10,10 @@
  *   server reports no request cut off by the drain.
  *
  * Every connection is a fresh one (a real v5 agent's heartbeats are 30 s apart, well past Node's
- * 5 s keep-alive). Figures are printed.
+ * 5 s keep-alive). A connection reset at once counts as refused: it is one the kernel had
+ * accepted when the stopping server closed its listening socket, before the server read a byte
+ * of it (the server's own count of requests cut off by the drain must be zero). Figures are
+ * printed.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { request } from "node:http"

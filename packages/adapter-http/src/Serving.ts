@@ -207,14 +207,14 @@ export const make = (options: ServingOptions = {}): Effect.Effect<Serving> =>
       drain: (timeout) =>
         Effect.gen(function*() {
           state = "draining"
+          // Stops listening (and closes the connections idle right now). A keep-alive connection
+          // that sends a request while the drain lasts is still answered, with `Connection:
+          // close`: closing idle connections again meanwhile would reset the ones whose next
+          // request is already on its way.
           server.close()
-          server.closeIdleConnections()
           for (const response of inFlight) if (!response.headersSent) response.setHeader("connection", "close")
           const deadline = clock.unsafeCurrentTimeMillis() + Duration.toMillis(Duration.decode(timeout))
-          while (inFlight.size > 0 && clock.unsafeCurrentTimeMillis() < deadline) {
-            yield* Effect.sleep("20 millis")
-            server.closeIdleConnections()
-          }
+          while (inFlight.size > 0 && clock.unsafeCurrentTimeMillis() < deadline) yield* Effect.sleep("20 millis")
           const cutOff = inFlight.size
           server.closeAllConnections()
           return cutOff
