@@ -25,7 +25,24 @@ export default tseslint.config(
     }
   },
   {
-    files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } }
+    files: ["**/*.mjs", "**/*.js", "**/*.cjs"],
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        Request: "readonly",
+        Response: "readonly",
+        fetch: "readonly"
+      }
+    }
+  },
+  {
+    // CommonJS on purpose (the packed packages' `require` entry points are exercised with it).
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" }
   }
 )

@@ -30,7 +30,8 @@ if (env.SPOTFLEET_DASHBOARD_DIR === undefined && !existsSync(path.join(dashboard
 
 // tsx as an in-process loader (not its CLI): the CLI relays signals through a child process and,
 // on a busy machine, can give up waiting and exit 143 before the server has shut down cleanly.
-const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spotfleet/source", path.join(root, "examples/server/src/main.ts")], {
+// Arguments pass through (`npm start -- --verbose`: the full cause of a failed start).
+const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spotfleet/source", path.join(root, "examples/server/src/main.ts"), ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: "inherit"

@@ -9,6 +9,8 @@ export default defineProject({
     include: ["test/**/*.test.ts"],
     environment: "node",
     testTimeout: 90_000,
+    // dist/ is built once (when stale) before the browser tests, not by each of them.
+    globalSetup: ["test/globalSetup.ts"],
     hookTimeout: 90_000
   }
 })

@@ -3,7 +3,7 @@
  * @spotfleet/adapter-http (type-only imports: nothing of the server reaches the bundle). Wire
  * types are the schemas' encoded (JSON) side.
  */
-import type { Api, Client, MetricsSummaryApi, PricingApi } from "@spotfleet/adapter-http"
+import type { Api, Client, MetricsSummaryApi, ModelsApi, PricingApi } from "@spotfleet/adapter-http"
 import type { Agent, DecisionLog, DomainEvent, Engine, Instance, Pricing, Tenant } from "@spotfleet/engine"
 import type { Effect, Schema } from "effect"
 
@@ -30,6 +30,10 @@ export type ConsolidationRun = Wire<typeof Pricing.ConsolidationRun>
 export type ConsolidationRunList = Wire<typeof PricingApi.ConsolidationRunList>
 export type DecisionRecord = Wire<typeof DecisionLog.DecisionRecord>
 export type MetricsSummary = Wire<typeof MetricsSummaryApi.MetricsSummary>
+export type ModelVersionList = Wire<typeof ModelsApi.ModelVersionList>
+export type ModelVersionWire = ModelVersionList["models"][number]
+export type ModelPerformanceReport = Wire<typeof ModelsApi.ModelPerformanceReport>
+export type ModelPerformanceWire = ModelPerformanceReport["models"][number]
 
 type Ops = Client.Client["ops"]
 export type SwitchList = Answer<Ops["listSwitches"]>

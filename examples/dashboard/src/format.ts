@@ -36,3 +36,30 @@ export const ago = (ms: number | null | undefined, now: number): string => {
   if (s < 3600) return `${Math.round(s / 60)} min ago`
   return `${Math.round(s / 3600)} h ago`
 }
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const TICK_STEPS = [MIN, 2 * MIN, 5 * MIN, 10 * MIN, 15 * MIN, 30 * MIN, HOUR, 2 * HOUR, 3 * HOUR, 4 * HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 7 * 24 * HOUR]
+
+/**
+ * Time axis ticks over `[from, to]`: the largest round step (1 min … 1 week, aligned to local
+ * time) that still gives at least 4 ticks (at most about 10), so an axis never shows only its two
+ * ends.
+ */
+export const timeTicks = (from: number, to: number): Array<number> => {
+  if (!(to > from)) return []
+  const offset = -new Date(from).getTimezoneOffset() * MIN
+  const span = to - from
+  const fits = TICK_STEPS.filter((s) => Math.floor(span / s) >= 4)
+  const step = fits[fits.length - 1] ?? span / 4
+  const ticks: Array<number> = []
+  for (let t = Math.ceil((from + offset) / step) * step - offset; t <= to; t += step) ticks.push(t)
+  return ticks
+}
+
+/** A tick's label: `HH:MM`, with the day when the axis spans more than a day. */
+export const tickLabel = (t: number, span: number): string => {
+  const d = new Date(t)
+  const hm = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false })
+  return span > 24 * HOUR ? `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${hm}` : hm
+}

@@ -17,6 +17,10 @@ import {
   type Downtime,
   type EmergencyEventPage,
   enc,
+  type ModelPerformanceReport,
+  type ModelPerformanceWire,
+  type ModelVersionList,
+  type ModelVersionWire,
   makeClient,
   type OnDemandPriceList,
   type PriceHistory,
@@ -29,6 +33,7 @@ import {
 import { type ConnectionState, openStream } from "./sse.js"
 
 const TOKEN_KEY = "spotfleet.dashboard.token"
+const DISMISSED_KEY = "spotfleet.dashboard.dismissedAlert"
 
 export interface Notification {
   readonly id: number
@@ -61,6 +66,18 @@ export interface State {
   readonly savings: Savings | null
   readonly emergencies: ReadonlyArray<DomainEventWire>
   readonly decisions: ReadonlyArray<DecisionRecord>
+  /** The model registry's versions (`GET /api/models`); null until loaded or when the server has no registry. */
+  readonly models: ReadonlyArray<ModelVersionWire> | null
+  readonly modelPerformance: ReadonlyArray<ModelPerformanceWire>
+  /** Why the registry could not be read (e.g. the server runs without one), if so. */
+  readonly modelsError: string | null
+  /**
+   * The newest event id when the dashboard's data was loaded: banners are only raised for
+   * events after it (what happens while you watch), never for history.
+   */
+  readonly liveAfterId: number | null
+  /** The newest event id whose banner was dismissed (kept for this browser tab). */
+  readonly dismissedAlertId: number
   readonly runs: ReadonlyArray<ConsolidationRun>
   readonly onDemand: OnDemandPriceList["prices"]
   readonly prices: Readonly<Record<string, PoolSeries>>
@@ -80,6 +97,9 @@ export interface Actions {
   readonly loadPrices: (pool: string) => Promise<void>
   readonly markRead: () => void
   readonly dismissError: (index: number) => void
+  readonly dismissAlert: (eventId: number) => void
+  /** Reloads the model registry, its performance and the decision log (the ML page on open). */
+  readonly refreshModels: () => Promise<void>
   readonly act: <A>(label: string, run: (api: ApiClient) => Promise<A>) => Promise<A | undefined>
 }
 
@@ -99,6 +119,11 @@ const initial: State = {
   savings: null,
   emergencies: [],
   decisions: [],
+  models: null,
+  modelPerformance: [],
+  modelsError: null,
+  liveAfterId: null,
+  dismissedAlertId: 0,
   runs: [],
   onDemand: [],
   prices: {},
@@ -226,6 +251,21 @@ export const useStore = create<Store>()((set, get) => {
     quietly("decisions", async () => {
       set({ decisions: (await api().get<DecisionList>("/api/decisions", { limit: 500 })).decisions })
     })
+  const loadModels = () =>
+    quietly("models", async () => {
+      const client = api()
+      try {
+        const [list, performance] = await Promise.all([
+          client.get<ModelVersionList>("/api/models"),
+          client.get<ModelPerformanceReport>("/api/models/performance")
+        ])
+        set({ models: list.models, modelPerformance: performance.models, modelsError: null })
+      } catch (e) {
+        // A server without a model registry answers 503: said on the page, not as an error banner.
+        if (e instanceof ApiFailure && e.status === 503) set({ models: [], modelPerformance: [], modelsError: e.message })
+        else throw e
+      }
+    })
   const loadPricing = () =>
     quietly("pricing", async () => {
       const client = api()
@@ -272,6 +312,7 @@ export const useStore = create<Store>()((set, get) => {
     if (switchTypes.has(event.type)) {
       debounce("switches", 200, () => void loadSwitches())
       debounce("savings", 2000, () => void loadSavings())
+      debounce("decisions", 2000, () => void Promise.all([loadDecisions(), loadModels()]))
     }
     if (emergencyTypes.has(event.type)) {
       set((s) => ({ emergencies: [...s.emergencies.slice(-199), event] }))
@@ -310,7 +351,7 @@ export const useStore = create<Store>()((set, get) => {
       try {
         const tenant = await makeClient(token).get<TenantWire>("/api/tenant")
         sessionStorage.setItem(TOKEN_KEY, token)
-        set({ ...initial, token, tenant })
+        set({ ...initial, token, tenant, dismissedAlertId: Number(sessionStorage.getItem(DISMISSED_KEY) ?? 0) || 0 })
         connect(token)
       } catch (e) {
         set({ loginError: e instanceof ApiFailure && e.status === 401 ? "This token is not a tenant token." : `Login failed: ${e instanceof Error ? e.message : String(e)}` })
@@ -323,6 +364,7 @@ export const useStore = create<Store>()((set, get) => {
       for (const t of timers.values()) clearTimeout(t)
       timers.clear()
       sessionStorage.removeItem(TOKEN_KEY)
+      sessionStorage.removeItem(DISMISSED_KEY)
       set({ ...initial })
     },
     restore: () => {
@@ -330,7 +372,9 @@ export const useStore = create<Store>()((set, get) => {
       if (token !== null && get().token === null) void get().login(token).catch(() => sessionStorage.removeItem(TOKEN_KEY))
     },
     refreshAll: async () => {
-      await Promise.all([loadAgents(), loadSwitches(), loadSavings(), loadEmergencies(), loadDecisions(), loadPricing()])
+      await Promise.all([loadAgents(), loadSwitches(), loadSavings(), loadEmergencies(), loadDecisions(), loadPricing(), loadModels()])
+      // Everything up to here is history: banners are for what happens from now on.
+      set((s) => ({ liveAfterId: s.liveAfterId ?? Math.max(0, s.lastEventId ?? 0, ...s.emergencies.map((e) => e.id)) }))
       await Promise.all(Object.keys(get().prices).map((pool) => get().loadPrices(pool)))
     },
     refreshAgent: (agentId) =>
@@ -346,6 +390,13 @@ export const useStore = create<Store>()((set, get) => {
       }),
     markRead: () => set({ unread: 0 }),
     dismissError: (index) => set((s) => ({ errors: s.errors.filter((_, i) => i !== index) })),
+    refreshModels: async () => {
+      await Promise.all([loadDecisions(), loadModels()])
+    },
+    dismissAlert: (eventId) => {
+      sessionStorage.setItem(DISMISSED_KEY, String(eventId))
+      set((s) => ({ dismissedAlertId: Math.max(s.dismissedAlertId, eventId) }))
+    },
     act: async (label, run) => {
       try {
         return await run(api())

@@ -7,49 +7,18 @@
  * Without /usr/bin/chromium (or CHROMIUM_PATH) the suite is skipped with a warning, and fails
  * under CI=true. The dashboard is built first when dist/ is missing or older than its sources.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs"
-import { createRequire } from "node:module"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync } from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const dashboardDir = path.resolve(here, "..")
-const root = path.resolve(dashboardDir, "../..")
-const dist = path.join(dashboardDir, "dist")
-const artifacts = path.join(dashboardDir, "test-artifacts")
-const chromiumPath = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium"
-const ci = process.env["CI"] === "true" || process.env["CI"] === "1"
-const hasChromium = existsSync(chromiumPath)
-if (!hasChromium && !ci) {
-  console.warn(`\n*** SKIPPED: the dashboard browser test needs chromium at ${chromiumPath} (apt-get install -y chromium) ***\n`)
-}
+import { artifactsDir as artifacts, chromiumArgs, chromiumPath, ci, dist, hasChromium, root } from "./browser.js"
 
 const TENANT_TOKEN = `sft_browser_${Math.random().toString(36).slice(2)}`
 const ADMIN_TOKEN = `sfadmin_browser_${Math.random().toString(36).slice(2)}`
 const POOL_A = "t3.medium.us-east-1a"
 const POOL_B = "t3.medium.us-east-1b"
 const POOL_C = "m5.large.us-east-1c"
-
-/** Newest modification time under a directory (files only). */
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-    const p = path.join(dir, e.name)
-    return Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
-  }, 0)
-
-const buildIfStale = async () => {
-  const index = path.join(dist, "index.html")
-  const sources = Math.max(newest(path.join(dashboardDir, "src")), statSync(path.join(dashboardDir, "index.html")).mtimeMs)
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return
-  const vite = path.join(path.dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin", "vite.js")
-  const started = Date.now()
-  await promisify(execFile)(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: dashboardDir, timeout: 120_000 })
-  console.log(`dashboard built in ${Date.now() - started} ms`)
-}
 
 interface Server {
   readonly url: string
@@ -195,12 +164,11 @@ describe.skipIf(!hasChromium && !ci)("dashboard in chromium", () => {
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`CI=true: chromium is required at ${chromiumPath} (apt-get install -y chromium)`)
     mkdirSync(artifacts, { recursive: true })
-    await buildIfStale()
     ;[server, browser] = await Promise.all([
       startServer(),
       chromium.launch({
         executablePath: chromiumPath,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+        args: chromiumArgs
       })
     ])
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
@@ -253,6 +221,9 @@ describe.skipIf(!hasChromium && !ci)("dashboard in chromium", () => {
     sims.push(c)
     await page.locator('[data-testid="agent-list"] [data-agent="sim-c"]').waitFor()
     await page.locator('[data-testid="agents-online"]', { hasText: "3" }).waitFor()
+    // Savings net of all spend, and what retired instances still running cost.
+    await page.getByText("Net savings (30 days)").waitFor()
+    expect(await page.getByTestId("leaked-spend").textContent()).toMatch(/^(\$\d+\.\d\d|—) \d+ still running$/)
     await shot(page, "01-overview")
     await clickNav(page, "Agents")
     await page.locator('[data-testid="agent-list"] [data-agent="sim-a"] [data-testid="instance-badge"][data-role="PRIMARY"]').waitFor()

@@ -13,6 +13,7 @@
  * Without `MYSQL_URL` the store is in memory and the host's `/hello` counts greetings in memory.
  *
  * Run: `MYSQL_URL=mysql://root@127.0.0.1:3306/fleet SPOTFLEET_ADMIN_TOKEN=... npm run start:effect -w @spotfleet/example-embed`
+ * (the database must exist: `CREATE DATABASE fleet`; a failed start says why in one line).
  */
 import { createServer } from "node:http"
 import { HttpApiBuilder, HttpServer, HttpServerResponse } from "@effect/platform"
@@ -22,7 +23,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { ApiLive } from "@spotfleet/adapter-http"
 import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { Engine, JobLease, Jobs, MemoryStore } from "@spotfleet/engine"
-import { Config, Context, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Cause, Config, Context, Effect, Layer, Option, Redacted, Ref } from "effect"
+import * as StartupFailure from "./startupFailure.js"
 
 /** Options of the Effect host. */
 export interface EffectHostOptions {
@@ -107,5 +109,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         Layer.provideMerge(layer({ port, host: "0.0.0.0", adminToken, mysqlUrl: Option.getOrUndefined(mysqlUrl) }))
       )
     )
-  }).pipe(NodeRuntime.runMain)
+  }).pipe(
+    // A failed start: one line with the cause and the fix (the full cause with --verbose or DEBUG).
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.sync(() => StartupFailure.exitWith("Effect host", cause, { mysqlUrl: process.env["MYSQL_URL"], port: process.env["PORT"] ?? 3000 }))
+    ),
+    NodeRuntime.runMain
+  )
 }

@@ -16,6 +16,7 @@ import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { Engine } from "@spotfleet/engine"
 import { Layer, Redacted } from "effect"
 import { toRequest, writeResponse } from "./nodeFetch.js"
+import * as StartupFailure from "./startupFailure.js"
 
 /** Options of the mounted host. */
 export interface MountedHostOptions {
@@ -85,13 +86,18 @@ export const start = async (options: MountedHostOptions): Promise<MountedHost> =
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const adminToken = process.env.SPOTFLEET_ADMIN_TOKEN
-  if (adminToken === undefined || adminToken === "") throw new Error("set SPOTFLEET_ADMIN_TOKEN")
+  if (adminToken === undefined || adminToken === "") {
+    console.error("mounted host: SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token of the mounted API")
+    process.exit(1)
+  }
+  const port = Number(process.env.PORT ?? 3000)
+  const mysqlUrl = process.env.MYSQL_URL || undefined
   const host = await start({
-    port: Number(process.env.PORT ?? 3000),
+    port,
     host: process.env.HOST ?? "0.0.0.0",
     adminToken,
-    mysqlUrl: process.env.MYSQL_URL || undefined
-  })
+    mysqlUrl
+  }).catch((e: unknown) => StartupFailure.exitWith("mounted host", e, { mysqlUrl, port }))
   console.log(`mounted host on ${host.url}; spotfleet API under ${host.apiUrl}`)
   const stop = () => void host.close().then(() => process.exit(0))
   process.once("SIGTERM", stop)

@@ -10,12 +10,14 @@
  *   agent key here); the host calls the engine and maps `SpotfleetError` codes to status codes.
  *
  * Run: `MYSQL_URL=mysql://root@127.0.0.1:3306/fleet PORT=3000 npm run start:plain -w @spotfleet/example-embed`
+ * (the database must exist: `CREATE DATABASE fleet`; a failed start says why in one line).
  */
 import { createHash, randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { createEngine, EngineClient, type Ids, Pool } from "@spotfleet/engine"
+import * as StartupFailure from "./startupFailure.js"
 
 /** Options of the plain host. */
 export interface PlainHostOptions {
@@ -247,12 +249,14 @@ const roles = (view: { readonly instances: ReadonlyArray<{ readonly cloudInstanc
 
 // `tsx src/plain.ts`: run as a service.
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const port = Number(process.env.PORT ?? 3000)
+  const mysqlUrl = process.env.MYSQL_URL || undefined
   const host = await start({
-    port: Number(process.env.PORT ?? 3000),
+    port,
     host: process.env.HOST ?? "0.0.0.0",
-    mysqlUrl: process.env.MYSQL_URL || undefined,
+    mysqlUrl,
     agentKey: process.env.AGENT_KEY ?? "dev-agent-key"
-  })
+  }).catch((e: unknown) => StartupFailure.exitWith("plain host", e, { mysqlUrl, port }))
   console.log(`plain host on ${host.url} (${process.env.MYSQL_URL ? "MySQL" : "in-memory"} store)`)
   const stop = () => void host.close().then(() => process.exit(0))
   process.once("SIGTERM", stop)

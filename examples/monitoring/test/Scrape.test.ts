@@ -16,7 +16,10 @@ import YAML from "yaml"
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const root = path.resolve(here, "../..")
 
-/** DESIGN.md §10, in its order, plus the invariant gauge the multiple-PRIMARY alert reads. */
+/**
+ * DESIGN.md §10, in its order, plus the invariant gauge the multiple-PRIMARY alert reads and the
+ * reconciliation and spend families (issue 20).
+ */
 const designMetrics = [
   ["spotfleet_heartbeats_received_total", "COUNTER"],
   ["spotfleet_heartbeats_missed_total", "COUNTER"],
@@ -36,7 +39,13 @@ const designMetrics = [
   ["spotfleet_consolidation_points_total", "COUNTER"],
   ["spotfleet_optimistic_conflicts_total", "COUNTER"],
   ["spotfleet_zombies", "GAUGE"],
-  ["spotfleet_agents_with_multiple_primaries", "GAUGE"]
+  ["spotfleet_agents_with_multiple_primaries", "GAUGE"],
+  ["spotfleet_spend_dollars_total", "COUNTER"],
+  ["spotfleet_leaked_spend_dollars_total", "COUNTER"],
+  ["spotfleet_instances_unreconciled", "GAUGE"],
+  ["spotfleet_instances_unreconciled_oldest_seconds", "GAUGE"],
+  ["spotfleet_orphans_adopted_total", "COUNTER"],
+  ["spotfleet_terminations_retried_total", "COUNTER"]
 ] as const
 
 const ADMIN = `admin-${crypto.randomUUID()}`
@@ -238,6 +247,8 @@ describe("/metrics after a scripted flow", () => {
     // No accrual, decision or consolidation ran in this flow: the families are there at zero.
     assert.strictEqual(value("spotfleet_savings_dollars_total"), 0)
     assert.strictEqual(value("spotfleet_baseline_cost_dollars_total"), 0)
+    assert.strictEqual(value("spotfleet_spend_dollars_total"), 0)
+    assert.strictEqual(value("spotfleet_leaked_spend_dollars_total"), 0)
     assert.strictEqual(value("spotfleet_ml_decisions_total"), 0)
     assert.strictEqual(histogram("spotfleet_ml_decision_seconds").count, 0)
     assert.strictEqual(value("spotfleet_consolidation_points_total"), 0)
@@ -262,6 +273,10 @@ describe("/metrics after a scripted flow", () => {
       [["emergency", "succeeded", 1], ["manual", "succeeded", 1]]
     )
     assert.strictEqual(summary.savings.savingsPercent, null)
+    assert.strictEqual(summary.savings.netSavingsPercent, null)
+    assert.strictEqual(summary.savings.spendDollars, value("spotfleet_spend_dollars_total"))
+    assert.strictEqual(summary.fleet.unreconciledInstances, value("spotfleet_instances_unreconciled"))
+    assert.strictEqual(summary.fleet.terminationsRetried, value("spotfleet_terminations_retried_total"))
     assert.strictEqual(summary.optimisticConflicts, 0)
   })
 })
@@ -307,7 +322,7 @@ describe("the dashboard and the rules query only what the server exports", () =>
 
   it("parses the rules it checks", () => {
     assert.strictEqual(recording.length, 10)
-    assert.strictEqual(alerts.length, 9)
+    assert.strictEqual(alerts.length, 10)
     for (const r of [...recording, ...alerts]) assert.isAbove(r.expr.trim().length, 0, JSON.stringify(r))
   })
 

@@ -75,7 +75,8 @@ export const respond = (dir: string, method: string, url: string, ifNoneMatch: s
     const pathname = new URL(url, "http://localhost").pathname
     if (isApiPath(pathname)) return null
     if (!isBuilt(dir)) return notBuilt(dir)
-    const direct = pathname === "/" ? null : await readUnder(dir, pathname)
+    // Browsers ask for /favicon.ico on their own; the dashboard's icon is an SVG.
+    const direct = pathname === "/" ? null : (await readUnder(dir, pathname)) ?? (pathname === "/favicon.ico" ? await readUnder(dir, "/favicon.svg") : null)
     const hashed = direct !== null && pathname.startsWith("/assets/")
     // A missing file with an extension is a 404, not the app (a stale asset URL must not get HTML).
     if (direct === null && pathname !== "/" && /\.[a-z0-9]+$/i.test(pathname)) {

@@ -1,6 +1,7 @@
 /**
  * The server's background jobs (DESIGN.md §3, §6, §9): liveness, the command sweep, zombie
- * retention, retention, the consolidation schedule and the automatic-switch loop. Every process
+ * retention, the unreconciled-instances gauge, retention, the consolidation schedule, the
+ * automatic-switch loop and the savings accrual. Every process
  * runs every job through `Jobs.runScoped` over the store's `JobLease`, so across processes that
  * share one MySQL database each job runs in exactly one of them at a time; when that process dies
  * another takes the job over after its lease (3 × the period) runs out, and a graceful shutdown
@@ -12,7 +13,8 @@
  * - `SPOTFLEET_JOB_PERIOD_SCALE` (default 1): multiplies every default period (0.01 → 100× faster).
  * - `SPOTFLEET_JOB_<NAME>_SECONDS`: the period of one job, e.g. `SPOTFLEET_JOB_LIVENESS_SECONDS`,
  *   `SPOTFLEET_JOB_COMMAND_SWEEP_SECONDS`, `SPOTFLEET_JOB_ZOMBIE_RETENTION_SECONDS`,
- *   `SPOTFLEET_JOB_RETENTION_SECONDS`, `SPOTFLEET_JOB_CONSOLIDATION_SECONDS`,
+ *   `SPOTFLEET_JOB_UNRECONCILED_INSTANCES_SECONDS`, `SPOTFLEET_JOB_RETENTION_SECONDS`,
+ *   `SPOTFLEET_JOB_CONSOLIDATION_SECONDS`,
  *   `SPOTFLEET_JOB_AUTO_SWITCH_SECONDS`, `SPOTFLEET_JOB_SAVINGS_ACCRUAL_SECONDS` (not scaled).
  * - `SPOTFLEET_OFFLINE_AFTER_SECONDS` (default 90), `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (default 30).
  */
@@ -37,7 +39,16 @@ import { OnnxDecisionModel } from "@spotfleet/ml-onnx"
 import { Config, Duration, Effect, Layer, Option, type Scope } from "effect"
 
 /** The jobs, by the name their lease and runs are recorded under. */
-export const jobNames = ["liveness", "command-sweep", "zombie-retention", "retention", "consolidation", "auto-switch", "savings-accrual"] as const
+export const jobNames = [
+  "liveness",
+  "command-sweep",
+  "zombie-retention",
+  "unreconciled-instances",
+  "retention",
+  "consolidation",
+  "auto-switch",
+  "savings-accrual"
+] as const
 
 /** A job name. */
 export type JobName = (typeof jobNames)[number]
@@ -47,6 +58,7 @@ export const defaultPeriods: Readonly<Record<JobName, number>> = {
   liveness: 15,
   "command-sweep": 10,
   "zombie-retention": 3_600,
+  "unreconciled-instances": 60,
   retention: 3_600,
   consolidation: 12 * 3_600,
   "auto-switch": 300,

@@ -6,24 +6,21 @@
  * and shadow versions are honoured.
  *
  * Environment:
- * - `SPOTFLEET_MODEL_DIR` (default `./spotfleet-models`): where uploaded and trained artifacts
- *   are kept, one `<sha256>.onnx` per digest. Processes that share a MySQL registry must share
- *   this directory (a version whose file is missing is skipped by the router, logged).
+ * - `SPOTFLEET_MODEL_DIR` (default `~/.local/share/spotfleet/models`, or under `$XDG_DATA_HOME`):
+ *   where uploaded and trained artifacts are kept, one `<sha256>.onnx` per digest. Processes
+ *   that share a MySQL registry must share this directory (a version whose file is missing is
+ *   skipped by the router, logged).
  * - `SPOTFLEET_DECISION_MODEL` (see ServerJobs.ts): `rule-based` turns the registry routing off.
  */
-import * as path from "node:path"
 import { ModelsLive } from "@spotfleet/adapter-http"
 import { type EngineError, ModelRegistry } from "@spotfleet/engine"
 import { ArtifactStore, OnnxDecisionModel } from "@spotfleet/ml-onnx"
-import { Config, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
+import * as ModelDir from "./ModelDir.js"
 import * as ServerJobs from "./ServerJobs.js"
 
-/** The artifact directory from `SPOTFLEET_MODEL_DIR`. */
-export const modelDir: Effect.Effect<string> = Config.string("SPOTFLEET_MODEL_DIR").pipe(
-  Config.withDefault(""),
-  Effect.orDie,
-  Effect.map((dir) => path.resolve(dir.length > 0 ? dir : "spotfleet-models"))
-)
+/** The artifact directory from `SPOTFLEET_MODEL_DIR` (see ModelDir.ts for the default). */
+export const modelDir: Effect.Effect<string> = ModelDir.modelDir
 
 /**
  * Registers the shipped model and activates it unless the registry has an active version of its

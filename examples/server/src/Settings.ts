@@ -26,10 +26,12 @@ export const settings = Effect.gen(function*() {
   if (Option.isSome(configuredAdmin) && Redacted.value(configuredAdmin.value).length > 0) {
     adminToken = configuredAdmin.value
   } else if (production) {
-    return yield* Effect.fail(new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required when NODE_ENV=production" }))
+    return yield* Effect.fail(
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token (required when NODE_ENV=production)" })
+    )
   } else if (!demo) {
     return yield* Effect.fail(
-      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is required (or set SPOTFLEET_DEMO=1 to get a generated one)" })
+      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token, or set SPOTFLEET_DEMO=1 for a generated one" })
     )
   } else {
     adminToken = Redacted.make(Auth.generateToken("sfadmin_"))

@@ -8,7 +8,9 @@
  *   `NODE_ENV=production`).
  * - `MYSQL_URL`: MySQL/MariaDB (`mysql://user:pass@host:3306/db`; migrations run on start);
  *   absent = the embedded in-memory store.
- * - `SPOTFLEET_DEMO=1`: a simulated demo fleet (npm start sets it when `MYSQL_URL` is absent).
+ * - `SPOTFLEET_DEMO=1`: a demo fleet in a fresh tenant, its last twelve hours replayed through the
+ *   engine at start-up (DemoHistory.ts), then simulated agents live (npm start sets it when
+ *   `MYSQL_URL` is absent).
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
  * - `SPOTFLEET_DRAIN_SECONDS` (default 10): how long SIGTERM lets in-flight requests finish.
@@ -29,7 +31,8 @@
  *
  * Start-up: the server listens at once but answers 503 `NotReady` with `Retry-After: 1` until
  * the API, the fast path and the bootstrap tenant are in place (`Serving`): no request is left
- * unanswered while it starts.
+ * unanswered while it starts. A failed start prints one line with the cause and the fix
+ * (StartupFailure.ts); `--verbose` or `DEBUG` set adds the full cause.
  *
  * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
  * end SSE streams, let in-flight requests finish (up to the drain time; their answers say
@@ -41,12 +44,13 @@ import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentFastPath, ApiLive, Auth, Events, RateLimit, Serving } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
-import { Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { Cause, Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
-import { settings, StartupError } from "./Settings.js"
+import { settings } from "./Settings.js"
+import * as StartupFailure from "./StartupFailure.js"
 
 /** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases and decision log). */
 const storeLayer = (
@@ -108,6 +112,17 @@ const program = Effect.gen(function*() {
     })
   )
 
+  // The demo's past is replayed before the jobs start, so their first runs see it.
+  const demo = config.demo
+    ? yield* Effect.gen(function*() {
+      const token = Auth.generateToken()
+      const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
+      const started = Date.now()
+      const seeded = yield* Demo.seed(tenant.id).pipe(Effect.provide(context))
+      return { token, tenant, seeded, millis: Date.now() - started }
+    })
+    : undefined
+
   // After the shutdown finalizer: the jobs stop (and release their leases) before the drain.
   yield* ServerJobs.start(config.jobs).pipe(Effect.provide(context))
 
@@ -122,11 +137,16 @@ const program = Effect.gen(function*() {
       : `  dashboard: not built (${config.dashboardDir}): run \`npm run build -w examples/dashboard\``
   )
 
-  if (config.demo) {
-    const token = Auth.generateToken()
-    const tenant = yield* engine.createTenant({ name: `demo-${Date.now()}`, tokenHash: Auth.hashToken(token) })
-    yield* Console.log(`  demo fleet: tenant ${tenant.name}, API token ${token}`)
-    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token }))
+  if (demo !== undefined) {
+    const { counts } = demo.seeded.history
+    yield* Console.log(`  demo fleet: tenant ${demo.tenant.name}, API token ${demo.token}`)
+    yield* Console.log(
+      `  demo history (replayed in ${(demo.millis / 1000).toFixed(1)} s): ${demo.seeded.history.agents.length} agents over the last 12 h, ` +
+        `${counts["priceReports"]} price reports, ${counts["decisions"]} auto-switch decisions (${counts["mlSwitches"]} acted), ` +
+        `${counts["notices"]} termination notices, ${counts["backfilled"]} backfilled price points`
+    )
+    yield* Console.log(`  demo prices: ${demo.seeded.prices.provenance}`)
+    yield* Effect.forkScoped(Demo.run({ baseUrl: `http://127.0.0.1:${address.port}`, token: demo.token, seeded: demo.seeded }))
   }
   return yield* Effect.never
 })
@@ -139,10 +159,14 @@ program.pipe(
   Effect.withTracerEnabled(false),
   // logfmt: every value quoted and escaped, so a request field with CR/LF cannot forge a log line.
   Effect.provide(Logger.logFmt),
-  Effect.catchAll((e) =>
-    e instanceof StartupError
-      ? Effect.zipRight(Console.error(`spotfleet: ${e.message}`), Effect.sync(() => process.exit(1)))
-      : Effect.fail(e)
+  // A failed start is one line with the cause and the fix (the full cause with --verbose or DEBUG).
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.sync(() => {
+        StartupFailure.report("spotfleet", cause, { mysqlUrl: process.env["MYSQL_URL"], port: process.env["PORT"] ?? "8080" })
+        process.exit(1)
+      })
   ),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )

@@ -71,7 +71,7 @@ describe("npm start", () => {
       const s = start({ NODE_ENV: "production", SPOTFLEET_ADMIN_TOKEN: "", SPOTFLEET_DEMO: "0" })
       try {
         assert.strictEqual(await s.exited, 1)
-        assert.match(s.output(), /SPOTFLEET_ADMIN_TOKEN is required when NODE_ENV=production/)
+        assert.match(s.output(), /^spotfleet: SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token \(required when NODE_ENV=production\)$/m)
         assert.notMatch(s.output(), /listening on/)
       } finally {
         s.child.kill("SIGKILL")

@@ -19,7 +19,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const baseUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const PERIOD_MS = 1_000
 const LEASE_MS = 3 * PERIOD_MS
-const JOBS = ["liveness", "command-sweep", "zombie-retention", "retention", "consolidation", "auto-switch", "savings-accrual"] as const
+const JOBS = [
+  "liveness",
+  "command-sweep",
+  "zombie-retention",
+  "unreconciled-instances",
+  "retention",
+  "consolidation",
+  "auto-switch",
+  "savings-accrual"
+] as const
 
 const unreachable = await (async () => {
   try {

@@ -48,6 +48,16 @@ export interface SimulatorOptions {
   readonly onProgress?: (summary: Stats.Summary) => Effect.Effect<void>
   /** Registrations in flight at once (default 32). */
   readonly registerConcurrency?: number
+  /** The market the agents quote (default: a random walk per pool, {@link PriceModel.make}). */
+  readonly market?: PriceModel.PriceModel
+  /**
+   * Agents that exist already (the first `adopt.length` agents of the fleet): each registers again
+   * with its running PRIMARY, which the engine answers with the agent as it is, and goes on from
+   * there with the instances it names as running.
+   */
+  readonly adopt?: ReadonlyArray<AdoptedAgent>
+  /** The pools an agent reports prices of (default: its own, two more in its zone and one other). */
+  readonly reportPools?: (own: string, pools: ReadonlyArray<string>) => ReadonlyArray<string>
   /**
    * Every how many heartbeats the agent sends its cloud inventory (the instances it runs, with
    * their pools and tags) for the engine to reconcile; default 10 (every 5 minutes at the
@@ -61,6 +71,16 @@ interface Running {
   readonly pool: string
   readonly tags: Record<string, string>
   readonly launchedAt: number
+}
+
+/** An existing agent the simulator takes over (see {@link SimulatorOptions.adopt}). */
+export interface AdoptedAgent {
+  readonly logicalAgentId: string
+  /** Its PRIMARY's cloud instance id. */
+  readonly instanceId: string
+  readonly pool: string
+  /** Every cloud instance id that is running (the PRIMARY and its replicas). */
+  readonly running: ReadonlyArray<string>
 }
 
 interface Agent {
@@ -106,7 +126,7 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
     // the market moves in simulated time
     const started = Date.now()
     const simNow = () => started + (Date.now() - started) / scale
-    const market = PriceModel.make(pools, random)
+    const market = options.market ?? PriceModel.make(pools, random)
     const stats = new Stats.Stats(random, started)
     const name = options.name ?? "sim"
     const sleep = (millis: number) => Effect.sleep(Duration.millis(Math.max(0, millis)))
@@ -130,10 +150,11 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
     const tenant = yield* Client.make({ baseUrl: options.baseUrl, token: options.token })
     const register = (n: number) =>
       Effect.gen(function*() {
-        const pool = pools[n % pools.length]!
-        const logical = `${name}-${n + 1}`
-        const instanceId = cloudId(random)
-        const manualReplica = random.chance(options.manualReplicaShare ?? 0.2)
+        const adopted = options.adopt?.[n]
+        const pool = adopted?.pool ?? pools[n % pools.length]!
+        const logical = adopted?.logicalAgentId ?? `${name}-${n + 1}`
+        const instanceId = adopted?.instanceId ?? cloudId(random)
+        const manualReplica = adopted === undefined && random.chance(options.manualReplicaShare ?? 0.2)
         const registered = yield* timed("register", tenant.agents.register({
           payload: {
             logicalAgentId: logical,
@@ -156,7 +177,8 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
           api,
           pool,
           primary,
-          running: new Map([[primary, { pool, tags: { ManagedBy: "spotfleet" }, launchedAt: Date.now() }]]),
+          // Adopted agents' other instances are taken to run in the PRIMARY's pool (they are matched by id).
+          running: new Map([primary, ...(adopted?.running ?? [])].map((id) => [id, { pool, tags: { ManagedBy: "spotfleet" }, launchedAt: Date.now() }])),
           inFlight: new Set(),
           heartbeats: 0
         }
@@ -259,7 +281,8 @@ export const run = (options: SimulatorOptions): Effect.Effect<Stats.Summary, unk
         const now = simNow()
         const own = agent.pool
         const others = pools.filter((p) => p !== own && p.split(".")[2] === own.split(".")[2]).slice(0, 2)
-        const observed = [own, ...others, ...pools.filter((p) => p !== own && !others.includes(p)).slice(0, 1)]
+        const observed = options.reportPools?.(own, pools) ??
+          [own, ...others, ...pools.filter((p) => p !== own && !others.includes(p)).slice(0, 1)]
         const r = yield* timed("pricing-report", agent.api.agents.pricingReport({
           path,
           payload: { instanceId: agent.primary, prices: observed.map((pool) => ({ pool: pool as never, price: market.quote(pool, now) })) },

@@ -8,6 +8,8 @@
  *   the first increment), each with `# HELP` and `# TYPE`.
  * - `spotfleet_agents{status}`, `spotfleet_instances{role}`, `spotfleet_zombies`: gauges read from
  *   the store at scrape time (cached for a few seconds).
+ * - Gauges and counters that the engine's jobs set (`spotfleet_instances_unreconciled`, the
+ *   savings counters): in the process that runs the job, 0 in the others.
  *
  * @since 0.1.0
  */
@@ -47,8 +49,26 @@ const declared: ReadonlyArray<Prometheus.Declared> = [
   { name: "spotfleet_heartbeats_missed_total", type: "counter", help: "Agents found without a heartbeat for longer than the offline threshold" },
   { name: "spotfleet_emergency_events_total", type: "counter", help: "Emergency steps by kind (rebalance, termination, reclaimed, launch) and result" },
   { name: "spotfleet_switches_total", type: "counter", help: "Finished switches by trigger (manual, ml, emergency) and result (succeeded, failed, cancelled)" },
-  { name: "spotfleet_savings_dollars_total", type: "counter", help: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)" },
-  { name: "spotfleet_baseline_cost_dollars_total", type: "counter", help: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)" },
+  {
+    name: "spotfleet_savings_dollars_total",
+    type: "counter",
+    help: "Gross savings: on-demand baseline of the hours with a PRIMARY minus what the PRIMARYs cost (net = baseline - spend)"
+  },
+  { name: "spotfleet_baseline_cost_dollars_total", type: "counter", help: "On-demand baseline: the on-demand price of each PRIMARY over the hours it was PRIMARY" },
+  {
+    name: "spotfleet_spend_dollars_total",
+    type: "counter",
+    help: "Spend of every running instance (PRIMARY, REPLICA, ZOMBIE, retired but still running); net savings = baseline - spend"
+  },
+  { name: "spotfleet_leaked_spend_dollars_total", type: "counter", help: "Spend of instances retired by the engine but still running (unreconciled)" },
+  { name: "spotfleet_instances_unreconciled", type: "gauge", help: "Instances running but not wanted: retired (TERMINATED) by the engine, not yet seen gone" },
+  { name: "spotfleet_instances_unreconciled_oldest_seconds", type: "gauge", help: "Seconds since the longest-unreconciled instance was retired (0 when none)" },
+  {
+    name: "spotfleet_orphans_adopted_total",
+    type: "counter",
+    help: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie, terminated)"
+  },
+  { name: "spotfleet_terminations_retried_total", type: "counter", help: "TERMINATE commands queued again for retired instances that still run" },
   { name: "spotfleet_ml_decisions_total", type: "counter", help: "Switch decisions by model and action" },
   { name: "spotfleet_agents_with_multiple_primaries", type: "gauge", help: "Agents with more than one PRIMARY instance (the invariant says never)" },
   { name: "spotfleet_consolidation_points_total", type: "counter", help: "Points written by consolidation runs, by kind" }

@@ -56,7 +56,15 @@ export const MetricsSummary = Schema.Struct({
     zombies: Schema.Number,
     agentsWithMultiplePrimaries: Schema.Number,
     /** online ÷ all agents × 100; null without agents. */
-    agentUptimePercent: NullableNumber
+    agentUptimePercent: NullableNumber,
+    /** Instances running but not wanted (retired by the engine, not yet seen gone). */
+    unreconciledInstances: Schema.Number,
+    /** Seconds since the longest-unreconciled instance was retired (0 when none). */
+    oldestUnreconciledSeconds: Schema.Number,
+    /** Orphans adopted, by what they became (`as`: replica, zombie, terminated). */
+    orphansAdopted: Schema.Array(LabelledValue),
+    /** TERMINATE commands queued again for retired instances still running. */
+    terminationsRetried: Schema.Number
   }),
   heartbeats: Schema.Struct({
     received: Schema.Number,
@@ -81,10 +89,20 @@ export const MetricsSummary = Schema.Struct({
     failures: Schema.Number
   }),
   savings: Schema.Struct({
+    /** Gross savings: baseline − what the PRIMARYs cost. */
     savingsDollars: Schema.Number,
+    /** The on-demand price of each PRIMARY over the hours it was PRIMARY. */
     baselineCostDollars: Schema.Number,
-    /** savings ÷ baseline × 100; null before any baseline accrued. */
-    savingsPercent: NullableNumber
+    /** What every running instance cost (replicas, zombies, retired but still running included). */
+    spendDollars: Schema.Number,
+    /** Of the spend, instances retired by the engine but still running. */
+    leakedSpendDollars: Schema.Number,
+    /** baseline − spend: the savings net of all spend. */
+    netSavingsDollars: Schema.Number,
+    /** gross savings ÷ baseline × 100; null before any baseline accrued. */
+    savingsPercent: NullableNumber,
+    /** net savings ÷ baseline × 100; null before any baseline accrued. */
+    netSavingsPercent: NullableNumber
   }),
   ml: Schema.Struct({
     decisions: Schema.Array(LabelledValue),

@@ -249,19 +249,35 @@ export const SimulateResponse = Schema.Struct({
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Savings of one agent, pool or instance (or the tenant's total): dollars over the hours for which
- * both the actual and the on-demand price were known.
+ * Savings of one agent, pool or instance (or the tenant's total), net of all spend: the baseline
+ * is the on-demand price of the PRIMARY over the hours the workload had one; the spend is every
+ * running instance (PRIMARY, REPLICA, ZOMBIE, and retired instances until the cloud is seen no
+ * longer running them). Dollars and hours count only time for which both the actual and the
+ * on-demand price were known. The rule is the engine's (`Savings`).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const SavingsLine = Schema.Struct({
   key: Schema.String,
+  /** Running instance-hours counted. */
   hours: Schema.Number,
+  /** Of those, the hours as PRIMARY (the baseline's hours). */
+  primaryHours: Schema.Number,
+  /** On-demand price × PRIMARY hours. */
   baselineCost: Schema.Number,
+  /** What the PRIMARY hours cost. */
+  primaryCost: Schema.Number,
+  /** Spend: what every running hour cost. */
   actualCost: Schema.Number,
-  savings: Schema.Number,
-  savingsPercent: NullableNumber
+  /** Of the spend, what instances cost while retired by the engine but still running. */
+  leakedCost: Schema.Number,
+  /** baselineCost − primaryCost. */
+  grossSavings: Schema.Number,
+  /** baselineCost − actualCost: the savings after everything the workload cost. */
+  netSavings: Schema.Number,
+  grossSavingsPercent: NullableNumber,
+  netSavingsPercent: NullableNumber
 }).annotations({ identifier: "SavingsLine" })
 
 /** @since 0.1.0 @category schemas */
@@ -348,7 +364,7 @@ export class OpsApi extends HttpApiGroup.make("ops")
     HttpApiEndpoint.get("savings", "/savings")
       .setUrlParams(PeriodQuery)
       .addSuccess(SavingsResponse)
-      .annotate(OpenApi.Summary, "Savings (on-demand baseline − actual) × running hours, per agent, pool, instance and tenant")
+      .annotate(OpenApi.Summary, "Savings net of all spend (on-demand baseline of the PRIMARY hours − every instance's cost), gross, and leaked spend, per agent, pool, instance and tenant")
   )
   .add(
     HttpApiEndpoint.get("savingsCsv", "/savings.csv")

@@ -66,16 +66,29 @@ const csvCell = (v: string | number | null): string => {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll("\"", "\"\"")}"` : text
 }
 
+/** The CSV columns after the key: dollars and hours to 6 decimals, percentages to 4. */
+const savingsColumns = [
+  ["hours", 6],
+  ["primaryHours", 6],
+  ["baselineCost", 6],
+  ["primaryCost", 6],
+  ["actualCost", 6],
+  ["leakedCost", 6],
+  ["grossSavings", 6],
+  ["netSavings", 6],
+  ["grossSavingsPercent", 4],
+  ["netSavingsPercent", 4]
+] as const satisfies ReadonlyArray<readonly [keyof Savings.SavingsLine, number]>
+
 const savingsCsv = (groupBy: string, rows: ReadonlyArray<ReturnType<typeof lineOf>>, total: ReturnType<typeof lineOf>): string => {
-  const lines = [[groupBy, "hours", "baselineCost", "actualCost", "savings", "savingsPercent"].join(",")]
+  const lines = [[groupBy, ...savingsColumns.map(([name]) => name)].join(",")]
   for (const r of [...rows, total]) {
     lines.push([
       csvCell(r.key),
-      csvCell(Number(r.hours.toFixed(6))),
-      csvCell(Number(r.baselineCost.toFixed(6))),
-      csvCell(Number(r.actualCost.toFixed(6))),
-      csvCell(Number(r.savings.toFixed(6))),
-      csvCell(r.savingsPercent === null ? null : Number(r.savingsPercent.toFixed(4)))
+      ...savingsColumns.map(([name, digits]) => {
+        const value = r[name]
+        return csvCell(value === null ? null : Number(value.toFixed(digits)))
+      })
     ].join(","))
   }
   return lines.join("\r\n") + "\r\n"

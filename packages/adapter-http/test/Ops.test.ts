@@ -331,21 +331,35 @@ if (suite === undefined) {
         yield* sleep(400)
         const second = yield* get(`/api/savings?agentId=${zombie.agentId}`, token)
         const poolLine = (r: any) => r.byPool.find((l: { key: string }) => l.key === to)
-        assert.isAbove(poolLine(second).savings, poolLine(first).savings)
-        assert.isAbove(poolLine(second).hours - poolLine(first).hours, 0.3 / 3600)
-        assert.closeTo(poolLine(second).savings / poolLine(second).hours, 0.08, 1e-9)
-        // Before the switch the agent ran in the old pool: 0.05 $/h saved there.
+        assert.isAbove(poolLine(second).netSavings, poolLine(first).netSavings)
+        assert.isAbove(poolLine(second).primaryHours - poolLine(first).primaryHours, 0.3 / 3600)
+        assert.closeTo(poolLine(second).grossSavings / poolLine(second).primaryHours, 0.08, 1e-9)
+        // The new instance ran as a REPLICA before its promotion: spend without a baseline.
+        assert.isAbove(poolLine(second).hours, poolLine(second).primaryHours)
+        assert.closeTo(poolLine(second).actualCost / poolLine(second).hours, 0.02, 1e-9)
+        // Before the switch the agent ran in the old pool: 0.05 $/h saved there while it was the
+        // PRIMARY. Since then it runs on as a ZOMBIE: 0.05 $/h spent for nothing, which the net
+        // savings pay for (it is not saving 0.05 $/h as it did before).
         const old = second.byPool.find((l: { key: string }) => l.key === from)
-        assert.closeTo(old.savings / old.hours, 0.05, 1e-9)
-        assert.closeTo(second.total.savings, poolLine(second).savings + old.savings, 1e-12)
+        assert.closeTo(old.grossSavings / old.primaryHours, 0.05, 1e-9)
+        assert.closeTo(old.hours - old.primaryHours, poolLine(second).primaryHours, 1e-9, "a ZOMBIE since the new PRIMARY took over")
+        assert.closeTo(old.netSavings, 0.1 * old.primaryHours - 0.05 * old.hours, 1e-12)
+        assert.strictEqual(old.leakedCost, 0, "a ZOMBIE is kept on purpose: spend, not leaked")
+        assert.closeTo(second.total.netSavings, poolLine(second).netSavings + old.netSavings, 1e-12)
+        assert.closeTo(second.total.baselineCost / second.total.primaryHours, 0.1, 1e-9)
         assert.strictEqual(second.byAgent.length, 1)
+        assert.strictEqual(second.byInstance.length, 2)
+        assert.closeTo(second.byInstance.reduce((sum: number, l: { netSavings: number }) => sum + l.netSavings, 0), second.total.netSavings, 1e-12)
 
         const tenantWide = yield* get("/api/savings", token)
         assert.strictEqual(tenantWide.byAgent.length, 2)
         const savingsCsv = yield* call("GET", "/api/savings.csv?groupBy=pool", { token })
         assert.match(savingsCsv.headers.get("content-type") ?? "", /^text\/csv/)
         const lines = savingsCsv.text.trim().split("\r\n")
-        assert.strictEqual(lines[0], "pool,hours,baselineCost,actualCost,savings,savingsPercent")
+        assert.strictEqual(
+          lines[0],
+          "pool,hours,primaryHours,baselineCost,primaryCost,actualCost,leakedCost,grossSavings,netSavings,grossSavingsPercent,netSavingsPercent"
+        )
         assert.isTrue(lines.some((l) => l.startsWith(`${to},`)))
         assert.isTrue(lines[lines.length - 1]!.startsWith("total,"))
       }))

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:jobs`: what one run of the fleet-wide background jobs costs on MySQL/MariaDB —
- * the command sweep, zombie retention and the savings accrual — with the store's bulk reads
+ * the command sweep, zombie retention, the unreconciled-instances gauge and the savings accrual —
+ * with the store's bulk reads
  * (`AgentStore.busyAgents`, `AgentStore.listInstances`) and without them (the jobs then load
  * every agent's aggregate), in one process over one database. Prints wall time, this process's
  * CPU time (`process.cpuUsage`) and the database server's (`/proc/<pid>/stat` of `mariadbd` or
@@ -12,7 +13,9 @@
  * prices every 5 minutes for the last BENCH_REPORT_MINUTES (default 60), against a 5-minute window.
  *
  * Env: TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306), BENCH_AGENTS (default 20000),
- * BENCH_BUSY (agents given a pending command, default 1% of the agents), BENCH_ROUNDS (default 2).
+ * BENCH_BUSY (agents given a pending command, default 1% of the agents), BENCH_ROUNDS (default 2),
+ * BENCH_HISTORY (instances per agent retired and seen gone, as switches leave them; default 2) and
+ * BENCH_UNRECONCILED (instances retired but still running, default 0.1% of the agents).
  */
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentStore, Engine, Jobs, Pool, Pricing, PriceService, PriceStore, SavingsAccrual } from "@spotfleet/engine"
@@ -26,6 +29,8 @@ import * as MysqlStore from "../src/MysqlStore.js"
 const base = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const agents = Number(process.env.BENCH_AGENTS ?? 20_000)
 const busy = Number(process.env.BENCH_BUSY ?? Math.ceil(agents / 100))
+const history = Number(process.env.BENCH_HISTORY ?? 2)
+const unreconciled = Number(process.env.BENCH_UNRECONCILED ?? Math.ceil(agents / 1000))
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
 const reporters = Number(process.env.BENCH_REPORTERS ?? 2000)
 const reportMinutes = Number(process.env.BENCH_REPORT_MINUTES ?? 60)
@@ -115,10 +120,32 @@ const main = async () => {
         }
       }
       for (let i = 0; i < drafts.length; i += 5000) yield* store.appendSnapshots(drafts.slice(i, i + 5000))
+      // The instances switches leave behind (TERMINATED, seen gone) and a few still running, as
+      // rows: the engine would take a switch per row to make them.
+      const rows: Array<ReadonlyArray<unknown>> = []
+      const retiredAt = now - 3_600_000
+      ids.forEach((agent, n) => {
+        for (let h = 0; h < history; h++) {
+          rows.push([`inst-hist-${n}-${h}`, agent.id, agent.tenantId, `i-hist-${n}-${h}`, pools[n % pools.length], "spot", "TERMINATED", retiredAt, retiredAt, retiredAt, retiredAt + 60_000])
+        }
+        if (n < unreconciled) rows.push([`inst-leak-${n}`, agent.id, agent.tenantId, `i-leak-${n}`, pools[n % pools.length], "spot", "TERMINATED", retiredAt, retiredAt, retiredAt, null])
+      })
+      const conn = yield* Effect.promise(() => mysql.createConnection({ uri: url }))
+      for (let i = 0; i < rows.length; i += 2000) {
+        yield* Effect.promise(() =>
+          conn.query(
+            "INSERT INTO instances (id, agent_id, tenant_id, cloud_instance_id, pool, lifecycle, role, created_at, launch_confirmed_at, " +
+              "terminated_at, termination_confirmed_at) VALUES ?",
+            [rows.slice(i, i + 2000)]
+          )
+        )
+      }
+      yield* Effect.promise(() => conn.end())
       return tenants.map((t) => t.id)
     }))
     console.log(
-      `jobs bench: ${agents.toLocaleString("en")} agents in ${tenantIds.length} tenant(s), ${busy} with a pending command ` +
+      `jobs bench: ${agents.toLocaleString("en")} agents in ${tenantIds.length} tenant(s), ${busy} with a pending command, ` +
+        `${(agents * history).toLocaleString("en")} retired instances seen gone, ${unreconciled} still running ` +
         `(set up in ${((performance.now() - started) / 1000).toFixed(0)} s)`
     )
 
@@ -127,6 +154,7 @@ const main = async () => {
     const jobs = [
       { name: "command-sweep", run: Jobs.sweep },
       { name: "zombie-retention", run: Jobs.zombieRetention() },
+      { name: "unreconciled-instances", run: Jobs.unreconciledInstances },
       {
         name: "savings-accrual (1 h window)",
         run: Effect.flatMap(Clock.currentTimeMillis, (now) => SavingsAccrual.accrueWindow({ from: now - 3_600_000, to: now }))

@@ -38,3 +38,10 @@ export * as MysqlJobLease from "./MysqlJobLease.js"
  * @since 0.1.0
  */
 export * as MysqlDecisionLog from "./MysqlDecisionLog.js"
+
+/**
+ * Why the database could not be used, in one line with the fix (start-up failures).
+ *
+ * @since 0.1.0
+ */
+export * as MysqlFailure from "./MysqlFailure.js"

@@ -96,6 +96,34 @@ describeMysql("Jobs on MySQL", () => {
       assert.strictEqual(redelivered.deliveries, 2)
     }).pipe(Effect.provide(TestLayer())), 60_000)
 
+  it.effect("unreconciled instances: counted from the (role, termination_confirmed_at) index, not a scan of every instance", () =>
+    Effect.gen(function*() {
+      const { engine, register, t } = yield* setup
+      const sql = yield* SqlClient.SqlClient
+      const id = yield* register("web")
+      // History: many instances retired and seen gone, a few live ones.
+      const insert = "INSERT INTO instances (id, agent_id, tenant_id, cloud_instance_id, pool, lifecycle, role, created_at, " +
+        "launch_confirmed_at, terminated_at, termination_confirmed_at) VALUES (?, ?, ?, ?, ?, 'spot', ?, 0, 0, ?, ?)"
+      for (let n = 0; n < 400; n++) {
+        const gone = n % 8 !== 0
+        yield* sql.unsafe(insert, [`inst-h${String(n).padStart(4, "0")}`, id, t, `i-h${n}`, pool, gone ? "TERMINATED" : "ZOMBIE", gone ? 10 : null, gone ? 20 : null])
+      }
+      // Two retired instances the cloud still runs (one without a cloud id never ran: not counted).
+      yield* sql.unsafe(insert, ["inst-leak1", id, t, "i-leak1", pool, "TERMINATED", 30_000, null])
+      yield* sql.unsafe(insert, ["inst-leak2", id, t, "i-leak2", pool, "TERMINATED", 90_000, null])
+      yield* sql.unsafe(insert, ["inst-nocloud", id, t, null, pool, "TERMINATED", 10, null])
+      yield* sql.unsafe("ANALYZE TABLE instances")
+      yield* TestClock.adjust("150 seconds")
+      assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: 2, unreconciled: 2, oldestSeconds: 120 })
+      assert.strictEqual((yield* engine.getAgent(t, id)).instances.filter((i) => i.role === "TERMINATED").length, 353)
+      // The page read the job makes (AgentStore.listInstances with unreconciled: true).
+      const plan = yield* sql.unsafe<{ key: string | null; rows: number }>(
+        "EXPLAIN SELECT id FROM instances WHERE role = 'TERMINATED' AND termination_confirmed_at IS NULL " +
+          "AND cloud_instance_id IS NOT NULL AND id > '' ORDER BY id LIMIT 500"
+      )
+      assert.strictEqual(plan[0]!.key, "ix_instances_unreconciled", JSON.stringify(plan))
+    }).pipe(Effect.provide(TestLayer())), 60_000)
+
   it.effect("the standard jobs tick through the MySQL lease and record their runs in job_runs", () =>
     Effect.gen(function*() {
       const { register } = yield* setup

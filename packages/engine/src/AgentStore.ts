@@ -94,6 +94,23 @@ export interface ListInstancesOptions {
   readonly roles?: ReadonlyArray<Role> | undefined
   /** Leaves out instances terminated at or before this time (`terminatedAt ≤ it`). */
   readonly notTerminatedBy?: number | undefined
+  /**
+   * Only instances that may have run after this time (what the savings accrual reads): launched
+   * (`launchConfirmedAt` and a cloud id set) and not seen gone at or before it
+   * (`terminationConfirmedAt` null or after it). Retired instances whose end is not observed are
+   * kept: they may still run (`Instance.isUnreconciled`).
+   *
+   * @since 0.2.0
+   */
+  readonly runningAfter?: number | undefined
+  /**
+   * `true`: only unreconciled instances (`Instance.isUnreconciled`: TERMINATED, with a cloud id,
+   * end not observed); `false`: all but those. Adapters should answer `true` from an index: the
+   * `unreconciled-instances` job reads it every minute and there are normally few.
+   *
+   * @since 0.2.0
+   */
+  readonly unreconciled?: boolean | undefined
   readonly limit?: number | undefined
   /** Keyset pagination: instances with an id greater than this. */
   readonly afterId?: InstanceId | undefined

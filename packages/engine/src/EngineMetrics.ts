@@ -75,25 +75,99 @@ export const switches = Metric.counter("spotfleet_switches_total", {
 })
 
 /**
- * Dollars saved against the on-demand baseline, advanced by `SavingsAccrual`.
+ * Gross savings (`Savings`): the on-demand baseline of the hours with a PRIMARY minus what the
+ * PRIMARYs cost, advanced by `SavingsAccrual`. Net savings are baseline − spend
+ * ({@link baselineCostDollars} − {@link spendDollars}).
  *
  * @since 0.1.0
  * @category metrics
  */
 export const savingsDollars = Metric.counter("spotfleet_savings_dollars_total", {
-  description: "Dollars saved against the on-demand baseline ((baseline - actual price) x running hours)",
+  description: "Gross savings: on-demand baseline of the hours with a PRIMARY minus what the PRIMARYs cost (net = baseline - spend)",
   incremental: true
 })
 
 /**
- * What the same running hours would have cost on demand, advanced by `SavingsAccrual`.
- * `savings ÷ baseline` is the savings ratio.
+ * What the hours with a PRIMARY would have cost on demand (`Savings`), advanced by
+ * `SavingsAccrual`. `(baseline − spend) ÷ baseline` is the net savings ratio.
  *
  * @since 0.1.0
  * @category metrics
  */
 export const baselineCostDollars = Metric.counter("spotfleet_baseline_cost_dollars_total", {
-  description: "On-demand baseline cost of the running hours accrued (savings % = savings / baseline)",
+  description: "On-demand baseline: the on-demand price of each PRIMARY over the hours it was PRIMARY",
+  incremental: true
+})
+
+/**
+ * What every running instance cost (`Savings`: PRIMARY, REPLICA, ZOMBIE, and instances retired but
+ * still running), advanced by `SavingsAccrual`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const spendDollars = Metric.counter("spotfleet_spend_dollars_total", {
+  description: "Spend of every running instance (PRIMARY, REPLICA, ZOMBIE, retired but still running); net savings = baseline - spend",
+  incremental: true
+})
+
+/**
+ * Of {@link spendDollars}, what instances cost while unreconciled: retired by the engine
+ * (TERMINATED) but still running. Advanced by `SavingsAccrual`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const leakedSpendDollars = Metric.counter("spotfleet_leaked_spend_dollars_total", {
+  description: "Spend of instances retired by the engine but still running (unreconciled)",
+  incremental: true
+})
+
+/**
+ * Instances running but not wanted (`Instance.isUnreconciled`: TERMINATED, with a cloud id, end
+ * not yet observed), set by the `unreconciled-instances` job (`Jobs.unreconciledInstances`).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const instancesUnreconciled = Metric.gauge("spotfleet_instances_unreconciled", {
+  description: "Instances running but not wanted: retired (TERMINATED) by the engine, not yet seen gone"
+})
+
+/**
+ * Seconds since the longest-unreconciled instance was retired (0 when there is none), set with
+ * {@link instancesUnreconciled}: a normal termination is confirmed within seconds, so an old one
+ * is an instance the reconcile loop does not get rid of.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const unreconciledOldestSeconds = Metric.gauge("spotfleet_instances_unreconciled_oldest_seconds", {
+  description: "Seconds since the longest-unreconciled instance was retired (0 when none)"
+})
+
+/**
+ * Instances the cloud ran that the engine did not know, taken in (`InstanceAdopted` events), by
+ * what they became (`as`: replica, zombie, terminated — recorded and terminated at once).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const orphansAdopted = Metric.counter("spotfleet_orphans_adopted_total", {
+  description: "Instances the cloud ran that the engine did not know, adopted, by what they became (replica, zombie, terminated)",
+  incremental: true
+})
+
+/**
+ * TERMINATE commands queued again for retired instances still running (`TerminationRetried`
+ * events). An event that says the engine gave up (`gaveUp`, no command queued) is not counted:
+ * such an instance stays unreconciled, which `spotfleet_instances_unreconciled` and its alert show.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const terminationsRetried = Metric.counter("spotfleet_terminations_retried_total", {
+  description: "TERMINATE commands queued again for retired instances that still run",
   incremental: true
 })
 
@@ -173,6 +247,10 @@ export const recordEvents = (events: ReadonlyArray<DomainEvent>): Effect.Effect<
         }
         return Effect.zipRight(failedEmergency, switchRecorded(trigger, d.result === "superseded" ? "cancelled" : "failed"))
       }
+      case "InstanceAdopted":
+        return Metric.increment(Metric.tagged(orphansAdopted, "as", str(d.as, "unknown")))
+      case "TerminationRetried":
+        return d.gaveUp === true ? Effect.void : Metric.increment(terminationsRetried)
       case "SwitchReported":
         return typeof d.downtimeSeconds === "number"
           ? Metric.update(Metric.tagged(switchDowntime, "source", "agent"), d.downtimeSeconds)

@@ -1,6 +1,6 @@
 /**
  * Background jobs (DESIGN.md §3, §9): liveness, zombie retention, the command sweep (expiry,
- * leases, notice deadlines) and retention, plus a runner that runs each job in exactly one
+ * leases, notice deadlines), retention and the unreconciled-instances gauge, plus a runner that runs each job in exactly one
  * process at a time through a `JobLease`. Each job is a plain Effect, so a host can also run it
  * on its own schedule.
  *
@@ -11,7 +11,9 @@ import type { Agent } from "./Agent.js"
 import { type AgentRef, AgentStore, type ListAgentsOptions, type ListInstancesOptions, type TenantInstance } from "./AgentStore.js"
 import { Engine, type EngineFailure } from "./Engine.js"
 import type { StoreError } from "./EngineError.js"
+import * as EngineMetrics from "./EngineMetrics.js"
 import { IdempotencyStore } from "./IdempotencyStore.js"
+import { type Instance, isUnreconciled } from "./Instance.js"
 import { JobLease, JobRun } from "./JobLease.js"
 
 /** @since 0.1.0 @category metrics */
@@ -200,6 +202,39 @@ export const sweep = Effect.gen(function*() {
 })
 
 /**
+ * Counts the unreconciled instances (`Instance.isUnreconciled`: retired by the engine, still
+ * running) and sets the gauges `spotfleet_instances_unreconciled` and
+ * `spotfleet_instances_unreconciled_oldest_seconds` (`EngineMetrics`). With
+ * `AgentStore.listInstances` it reads only those instances (`checked` counts them); without it,
+ * it loads every agent's aggregate (`checked` counts the agents). The gauges live in the process
+ * that runs the job: run it as a singleton job, as `standard` does.
+ *
+ * @since 0.2.0
+ * @category jobs
+ */
+export const unreconciledInstances = Effect.gen(function*() {
+  const store = yield* AgentStore
+  const now = yield* Clock.currentTimeMillis
+  let unreconciled = 0
+  let oldestRetiredAt = now
+  // Stores that ignore the filter answer more instances: each is checked again.
+  const see = (i: Instance) => {
+    if (!isUnreconciled(i)) return
+    unreconciled++
+    oldestRetiredAt = Math.min(oldestRetiredAt, i.terminatedAt ?? now)
+  }
+  const bulk = yield* eachInstance({ unreconciled: true }, ({ instance }) => Effect.sync(() => see(instance)))
+  const checked = Option.isSome(bulk) ? bulk.value : yield* eachAgent({}, (agent) =>
+    Effect.map(store.load(agent.id), (aggregate) => {
+      if (Option.isSome(aggregate)) for (const i of aggregate.value.instances) see(i)
+    }))
+  const oldestSeconds = Math.max(0, now - oldestRetiredAt) / 1000
+  yield* Metric.set(EngineMetrics.instancesUnreconciled, unreconciled)
+  yield* Metric.set(EngineMetrics.unreconciledOldestSeconds, oldestSeconds)
+  return { checked, unreconciled, oldestSeconds }
+})
+
+/**
  * Drops idempotency records older than the replay window (default 24 h).
  *
  * @since 0.1.0
@@ -340,6 +375,7 @@ export const standard = (options: {
   { name: "liveness", every: "15 seconds", run: liveness(options.liveness) },
   { name: "command-sweep", every: "10 seconds", run: sweep },
   { name: "zombie-retention", every: "1 hour", run: zombieRetention({ retention: options.zombieRetention }) },
+  { name: "unreconciled-instances", every: "1 minute", run: unreconciledInstances },
   {
     name: "retention",
     every: "1 hour",

@@ -1,8 +1,11 @@
 /**
- * Periodic savings accrual for the Prometheus counters `spotfleet_savings_dollars_total` and
- * `spotfleet_baseline_cost_dollars_total` (DESIGN.md §5, §10): each run accrues, with
- * `Savings.accrue`, the running time of every instance since the previous run and advances the
- * counters, so `rate(savings) / rate(baseline)` is the savings ratio over any range.
+ * Periodic savings accrual for the Prometheus counters (DESIGN.md §5, §10):
+ * `spotfleet_baseline_cost_dollars_total`, `spotfleet_spend_dollars_total`,
+ * `spotfleet_savings_dollars_total` (gross) and `spotfleet_leaked_spend_dollars_total`. Each run
+ * accrues, with `Savings.accrue` (the rule: baseline = on-demand price × hours with a PRIMARY;
+ * spend = every running instance, retired ones included until seen gone), the running time of
+ * every instance since the previous run and advances the counters, so
+ * `(rate(baseline) − rate(spend)) / rate(baseline)` is the net savings ratio over any range.
  *
  * Prices: the spot series of a pool is its consolidated points plus the raw agent points not yet
  * consolidated (`PriceService.spotPoints`), looked back far enough to know the price holding at the
@@ -65,9 +68,15 @@ export interface Accrued {
   readonly from: number
   readonly to: number
   readonly instances: number
-  readonly savings: number
+  /** Baseline − what the PRIMARYs cost (`Savings.SavingsLine.grossSavings`). */
+  readonly grossSavings: number
+  /** Baseline − all spend (`Savings.SavingsLine.netSavings`). */
+  readonly netSavings: number
   readonly baselineCost: number
+  /** Spend of every running instance. */
   readonly actualCost: number
+  /** Spend of instances retired but still running. */
+  readonly leakedCost: number
 }
 
 /**
@@ -96,10 +105,11 @@ export const accrueWindow = (
     const prices = yield* PriceService
     const intervals: Array<Savings.RunningInterval> = []
     if (store.listInstances !== undefined) {
-      // In bulk: only the instances, and only those still running at the window's start.
+      // In bulk: only the instances, and only those that may have run after the window's start
+      // (retired ones too while they are not seen gone: they still cost money).
       let afterId: TenantInstance["instance"]["id"] | undefined
       while (true) {
-        const page = yield* paced(store.listInstances(null, { notTerminatedBy: window.from, afterId, limit: PAGE }))
+        const page = yield* paced(store.listInstances(null, { runningAfter: window.from, afterId, limit: PAGE }))
         for (const { instance } of page) {
           const interval = Savings.runningInterval(instance, window.to)
           if (interval !== null) intervals.push(interval)
@@ -177,8 +187,9 @@ export const accrueWindow = (
 
 /**
  * An accrual that remembers where it stopped: each run accrues from the end of the previous run
- * (the first from when it was made) to now and advances the counters. A window where spot cost
- * more than on demand adds its baseline but no savings (a counter never goes down).
+ * (the first from when it was made) to now and advances the counters. A window where the
+ * PRIMARYs cost more than on demand adds its baseline and spend but no gross savings (a counter
+ * never goes down); net savings come from baseline − spend, so they are exact over any range.
  *
  * @since 0.1.0
  * @category constructors
@@ -192,18 +203,23 @@ export const make = (
     return lock.withPermits(1)(Effect.gen(function*() {
       const from = yield* Ref.get(mark)
       const to = yield* Clock.currentTimeMillis
-      if (to <= from) return { from, to, instances: 0, savings: 0, baselineCost: 0, actualCost: 0 }
+      if (to <= from) return { from, to, instances: 0, grossSavings: 0, netSavings: 0, baselineCost: 0, actualCost: 0, leakedCost: 0 }
       const report = yield* accrueWindow({ from, to }, options)
-      yield* Metric.incrementBy(EngineMetrics.savingsDollars, Math.max(0, report.total.savings))
-      yield* Metric.incrementBy(EngineMetrics.baselineCostDollars, report.total.baselineCost)
+      const total = report.total
+      yield* Metric.incrementBy(EngineMetrics.savingsDollars, Math.max(0, total.grossSavings))
+      yield* Metric.incrementBy(EngineMetrics.baselineCostDollars, total.baselineCost)
+      yield* Metric.incrementBy(EngineMetrics.spendDollars, total.actualCost)
+      yield* Metric.incrementBy(EngineMetrics.leakedSpendDollars, total.leakedCost)
       yield* Ref.set(mark, to)
       return {
         from,
         to,
         instances: report.byInstance.size,
-        savings: report.total.savings,
-        baselineCost: report.total.baselineCost,
-        actualCost: report.total.actualCost
+        grossSavings: total.grossSavings,
+        netSavings: total.netSavings,
+        baselineCost: total.baselineCost,
+        actualCost: total.actualCost,
+        leakedCost: total.leakedCost
       }
     }))
   })

@@ -100,3 +100,22 @@ export const reconcile = {
   lateLaunchWindowSeconds: 1_800,
   recoveryBackoffSeconds: 30
 } as const
+
+/**
+ * Deliveries of one command before a lease that ran out fails it: the agent got it five times
+ * and never answered (`TransitionContext.maxDeliveries`, `EngineOptions.maxDeliveries`).
+ *
+ * @since 0.2.0
+ * @category defaults
+ */
+export const maxDeliveries = 5
+
+/**
+ * How long a delivered command is leased to the agent before it is handed out again: ten
+ * minutes, since the v5 agent runs a poll's commands one after another and a launch may take
+ * five (`EngineOptions.leaseSeconds`).
+ *
+ * @since 0.2.0
+ * @category defaults
+ */
+export const leaseSeconds = 600

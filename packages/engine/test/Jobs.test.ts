@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Metric, Option, Scope, TestClock } from "effect"
 import { AgentStore } from "../src/AgentStore.js"
 import { CommandResult } from "../src/Command.js"
 import * as Engine from "../src/Engine.js"
+import * as EngineMetrics from "../src/EngineMetrics.js"
 import * as JobLease from "../src/JobLease.js"
 import * as Jobs from "../src/Jobs.js"
 import * as MemoryStore from "../src/MemoryStore.js"
@@ -82,6 +83,40 @@ describe("jobs", () => {
         const [terminate] = yield* engine.pollCommands(t, id)
         assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
         assert.deepStrictEqual(terminate!.params, { instance_id: "i-web" })
+      }).pipe(Effect.provide(variant.layer)))
+
+    it.effect(`unreconciled instances (${variant.name}): counted into the gauges until seen gone`, () =>
+      Effect.gen(function*() {
+        const { engine, register, t } = yield* setup
+        const store = yield* AgentStore
+        const id = yield* register("web")
+        yield* register("quiet")
+        const gauges = Effect.all([Metric.value(EngineMetrics.instancesUnreconciled), Metric.value(EngineMetrics.unreconciledOldestSeconds)]).pipe(
+          Effect.map(([count, oldest]) => [count.value, oldest.value])
+        )
+        assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: variant.bulk ? 0 : 2, unreconciled: 0, oldestSeconds: 0 })
+        assert.deepStrictEqual(yield* gauges, [0, 0])
+        // A ZOMBIE retired: TERMINATED, its TERMINATE queued, the cloud still runs it.
+        yield* engine.updateConfig(t, id, { autoTerminate: false })
+        yield* engine.requestReplica(t, id, {})
+        for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok("i-r") })
+        const replica = (yield* engine.getAgent(t, id)).instances.find((i) => i.cloudInstanceId === "i-r")!
+        yield* engine.promote(t, id, replica.id)
+        for (const c of yield* engine.pollCommands(t, id)) yield* engine.reportResult(t, id, { commandId: c.id, result: ok() })
+        const zombie = (yield* engine.getAgent(t, id)).instances.find((i) => i.cloudInstanceId === "i-web")!
+        yield* TestClock.adjust("1 minute")
+        yield* engine.retireZombie(t, id, zombie.id)
+        yield* TestClock.adjust("10 minutes")
+        // In bulk the job reads the one unreconciled instance; otherwise every agent.
+        assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: variant.bulk ? 1 : 2, unreconciled: 1, oldestSeconds: 600 })
+        assert.deepStrictEqual(yield* gauges, [1, 600])
+        // The agent runs its TERMINATE and reports it done: seen gone.
+        const [terminate] = yield* engine.pollCommands(t, id)
+        assert.strictEqual(terminate!.type, "TERMINATE_INSTANCE")
+        yield* engine.reportResult(t, id, { commandId: terminate!.id, result: ok() })
+        assert.isNotNull(Option.getOrThrow(yield* store.load(id)).instances.find((i) => i.id === zombie.id)!.terminationConfirmedAt)
+        assert.deepStrictEqual(yield* Jobs.unreconciledInstances, { checked: variant.bulk ? 0 : 2, unreconciled: 0, oldestSeconds: 0 })
+        assert.deepStrictEqual(yield* gauges, [0, 0])
       }).pipe(Effect.provide(variant.layer)))
 
     it.effect(`the sweep (${variant.name}) returns a command whose lease ran out to pending for redelivery`, () =>

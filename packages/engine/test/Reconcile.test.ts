@@ -227,6 +227,23 @@ describe("reconciliation", () => {
       assert.strictEqual(yield* h.roleOf(id, "i-h-2"), "PRIMARY")
     }).pipe(Effect.provide(TestEngine)))
 
+  it.effect("turning manual replica off keeps the replica an emergency is promoting; a PROMOTE of a retired replica ends its flow", () =>
+    Effect.gen(function*() {
+      const h = yield* harness
+      const id = yield* h.register("m")
+      yield* h.engine.updateConfig(h.t, id, { manualReplica: true })
+      for (const c of yield* h.poll(id)) yield* h.report(id, c.id, c.type === "LAUNCH_INSTANCE" ? ok("i-m-r") : ok())
+      assert.strictEqual(yield* h.roleOf(id, "i-m-r"), "REPLICA")
+      yield* h.engine.confirmTerminated(h.t, id, { cloudInstanceId: "i-m" })
+      const [promote] = yield* h.poll(id)
+      assert.strictEqual(promote?.type, "PROMOTE_REPLICA_TO_PRIMARY")
+      yield* h.engine.updateConfig(h.t, id, { manualReplica: false })
+      assert.strictEqual(yield* h.roleOf(id, "i-m-r"), "REPLICA", "the replica being promoted stays")
+      yield* h.report(id, promote!.id, ok())
+      assert.strictEqual(yield* h.roleOf(id, "i-m-r"), "PRIMARY")
+      assert.isFalse((yield* h.view(id)).agent.degraded)
+    }).pipe(Effect.provide(TestEngine)))
+
   it.effect("a flow open past its TTL is closed by the sweep with its reason", () =>
     Effect.gen(function*() {
       const h = yield* harness

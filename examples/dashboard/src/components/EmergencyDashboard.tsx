@@ -1,4 +1,3 @@
-import { useState } from "react"
 import { Link } from "../App.js"
 import type { DomainEventWire } from "../api.js"
 import { countdown, dateTime, useNow } from "../format.js"
@@ -60,24 +59,39 @@ export const EmergencyDashboard = () => {
   )
 }
 
-/** A banner for the newest emergency event that matters (a notice, a promotion, degradation), until dismissed. */
+/** How long a promotion's banner stays (a notice's stays while its deadline runs). */
+const PROMOTED_BANNER_MILLIS = 60_000
+
+/**
+ * A banner for the newest emergency event that matters (a notice, a promotion, degradation) that
+ * happened while the dashboard is open — never for history loaded at login — until dismissed (the
+ * dismissal holds on every view and across reloads of the tab). A promotion's banner goes by itself
+ * after a minute, a notice's when its agent is no longer under it.
+ */
 export const EmergencyEventAlert = () => {
   const events = useStore((s) => s.emergencies)
   const agents = useStore((s) => s.agents)
+  const liveAfterId = useStore((s) => s.liveAfterId)
+  const dismissedId = useStore((s) => s.dismissedAlertId)
+  const dismiss = useStore((s) => s.dismissAlert)
   const name = useAgentName()
   const now = useNow(500)
-  const [dismissed, setDismissed] = useState(0)
-  const latest: DomainEventWire | undefined = [...events].reverse().find((e) => e.id > dismissed && (e.type === "NoticeReceived" || e.type === "EmergencyPromotion" || e.type === "AgentDegraded"))
-  if (latest === undefined || now - latest.at > 10 * 60_000) return null
+  const latest: DomainEventWire | undefined = liveAfterId === null ? undefined : [...events].reverse().find((e) =>
+    e.id > liveAfterId && e.id > dismissedId && (e.type === "NoticeReceived" || e.type === "EmergencyPromotion" || e.type === "AgentDegraded")
+  )
+  if (latest === undefined) return null
+  if (latest.type === "EmergencyPromotion" && now - latest.at > PROMOTED_BANNER_MILLIS) return null
+  if (latest.type === "NoticeReceived" && latest.agentId !== null && agents[latest.agentId]?.notice === null && now - latest.at > 5_000) return null
+  if (now - latest.at > 10 * 60_000) return null
   const described = describeEvent(latest, name)
   const notice = latest.agentId === null ? null : agents[latest.agentId]?.notice ?? null
   const kind = latest.type === "EmergencyPromotion" ? "success" : "critical"
   return (
-    <div className={`alert alert-${kind}`} role="alert" data-testid="emergency-alert" data-type={latest.type}>
+    <div className={`alert alert-${kind}`} role="alert" data-testid="emergency-alert" data-type={latest.type} data-event-id={latest.id} data-at={latest.at}>
       <strong>{latest.type === "EmergencyPromotion" ? "Promoted" : "Emergency"}:</strong> {described?.text}
       {latest.type === "NoticeReceived" && notice !== null && <> · deadline in <span className="countdown">{countdown(notice.deadline, now)}</span></>}
       {" "}<Link to="/emergencies">Details</Link>
-      <button type="button" className="ghost small" onClick={() => setDismissed(latest.id)} aria-label="Dismiss the emergency alert">✕</button>
+      <button type="button" className="ghost small" onClick={() => dismiss(latest.id)} aria-label="Dismiss the emergency alert">✕</button>
     </div>
   )
 }

@@ -1,3 +1,4 @@
+import { useEffect } from "react"
 import { dateTime, num } from "../format.js"
 import { useStore } from "../store.js"
 import type { DecisionRecord } from "../api.js"
@@ -49,28 +50,69 @@ const statsOf = (decisions: ReadonlyArray<DecisionRecord>): Array<ModelStats> =>
   })).sort((a, b) => b.last - a.last)
 }
 
+const statusClass: Record<string, string> = { active: "ok", shadow: "info", ab: "info", registered: "", retired: "muted" }
+
 /**
- * Model versions and their performance, from the decision log (`GET /api/decisions`): which
- * versions decided (active or shadow), their observed share of the active decisions (A/B), their
- * latency, errors and how often a switch they proposed passed the guards and acted.
- *
- * The model registry (register, shadow, traffic share, activate, roll back) has no HTTP routes
- * yet, so this view reads the log only; the registry's controls stay with the server's operator.
+ * The decision models: the registry's versions (`GET /api/models`: status, A/B share, confidence
+ * threshold, artifact digest), their performance over the tenant's decisions
+ * (`GET /api/models/performance`), and the decision log (`GET /api/decisions`): which versions
+ * decided, active or shadow, their latency, errors and how often a switch they proposed passed the
+ * guards and acted. Changes to the registry (register, shadow, A/B share, activate, roll back) are
+ * the operator's, through the admin routes under `/api/admin/models`.
  */
 export const MLModelManagement = () => {
   const decisions = useStore((s) => s.decisions)
+  const models = useStore((s) => s.models)
+  const performance = useStore((s) => s.modelPerformance)
+  const modelsError = useStore((s) => s.modelsError)
+  const refresh = useStore((s) => s.refreshModels)
+  useEffect(() => void refresh(), [refresh])
   const stats = statsOf(decisions)
   const activeTotal = decisions.filter((d) => d.mode === "active").length
+  const perf = (m: { readonly name: string; readonly version: string }) => performance.find((p) => p.model === m.name && p.version === m.version)
   return (
     <div className="grid">
+      <section className="card wide" aria-labelledby="reg-h" data-testid="model-registry">
+        <h2 id="reg-h">Model registry <span className="count">{models?.length ?? "…"}</span></h2>
+        {models === null ? <p className="muted">Loading…</p> : models.length === 0 ? (
+          <p className="muted">{modelsError !== null ? `This server has no model registry (${modelsError}).` : "No model version is registered."}</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Model</th><th scope="col">Version</th><th scope="col">Status</th><th scope="col">A/B share</th>
+                  <th scope="col">Threshold</th><th scope="col">Decisions (30 d)</th><th scope="col">Success rate</th>
+                  <th scope="col">Latency p50 / p99</th><th scope="col">Artifact</th><th scope="col">Activated</th>
+                </tr>
+              </thead>
+              <tbody>
+                {models.map((m) => {
+                  const p = perf(m)
+                  return (
+                    <tr key={`${m.name}@${m.version}`} data-testid="model-version" data-status={m.status} data-model={`${m.name}@${m.version}`}>
+                      <th scope="row">{m.name}</th><td>{m.version}</td>
+                      <td><span className={`pill ${statusClass[m.status] ?? ""}`}>{m.status}</span></td>
+                      <td>{m.trafficShare > 0 ? `${(m.trafficShare * 100).toFixed(0)} %` : "—"}</td>
+                      <td>{num(m.confidenceThreshold, 2)}</td>
+                      <td>{p?.decisions ?? 0}</td>
+                      <td>{p?.successRate === null || p?.successRate === undefined ? "—" : `${(p.successRate * 100).toFixed(0)} %`}</td>
+                      <td>{p?.latencyP50Millis == null ? "—" : `${num(p.latencyP50Millis, 1)} / ${num(p.latencyP99Millis, 1)} ms`}</td>
+                      <td><code title={m.artifactDigest}>{m.artifactDigest.slice(0, 19)}…</code></td>
+                      <td>{dateTime(m.activatedAt)}</td>
+                    </tr>
+                  )
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <p className="muted small">Register, shadow, A/B share, activate and roll back with the admin token: <code>/api/admin/models</code> (see the runbook's ML rollout).</p>
+      </section>
       <section className="card wide" aria-labelledby="ml-h" data-testid="ml-models">
-        <h2 id="ml-h">Decision models <span className="count">{stats.length}</span></h2>
-        <p className="note" role="note">
-          Read from the decision log (last {decisions.length} decisions). The model registry has no HTTP routes in this server yet:
-          registering, shadowing, setting the A/B share, activating and rolling back are done by the operator on the server,
-          and show up here as the versions that decide.
-        </p>
-        {stats.length === 0 ? <p className="muted">No decision yet (auto-switch is off on every agent, or the decision job has not run).</p> : (
+        <h2 id="ml-h">Decisions by model <span className="count">{stats.length}</span></h2>
+        <p className="note" role="note">From the decision log (last {decisions.length} decisions of this tenant's agents with auto-switch on).</p>
+        {stats.length === 0 ? <p className="muted">No decision yet: turn auto-switch on for an agent (its configuration); the loop decides every 5 minutes.</p> : (
           <div className="table-wrap">
             <table>
               <thead>
@@ -105,10 +147,10 @@ export const MLModelManagement = () => {
         {decisions.length === 0 ? <p className="muted">None.</p> : (
           <ul className="plain">
             {decisions.slice(0, 20).map((d) => (
-              <li key={d.id}>
+              <li key={d.id} data-testid="decision" data-action={d.decision.action}>
                 <span className="muted small">{dateTime(d.createdAt)}</span> <code>{d.model}@{d.modelVersion}</code> ({d.mode}){" "}
                 <strong>{d.decision.action}</strong>{d.decision.targetPool === null ? "" : ` → ${d.decision.targetPool}`}{" "}
-                <span className="muted">{d.acted ? "acted" : d.allowed ? (d.note ?? "allowed") : `blocked by ${d.verdicts.filter((v) => !v.passed).map((v) => v.guard).join(", ")}`}</span>
+                <span className="muted">{d.decision.action !== "SWITCH" ? (d.note ?? "") : d.acted ? "acted" : d.allowed ? (d.note ?? "allowed") : `blocked by ${d.verdicts.filter((v) => !v.passed).map((v) => v.guard).join(", ")}`}</span>
               </li>
             ))}
           </ul>

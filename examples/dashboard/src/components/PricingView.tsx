@@ -16,6 +16,7 @@ export const PricingView = () => {
   const prices = useStore((s) => s.prices)
   const onDemandList = useStore((s) => s.onDemand)
   const loadPrices = useStore((s) => s.loadPrices)
+  const tenant = useStore((s) => s.tenant)
   const now = useNow(5000)
   const fleetPools = useMemo(() => {
     const set = new Set<string>()
@@ -55,6 +56,14 @@ export const PricingView = () => {
     <div className="grid">
       <section className="card wide" aria-labelledby="pc-h">
         <h2 id="pc-h">Spot prices</h2>
+        {tenant?.name.startsWith("demo-") === true && (
+          // The example server's demo tenant (examples/server/demo/README.md): say where its prices come from.
+          <p className="note" role="note" data-testid="demo-provenance">
+            Demo prices: the c5a.2xlarge pools carry real AWS spot prices of us-east-1 (Nov–Dec 2023, MIT-licensed export,
+            shifted in time to end a week from now); the <strong>c5a.xlarge prices are derived</strong> from them (× 0.5, the
+            ratio of the on-demand prices). On-demand prices: AWS's list price for us-east-1, Linux.
+          </p>
+        )}
         <fieldset className="pools">
           <legend>Pools</legend>
           {[...new Set([...fleetPools, ...selected])].map((pool) => (
@@ -72,7 +81,11 @@ export const PricingView = () => {
             <button type="submit" className="ghost" disabled={!poolPattern.test(extra)}>Add</button>
           </form>
         </fieldset>
-        {series.length === 0 ? <p className="muted">Choose a pool.</p> : <PricingChart series={series} from={from} to={now + 60_000} />}
+        {selected.length === 0
+          ? <p className="muted" data-testid="price-chart-empty">{fleetPools.length === 0 ? "No pool yet: the chart fills in when agents register and report their prices." : "Choose a pool above."}</p>
+          : series.length === 0
+          ? <p className="muted">Loading the price history…</p>
+          : <PricingChart series={series} from={from} to={now + 60_000} />}
         <details>
           <summary>Latest points (table)</summary>
           <table>

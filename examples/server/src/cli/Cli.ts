@@ -1,6 +1,7 @@
 /**
  * The `spotfleet` command line: one root command, each group of subcommands in its own file
- * under src/cli (add yours to the list below).
+ * under src/cli (add yours to the list below). The definitions load no store, engine or model
+ * code: each command loads its work when it runs, so the CLI starts quickly.
  */
 import { Command } from "@effect/cli"
 import { mlCommand } from "./MlCommand.js"

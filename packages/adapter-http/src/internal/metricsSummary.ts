@@ -104,6 +104,8 @@ export const summarize = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, n
   const promotionHistogram = histogramOf(promotion)
   const savingsDollars = total(m.get("spotfleet_savings_dollars_total"))
   const baselineCostDollars = total(m.get("spotfleet_baseline_cost_dollars_total"))
+  const spendDollars = total(m.get("spotfleet_spend_dollars_total"))
+  const netSavingsDollars = baselineCostDollars - spendDollars
   const downtime = m.get("spotfleet_switch_downtime_seconds")
   const sources = new Set((downtime ?? []).map((s) => s.labels.source).filter((x): x is string => x !== undefined))
   const lastSuccess = m.get("spotfleet_consolidation_last_success_timestamp_seconds")
@@ -115,7 +117,11 @@ export const summarize = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, n
       instances: byLabel(m.get("spotfleet_instances"), "role"),
       zombies: total(m.get("spotfleet_zombies")),
       agentsWithMultiplePrimaries: total(m.get("spotfleet_agents_with_multiple_primaries")),
-      agentUptimePercent: agentCount === 0 ? null : ((agents.online ?? 0) / agentCount) * 100
+      agentUptimePercent: agentCount === 0 ? null : ((agents.online ?? 0) / agentCount) * 100,
+      unreconciledInstances: total(m.get("spotfleet_instances_unreconciled")),
+      oldestUnreconciledSeconds: total(m.get("spotfleet_instances_unreconciled_oldest_seconds")),
+      orphansAdopted: labelled(m.get("spotfleet_orphans_adopted_total")),
+      terminationsRetried: total(m.get("spotfleet_terminations_retried_total"))
     },
     heartbeats: { received, missed, missRate: received + missed === 0 ? null : missed / (received + missed) },
     commands: {
@@ -135,7 +141,11 @@ export const summarize = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, n
     savings: {
       savingsDollars,
       baselineCostDollars,
-      savingsPercent: baselineCostDollars > 0 ? (savingsDollars / baselineCostDollars) * 100 : null
+      spendDollars,
+      leakedSpendDollars: total(m.get("spotfleet_leaked_spend_dollars_total")),
+      netSavingsDollars,
+      savingsPercent: baselineCostDollars > 0 ? (savingsDollars / baselineCostDollars) * 100 : null,
+      netSavingsPercent: baselineCostDollars > 0 ? (netSavingsDollars / baselineCostDollars) * 100 : null
     },
     ml: {
       decisions: labelled(m.get("spotfleet_ml_decisions_total")),

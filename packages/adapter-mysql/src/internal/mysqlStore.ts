@@ -511,6 +511,9 @@ export const make = (options: Options = {}) =>
               }]
           )))
 
+    /** `Instance.isUnreconciled` in SQL. */
+    const UNRECONCILED = "role = 'TERMINATED' AND termination_confirmed_at IS NULL AND cloud_instance_id IS NOT NULL"
+
     const listInstances: NonNullable<AgentStore.AgentStoreService["listInstances"]> = (tenantId, listOptions = {}) => {
       const where: Array<string> = []
       const params: Array<unknown> = []
@@ -526,6 +529,16 @@ export const make = (options: Options = {}) =>
       if (listOptions.notTerminatedBy !== undefined) {
         where.push("(terminated_at IS NULL OR terminated_at > ?)")
         params.push(listOptions.notTerminatedBy)
+      }
+      if (listOptions.runningAfter !== undefined) {
+        where.push(
+          "launch_confirmed_at IS NOT NULL AND cloud_instance_id IS NOT NULL AND (termination_confirmed_at IS NULL OR termination_confirmed_at > ?)"
+        )
+        params.push(listOptions.runningAfter)
+      }
+      if (listOptions.unreconciled !== undefined) {
+        // `true` reads the (role, termination_confirmed_at) index of migration 9.
+        where.push(`${listOptions.unreconciled ? "" : "NOT "}(${UNRECONCILED})`)
       }
       if (listOptions.afterId !== undefined) {
         where.push("id > ?")

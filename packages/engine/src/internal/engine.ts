@@ -21,7 +21,8 @@ import type { PoolId } from "../Pool.js"
 import * as PoolLedger from "../PoolLedger.js"
 import * as StateMachine from "../StateMachine.js"
 import * as SwitchHistory from "../SwitchHistory.js"
-import * as Reconcile from "./reconcile.js"
+import * as Timing from "../Timing.js"
+import * as Reconcile from "./flows/reconcile.js"
 import { defaultLimits, Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore } from "../TenantStore.js"
 import * as Idempotent from "./idempotent.js"
@@ -46,7 +47,7 @@ export const make = (options: EngineOptions = {}) =>
     const idempotency = yield* IdempotencyStore
     const tenants = yield* TenantStore
     const ids = options.ids ?? randomIds
-    const leaseMillis = (options.leaseSeconds ?? 600) * 1000
+    const leaseMillis = (options.leaseSeconds ?? Timing.leaseSeconds) * 1000
     const pollLimit = options.pollLimit ?? 5
     const maxRetries = options.maxConflictRetries ?? 16
     const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000)

@@ -7,7 +7,9 @@ import { DuplicateKey, VersionConflict } from "../EngineError.js"
 import { EventLog, type EventLogService } from "../EventLog.js"
 import { IdempotencyRecord, IdempotencyStore, type IdempotencyStoreService } from "../IdempotencyStore.js"
 import type { AgentId, TenantId } from "../Ids.js"
+import { isUnreconciled } from "../Instance.js"
 import { PriceStore } from "../PriceStore.js"
+import { mayRunAfter } from "../Savings.js"
 import type { AgentAggregate } from "../StateMachine.js"
 import type { Tenant, TenantToken } from "../Tenant.js"
 import { TenantStore, type TenantStoreService } from "../TenantStore.js"
@@ -160,6 +162,8 @@ export const make = Effect.sync(() => {
           for (const instance of instances) {
             if (options.roles !== undefined && !options.roles.includes(instance.role)) continue
             if (options.notTerminatedBy !== undefined && instance.terminatedAt !== null && instance.terminatedAt <= options.notTerminatedBy) continue
+            if (options.runningAfter !== undefined && !mayRunAfter(instance, options.runningAfter)) continue
+            if (options.unreconciled !== undefined && isUnreconciled(instance) !== options.unreconciled) continue
             if (options.afterId !== undefined && instance.id <= options.afterId) continue
             out.push({ tenantId: agent.tenantId, instance })
           }

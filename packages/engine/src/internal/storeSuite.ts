@@ -630,6 +630,59 @@ export const suite = <E>(
         assert.deepStrictEqual(everywhere, [{ tenantId: tenant.id, instance: zombie }])
       }).pipe(Effect.provide(withEngine)))
 
+    it.effect("instances in bulk (optional): those that may run after a time, and the unreconciled ones", () =>
+      Effect.gen(function*() {
+        const { aggregate, engine, store, tenant } = yield* fixture
+        const listInstances = store.listInstances
+        if (listInstances === undefined) return
+        // Retired, not seen gone (unreconciled); retired and seen gone at 250; a launch given up
+        // before it had a cloud id; a launch in flight; a ZOMBIE (kept running, wanted).
+        const leaked = Instance.make({ ...replicaOf(aggregate, 1), role: "TERMINATED", roleHint: null, terminatedAt: 100 })
+        const gone = Instance.make({ ...replicaOf(aggregate, 2), role: "TERMINATED", roleHint: null, terminatedAt: 200, terminationConfirmedAt: 250 })
+        const givenUp = Instance.make({
+          ...replicaOf(aggregate, 3),
+          cloudInstanceId: null,
+          role: "TERMINATED",
+          launchConfirmedAt: null,
+          terminatedAt: 300
+        })
+        const launching = Instance.make({ ...replicaOf(aggregate, 4), cloudInstanceId: null, role: "LAUNCHING", launchConfirmedAt: null })
+        const zombie = Instance.make({ ...replicaOf(aggregate, 5), role: "ZOMBIE", roleHint: null, demotedAt: 10 })
+        yield* store.commit({
+          before: aggregate,
+          after: { ...bump(aggregate), instances: [...aggregate.instances, leaked, gone, givenUp, launching, zombie] },
+          events: []
+        })
+        const all = [...aggregate.instances, leaked, gone, givenUp, launching, zombie].sort((a, b) => (a.id < b.id ? -1 : 1))
+        const ids = (found: ReadonlyArray<{ readonly instance: Instance }>) => found.map((f) => f.instance.id)
+        const idsOf = (wanted: ReadonlyArray<Instance>) => all.filter((i) => wanted.includes(i)).map((i) => i.id)
+        // Running after a time: launched with a cloud id, end not seen by then (the leaked one too).
+        const primary = aggregate.instances[0]!
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { runningAfter: 249 })), idsOf([primary, leaked, gone, zombie]))
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { runningAfter: 250 })), idsOf([primary, leaked, zombie]))
+        // Unreconciled: only the retired instance not seen gone; `false` is the rest.
+        assert.deepStrictEqual(yield* listInstances(tenant.id, { unreconciled: true }), [{ tenantId: tenant.id, instance: leaked }])
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { unreconciled: false })), idsOf(all.filter((i) => i !== leaked)))
+        // With the other filters and pages.
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { unreconciled: true, roles: ["ZOMBIE"] })), [])
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { unreconciled: true, afterId: leaked.id })), [])
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { runningAfter: 250, limit: 1 })), idsOf([primary, leaked, zombie]).slice(0, 1))
+        const other = yield* engine.createTenant({ name: `suite-${unique()}`, tokenHash: hash() })
+        assert.deepStrictEqual(yield* listInstances(other.id, { unreconciled: true }), [])
+        const everywhere = (yield* listInstances(null, { unreconciled: true })).filter((f) => f.tenantId === tenant.id)
+        assert.deepStrictEqual(everywhere, [{ tenantId: tenant.id, instance: leaked }])
+        // Seen gone: no longer unreconciled.
+        const stored = Option.getOrThrow(yield* store.load(aggregate.agent.id))
+        const confirmed = Instance.make({ ...leaked, terminationConfirmedAt: 400 })
+        yield* store.commit({
+          before: stored,
+          after: { ...bump(stored), instances: stored.instances.map((i) => (i.id === leaked.id ? confirmed : i)) },
+          events: []
+        })
+        assert.deepStrictEqual(yield* listInstances(tenant.id, { unreconciled: true }), [])
+        assert.deepStrictEqual(ids(yield* listInstances(tenant.id, { runningAfter: 400 })), idsOf([primary, zombie]))
+      }).pipe(Effect.provide(withEngine)))
+
     it.effect("busy agents (optional): those with a notice or an open command, with their version, paged by id", () =>
       Effect.gen(function*() {
         const busyAgents = (yield* AgentStore).busyAgents
