@@ -5,11 +5,13 @@
  * agent of the flooding tenant go about their business: the flooding agent gets 429 with
  * `Retry-After` (held to its own bucket: 10/s after a burst of 100), the others get nothing but
  * 200 and the other tenant's p99 stays under 100 ms. Each round measures the other tenant without
- * the flood first, and prints both; a round whose quiet phase is already slow (the machine is
- * shared) cannot judge the p99, and another is run (at most 3; under CI=true one must judge).
+ * the flood first, and prints both; a round whose quiet phase is already slow, or that runs with
+ * far more runnable work than cores (the machine is shared), cannot judge the p99, and another
+ * is run (at most 3; under CI=true one must judge).
  */
 import { spawn } from "node:child_process"
 import { Agent, request } from "node:http"
+import * as os from "node:os"
 import { assert, layer } from "@effect/vitest"
 import { MemoryStore } from "@spotfleet/engine"
 import { Effect } from "effect"
@@ -59,6 +61,7 @@ const floodFromChild = (baseUrl: string, agentId: string, token: string) =>
     const script = `
       import { spawn } from "node:child_process"
 import { Agent, request } from "node:http"
+import * as os from "node:os"
       const [baseUrl, agentId, token, seconds, rate] = process.argv.slice(1)
       const agent = new Agent({ keepAlive: true, maxSockets: 16 })
       const end = performance.now() + Number(seconds) * 1000
@@ -152,8 +155,9 @@ layer(serverLayer(MemoryStore.layer, { fastPath: true }), { timeout: "120 second
         })
 
       // The p99 is a figure of a shared 2-core machine: a round whose quiet phase is already slow
-      // (p99 ≥ 50 ms, other work on the machine) cannot judge it, and another round is run (3 at most).
-      const judged: Array<{ quiet: number; flood: number }> = []
+      // (p99 ≥ 50 ms) or that ran with far more runnable work than cores (load average ≥ 2 per
+      // core: other test files, other work) cannot judge it, and another round is run (3 at most).
+      const judged: Array<{ quiet: number; flood: number; load: number }> = []
       let passed = false
       for (let attempt = 0; attempt < 3 && !passed; attempt++) {
         const flooder = yield* register(a.token, `flooder-${attempt}`, true)
@@ -183,13 +187,14 @@ layer(serverLayer(MemoryStore.layer, { fastPath: true }), { timeout: "120 second
         assert.deepStrictEqual([...new Set(calm.map((r) => r.status))], [200], "the other tenant is always served")
         assert.deepStrictEqual([...new Set(neighbourAnswers.map((r) => r.status))], [200], "the flooder's own tenant keeps its allowance")
         passed = p99 < 100
-        if (quietP99 < 50) judged.push({ quiet: quietP99, flood: p99 })
+        const load = os.loadavg()[0]!
+        if (quietP99 < 50 && load < 2 * os.cpus().length) judged.push({ quiet: quietP99, flood: p99, load })
       }
       calmAgent.destroy()
       if (!passed) {
         assert.isEmpty(judged, `the other tenant's p99 under the flood was ≥ 100 ms in a round the machine was quiet enough to judge: ${JSON.stringify(judged)}`)
         if (process.env.CI === "true") assert.fail("the machine never was quiet enough to judge the p99 (CI)")
-        console.warn("\n!!!! flood: the machine was too busy in every round to judge the other tenant's p99 (quiet p99 ≥ 50 ms)\n")
+        console.warn("\n!!!! flood: the machine was too busy in every round to judge the other tenant's p99 (quiet p99 ≥ 50 ms or load average ≥ 2 per core)\n")
       }
     }))
 })

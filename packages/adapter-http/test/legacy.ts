@@ -138,13 +138,6 @@ export const replay = Effect.gen(function*() {
   ok(reconnect, "reconnect")
   assert.isTrue(isNonEmptyObject(reconnect.body))
   assert.deepStrictEqual(reconnect.body.config, reg.body.config, "the heartbeat carries the config as register does")
-  // …and follows a config change at the next heartbeat
-  const flipped = !reg.body.config.auto_terminate_enabled
-  yield* Effect.orDie(engine.updateConfig(tenantId, agentId as Ids.AgentId, { autoTerminate: flipped }))
-  const changed = yield* send("heartbeat-reconnect", { agent_id: agentId })
-  ok(changed, "heartbeat after a config change")
-  assert.strictEqual(changed.body.config.auto_terminate_enabled, flipped)
-  yield* Effect.orDie(engine.updateConfig(tenantId, agentId as Ids.AgentId, { autoTerminate: !flipped }))
 
   // 3. heartbeat with the region's inventory (one unmanaged instance)
   const beat = yield* send("heartbeat", { agent_id: agentId })
@@ -176,13 +169,19 @@ export const replay = Effect.gen(function*() {
   const onDemand = yield* Effect.orDie(prices.onDemandPrices)
   assert.isTrue(onDemand.some((p) => p.instanceType === "t3.medium" && p.region === "us-east-1" && p.price === 0.0416))
 
-  // the operator wants the demoted PRIMARY terminated at once: an APPLY_CONFIG for the agent
-  const patched = yield* call("PATCH", `/api/agents/${agentId}/config`, { token: tenant.token, body: { terminateWaitSeconds: 0 } })
+  // the operator wants the demoted PRIMARY terminated at once, and automatic switching: an
+  // APPLY_CONFIG for the agent
+  assert.isFalse(reg.body.config.auto_switch_enabled)
+  const patched = yield* call("PATCH", `/api/agents/${agentId}/config`, { token: tenant.token, body: { terminateWaitSeconds: 0, autoSwitch: true } })
   ok(patched, "config")
   const [applyConfig] = yield* poll(agentId)
   assert.strictEqual(applyConfig.command_type, "APPLY_CONFIG")
   assert.isObject(applyConfig.params.config_updates)
   ok(yield* send("action-result-promote", { agent_id: agentId, request_id: applyConfig.request_id }), "APPLY_CONFIG result")
+  // …and the next heartbeat's config says so too
+  const changed = yield* send("heartbeat", { agent_id: agentId })
+  ok(changed, "heartbeat after a config change")
+  assert.isTrue(changed.body.config.auto_switch_enabled)
 
   // 10. rebalance: an emergency replica; its launch fails for capacity
   ok(yield* send("rebalance-recommendation", { agent_id: agentId }), "rebalance")
