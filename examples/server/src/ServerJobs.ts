@@ -100,6 +100,11 @@ export const config: Effect.Effect<JobsConfig, import("effect/ConfigError").Conf
   }
 })
 
+/** `SPOTFLEET_DECISION_MODEL`: `onnx` (default) or `rule-based`. */
+export const decisionModel: Config.Config<"onnx" | "rule-based"> = Config.literal("onnx", "rule-based")("SPOTFLEET_DECISION_MODEL").pipe(
+  Config.withDefault("onnx" as const)
+)
+
 /**
  * The switch decision model: the trained ONNX model shipped in @spotfleet/ml-onnx by default,
  * the rule-based one with `SPOTFLEET_DECISION_MODEL=rule-based` — or when the ONNX runtime cannot
@@ -107,7 +112,7 @@ export const config: Effect.Effect<JobsConfig, import("effect/ConfigError").Conf
  */
 export const decisionModelLayer: Layer.Layer<DecisionModel.DecisionModel> = Layer.unwrapEffect(
   Effect.map(
-    Config.literal("onnx", "rule-based")("SPOTFLEET_DECISION_MODEL").pipe(Config.withDefault("onnx" as const), Effect.orDie),
+    Effect.orDie(decisionModel),
     (choice) =>
       choice === "rule-based"
         ? DecisionModel.layerRuleBased

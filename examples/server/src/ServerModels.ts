@@ -15,8 +15,9 @@
 import { ModelsLive } from "@spotfleet/adapter-http"
 import { type EngineError, ModelRegistry } from "@spotfleet/engine"
 import { ArtifactStore, OnnxDecisionModel } from "@spotfleet/ml-onnx"
-import { Config, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as ModelDir from "./ModelDir.js"
+import * as ServerJobs from "./ServerJobs.js"
 
 /** The artifact directory from `SPOTFLEET_MODEL_DIR` (see ModelDir.ts for the default). */
 export const modelDir: Effect.Effect<string> = ModelDir.modelDir
@@ -73,7 +74,7 @@ export const layer: Layer.Layer<
     const activated = yield* ensureDefault(registry)
     if (activated !== null) yield* Effect.logInfo(`model registry: ${activated.name}@${activated.version} registered and active`)
     const artifactsLayer = Layer.succeed(ModelsLive.ModelArtifacts, artifacts(store))
-    const choice = yield* Config.string("SPOTFLEET_DECISION_MODEL").pipe(Config.withDefault("onnx"), Effect.orDie)
+    const choice = yield* Effect.orDie(ServerJobs.decisionModel)
     // Rule-based: no version acts or shadows, the loop's DecisionModel (rule-based) decides.
     if (choice === "rule-based") return Layer.merge(artifactsLayer, Layer.succeed(ModelRegistry.ModelRouter, noRouting))
     const loader = yield* OnnxDecisionModel.makeLoader(store.resolve)

@@ -13,7 +13,12 @@
  *   `MYSQL_URL` is absent).
  * - `SPOTFLEET_BOOTSTRAP_TENANT_TOKEN`: a tenant `default` with this API token exists after start.
  * - `SPOTFLEET_AGENT_TOKEN_SECRET`: issue per-agent tokens at registration.
- * - `SPOTFLEET_MAX_BODY_BYTES` (default 1 MiB), `SPOTFLEET_DRAIN_SECONDS` (default 10).
+ * - `SPOTFLEET_DRAIN_SECONDS` (default 10): how long SIGTERM lets in-flight requests finish.
+ * - The HTTP adapter's settings (`HttpConfig.options`): `SPOTFLEET_MAX_BODY_BYTES`,
+ *   `SPOTFLEET_BATCH_WINDOW_MILLIS`, the rate limits (`SPOTFLEET_RATE_LIMIT`,
+ *   `SPOTFLEET_RATE_LIMIT_AGENT`/`_TENANT`/`_IP`, `SPOTFLEET_TRUST_FORWARDED_FOR`), the JSON limits
+ *   (`SPOTFLEET_JSON_MAX_DEPTH`/`_ITEMS`/`_STRING_LENGTH`); the serving timeouts
+ *   (`Serving.options`: `SPOTFLEET_HEADERS_TIMEOUT_SECONDS`, `SPOTFLEET_REQUEST_TIMEOUT_SECONDS`).
  * - `SPOTFLEET_AGENT_FAST_PATH` (default true): heartbeats, command polls and price reports
  *   answered on a lean node:http path in front of HttpApi (same contract); `false` = HttpApi only.
  * - `SPOTFLEET_DASHBOARD_DIR`: the built dashboard served at `/` (default examples/dashboard/dist).
@@ -24,69 +29,28 @@
  *   ServerModels.ts): the model registry (in memory, or MySQL with `MYSQL_URL`) with the shipped
  *   model active by default, served under `/api/models` and `/api/admin/models`.
  *
- * A failed start prints one line with the cause and the fix (StartupFailure.ts); `--verbose` or
- * `DEBUG` set adds the full cause.
+ * Start-up: the server listens at once but answers 503 `NotReady` with `Retry-After: 1` until
+ * the API, the fast path and the bootstrap tenant are in place (`Serving`): no request is left
+ * unanswered while it starts. A failed start prints one line with the cause and the fix
+ * (StartupFailure.ts); `--verbose` or `DEBUG` set adds the full cause.
  *
  * SIGTERM/SIGINT: stop the background jobs and release their leases, stop accepting connections,
- * end SSE streams, let in-flight requests finish (up to the drain time), close the store, exit 0.
+ * end SSE streams, let in-flight requests finish (up to the drain time; their answers say
+ * `Connection: close`), close the store, exit 0.
  */
-import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
-import { AgentFastPath, ApiLive, Auth, Events } from "@spotfleet/adapter-http"
+import { AgentFastPath, ApiLive, Auth, Events, RateLimit, Serving } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
-import { Cause, Config, Console, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
+import { settings } from "./Settings.js"
 import * as StartupFailure from "./StartupFailure.js"
-
-class StartupError extends Data.TaggedError("StartupError")<{ readonly message: string }> {}
-
-/** A secret setting; an empty value counts as unset. */
-const nonEmpty = (name: string) =>
-  Effect.map(Config.option(Config.redacted(name)), Option.filter((v) => Redacted.value(v).length > 0))
-
-const settings = Effect.gen(function*() {
-  const production = (yield* Config.string("NODE_ENV").pipe(Config.withDefault(""))) === "production"
-  const demo = yield* Config.boolean("SPOTFLEET_DEMO").pipe(Config.withDefault(false))
-  const configuredAdmin = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
-  let adminToken: Redacted.Redacted<string>
-  let generated = false
-  if (Option.isSome(configuredAdmin) && Redacted.value(configuredAdmin.value).length > 0) {
-    adminToken = configuredAdmin.value
-  } else if (production) {
-    return yield* Effect.fail(
-      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token (required when NODE_ENV=production)" })
-    )
-  } else if (!demo) {
-    return yield* Effect.fail(
-      new StartupError({ message: "SPOTFLEET_ADMIN_TOKEN is not set — set it to the operator token, or set SPOTFLEET_DEMO=1 for a generated one" })
-    )
-  } else {
-    adminToken = Redacted.make(Auth.generateToken("sfadmin_"))
-    generated = true
-  }
-  return {
-    port: yield* Config.integer("PORT").pipe(Config.withDefault(8080)),
-    host: yield* Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
-    production,
-    demo,
-    adminToken,
-    generated,
-    mysqlUrl: yield* nonEmpty("MYSQL_URL"),
-    bootstrapToken: yield* nonEmpty("SPOTFLEET_BOOTSTRAP_TENANT_TOKEN"),
-    agentTokenSecret: yield* nonEmpty("SPOTFLEET_AGENT_TOKEN_SECRET"),
-    maxBodyBytes: yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
-    agentFastPath: yield* Config.boolean("SPOTFLEET_AGENT_FAST_PATH").pipe(Config.withDefault(true)),
-    drain: Duration.seconds(yield* Config.integer("SPOTFLEET_DRAIN_SECONDS").pipe(Config.withDefault(10))),
-    jobs: yield* ServerJobs.config,
-    dashboardDir: yield* Config.string("SPOTFLEET_DASHBOARD_DIR").pipe(Config.withDefault(Dashboard.defaultDir))
-  }
-})
 
 /** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases and decision log). */
 const storeLayer = (
@@ -112,30 +76,18 @@ const bootstrapTenant = (engine: Engine.EngineService, token: string) =>
 
 const program = Effect.gen(function*() {
   const config = yield* settings
-  const server = createServer()
+  // Listens as soon as its layer is built; answers 503 NotReady until `serving.open` below.
+  const serving = yield* Serving.make(config.serving)
 
   const context = yield* Layer.build(
-    ApiLive.serve({
-      adminToken: config.adminToken,
-      agentTokenSecret: Option.getOrUndefined(config.agentTokenSecret),
-      maxBodyBytes: Option.getOrUndefined(config.maxBodyBytes)
-    }).pipe(
+    ApiLive.serve({ ...config.http, adminToken: config.adminToken }).pipe(
       // The dashboard at `/` (examples/dashboard/dist; never shadows /api, /metrics, /health, /ready).
       Layer.provide(Dashboard.layer(config.dashboardDir)),
       Layer.provideMerge(Layer.mergeAll(Engine.layer(), ServerJobs.layer, ServerModels.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
-      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host }))
+      Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: config.port, host: config.host }))
     )
   )
-  // Heartbeats, command polls and price reports skip HttpApi's per-request machinery (same
-  // contract; see AgentFastPath). Installed in front of the HttpApi handler just registered.
-  if (config.agentFastPath) AgentFastPath.install(server, Context.get(context, AgentFastPath.AgentFastPath))
-  // Registered after the fast path, so it counts every request (the drain waits for them).
-  let inFlight = 0
-  server.on("request", (_req, res) => {
-    inFlight++
-    res.once("close", () => inFlight--)
-  })
   const engine = Context.get(context, Engine.Engine)
   const sse = Context.get(context, Events.SseShutdown)
   const address = Context.get(context, HttpServer.HttpServer).address as HttpServer.TcpAddress
@@ -143,16 +95,20 @@ const program = Effect.gen(function*() {
 
   if (Option.isSome(config.bootstrapToken)) yield* bootstrapTenant(engine, Redacted.value(config.bootstrapToken.value))
 
+  // Ready: the rate limiter first, then heartbeats, command polls and price reports on the lean
+  // fast path (same contract; see AgentFastPath), everything else on the HttpApi handler.
+  serving.open({
+    limiter: Context.get(context, RateLimit.RateLimiter),
+    fastPath: config.agentFastPath ? Context.get(context, AgentFastPath.AgentFastPath) : undefined
+  })
+
   // Runs first when the scope closes (SIGTERM): the layers' own finalizers come after it.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       yield* Console.log("spotfleet: shutting down (no new connections, ending event streams, draining requests)")
-      server.close()
       yield* sse.shutdown
-      const deadline = Date.now() + Duration.toMillis(config.drain)
-      while (inFlight > 0 && Date.now() < deadline) yield* Effect.sleep("50 millis")
-      server.closeAllConnections()
-      yield* Console.log(`spotfleet: stopped${inFlight > 0 ? ` (${inFlight} requests cut off after the drain time)` : ""}`)
+      const cutOff = yield* serving.drain(config.drain)
+      yield* Console.log(`spotfleet: stopped${cutOff > 0 ? ` (${cutOff} requests cut off after the drain time)` : ""}`)
     })
   )
 
@@ -201,6 +157,8 @@ program.pipe(
   // cost (a third of a heartbeat's CPU in a profile). A host that exports traces embeds the
   // layers itself and keeps its tracer on.
   Effect.withTracerEnabled(false),
+  // logfmt: every value quoted and escaped, so a request field with CR/LF cannot forge a log line.
+  Effect.provide(Logger.logFmt),
   // A failed start is one line with the cause and the fix (the full cause with --verbose or DEBUG).
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)

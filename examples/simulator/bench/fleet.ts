@@ -110,6 +110,34 @@ const heartbeatP99Target = 100
 /** Scheduler lateness beyond which the generator is too slow for its figures to count (ms). */
 const latenessP99Limit = 50
 
+/**
+ * The server's rate limits for this load. The defaults (per agent 10/s, per tenant 5,000/s, per
+ * client address 20,000/s: docs/DEPLOYMENT_RUNBOOK.md) hold a real fleet with room to spare, and
+ * the bench keeps them — it is also the check that they never throttle well-behaved agents. Only
+ * a load that comes within half of a default (every agent here shares one address and, with
+ * --agents-per-tenant, one tenant) gets that limit raised, explicitly and printed.
+ */
+const rateLimitsFor = (): { readonly env: Record<string, string>; readonly describe: string } => {
+  const perAgent = 1000 / heartbeatMs + 1000 / pollMs + 1000 / priceMs
+  const perTenant = perAgent * Math.min(agentsPerTenant, agentCount)
+  const perIp = perAgent * agentCount
+  const env: Record<string, string> = {}
+  const said: Array<string> = []
+  const check = (name: string, variable: string, load: number, defaultRate: number) => {
+    if (load <= defaultRate / 2) {
+      said.push(`${name} default (this load ≈ ${load < 10 ? load.toPrecision(2) : load.toFixed(0)}/s)`)
+      return
+    }
+    const rate = Math.ceil(load * 4)
+    env[variable] = `${rate}/${rate * 2}`
+    said.push(`${name} RAISED to ${rate}/s (this load ≈ ${load.toFixed(0)}/s, over half the default ${defaultRate}/s)`)
+  }
+  check("per agent", "SPOTFLEET_RATE_LIMIT_AGENT", perAgent, 10)
+  check("per tenant", "SPOTFLEET_RATE_LIMIT_TENANT", perTenant, 5_000)
+  check("per client address", "SPOTFLEET_RATE_LIMIT_IP", perIp, 20_000)
+  return { env, describe: said.join(", ") }
+}
+
 const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 8)
 const command = `npm run bench:fleet -- ${process.argv.slice(2).join(" ")}`.trim()
 
@@ -399,6 +427,8 @@ const run = async () => {
     await admin(`CREATE DATABASE \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
     databaseName = db.database
     const profile = argv["cpu-prof"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(argv["cpu-prof"])}`]
+    const limits = rateLimitsFor()
+    console.log(`  rate limits: ${limits.describe}`)
     const started = await startProcess([...profile, "examples/server/src/main.ts"], {
       MYSQL_URL: db.url,
       PORT: "0",
@@ -406,7 +436,8 @@ const run = async () => {
       NODE_ENV: "production",
       SPOTFLEET_DEMO: "0",
       SPOTFLEET_ADMIN_TOKEN: adminToken,
-      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken
+      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken,
+      ...limits.env
     })
     server = started
     // support.ts keeps all output to find the URL; from here on keep only a tail (for a crash).

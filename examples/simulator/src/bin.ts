@@ -2,6 +2,8 @@
  * `npm start -w @spotfleet/example-simulator -- --url http://127.0.0.1:8080 --token <tenant token>
  * [--agents 50] [--scale 1] [--seconds 0] [--seed n]`: runs a simulated fleet against a server,
  * prints a progress line every 10 s and the summary at the end (after `--seconds`, or on Ctrl-C).
+ * With `--scale` below 0.5 an agent polls more than 10 times a second, past the server's default
+ * per-agent rate limit: start that server with `SPOTFLEET_RATE_LIMIT_AGENT=off` (or a higher rate).
  */
 import { Console, Effect, Exit } from "effect"
 import * as Simulator from "./Simulator.js"

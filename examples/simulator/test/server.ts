@@ -18,7 +18,10 @@ export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>): Laye
     Layer.provideMerge(ApiLive.serve({
       adminToken: Redacted.make(adminToken),
       agentTokenSecret: Redacted.make("sim-agent-secret"),
-      ssePollMillis: 50
+      ssePollMillis: 50,
+      // Fleets here run up to 100× real time: a poll every 50 ms is 20/s per agent, past the
+      // per-agent limit (10/s) meant for agents at real rates.
+      rateLimit: { perAgent: false }
     })),
     Layer.provideMerge(Engine.layer()),
     Layer.provideMerge(stores),

@@ -100,7 +100,9 @@ const main = async () => {
       NODE_ENV: "production",
       SPOTFLEET_DEMO: "0",
       SPOTFLEET_ADMIN_TOKEN: `admin-${crypto.randomUUID()}`,
-      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken
+      SPOTFLEET_BOOTSTRAP_TENANT_TOKEN: tenantToken,
+      // Agents poll back to back until their command arrives (no real agent does): limits off.
+      SPOTFLEET_RATE_LIMIT: "false"
     })
     baseUrl = server.url
     console.log(`emergency benchmark: ${agentCount} agents, ${concurrency} requests in flight, database ${database}`)

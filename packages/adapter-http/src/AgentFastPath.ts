@@ -18,8 +18,8 @@
  * error bodies. `test/AgentFastPath.test.ts` sends the same requests both ways and compares the
  * answers.
  *
- * Use it with {@link install} on the `node:http` server that `NodeHttpServer.layer` serves
- * (examples/server does); `ApiLive.serve` provides the service.
+ * Hand it to `Serving.open` (examples/server does), or use it with {@link install} on the
+ * `node:http` server that `NodeHttpServer.layer` serves; `ApiLive.serve` provides the service.
  *
  * @since 0.1.0
  */
@@ -32,7 +32,9 @@ import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as agentCalls from "./internal/agentCalls.js"
 import * as errors from "./internal/errors.js"
+import * as inputLimits from "./internal/inputLimits.js"
 import * as legacy from "./internal/legacy.js"
+import * as nodeBody from "./internal/nodeBody.js"
 import * as RateLimit from "./RateLimit.js"
 import { TenantTokens } from "./Auth.js"
 import type * as Security from "./Security.js"
@@ -128,31 +130,6 @@ const replay = (request: IncomingMessage, body: Buffer): IncomingMessage => {
   return copy
 }
 
-/** Reads a body of at most `maxBytes`: the bytes, `"too-large"` or `"unreadable"`. */
-const readBody = (
-  request: IncomingMessage,
-  maxBytes: number,
-  done: (body: Buffer | "too-large" | "unreadable") => void
-) => {
-  const chunks: Array<Buffer> = []
-  let size = 0
-  let finished = false
-  const finish = (body: Buffer | "too-large" | "unreadable") => {
-    if (finished) return
-    finished = true
-    done(body)
-  }
-  request.on("data", (chunk: Buffer) => {
-    if (finished) return
-    size += chunk.length
-    if (size > maxBytes) finish("too-large")
-    else chunks.push(chunk)
-  })
-  request.on("end", () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-  request.on("error", () => finish("unreadable"))
-  request.on("aborted", () => finish("unreadable"))
-}
-
 /**
  * Builds the fast path over the agent calls, the tenant authentication and the rate limiter in
  * context.
@@ -191,14 +168,8 @@ export const make: Effect.Effect<
   }
 
   /** The rate limiter's verdict for this request (`undefined`: go ahead). */
-  const limited = (request: IncomingMessage, path: string, now: number): Answer | undefined => {
-    if (!limiter.enabled) return undefined
-    const rejection = limiter.check({
-      path,
-      authorization: request.headers["authorization"],
-      forwardedFor: request.headers["x-forwarded-for"] as string | undefined,
-      remoteAddress: request.socket.remoteAddress
-    }, now)
+  const limited = (request: IncomingMessage, now: number): Answer | undefined => {
+    const rejection = limiter.checkOnce(request, now)
     if (rejection === undefined) return undefined
     const e = RateLimit.rejectionError(rejection)
     return { ...failure(e), headers: { "retry-after": String(rejection.retryAfterSeconds) } }
@@ -243,39 +214,57 @@ export const make: Effect.Effect<
   }
 
   /**
-   * A lane: calls that passed every check synchronously wait here together, for the batch
-   * window (`HttpConfig.batchWindowMillis`; 0 = the next turn of the event loop) or until
-   * {@link maxBatch} of them wait, then go to `send` as one batch.
+   * A lane: calls that passed every check synchronously wait here together and go to `send` as
+   * one batch, group-commit style. When none of the lane's batches is being answered, the calls
+   * of this turn of the event loop go at once (no fixed wait when the server is idle); while one
+   * is, what arrives waits for it to finish and then goes at once — but never longer than the
+   * batch window (`HttpConfig.batchWindowMillis`, the bound; 0 = never past this turn), and a
+   * batch of {@link maxBatch} goes at once. So latency stays low at low load and batches grow
+   * with the load.
    */
-  const lane = <T>(send: (batch: Array<T>) => void) => {
+  const lane = <T>(send: (batch: Array<T>) => { readonly addObserver: (observer: () => void) => void } | void) => {
     let waiting: Array<T> = []
     let timer: ReturnType<typeof setTimeout> | undefined = undefined
+    let immediate: ReturnType<typeof setImmediate> | undefined = undefined
+    let answering = 0
     const flush = () => {
       if (timer !== undefined) clearTimeout(timer)
+      if (immediate !== undefined) clearImmediate(immediate)
       timer = undefined
+      immediate = undefined
       const batch = waiting
       waiting = []
-      if (batch.length > 0) send(batch)
+      if (batch.length === 0) return
+      const running = send(batch)
+      if (running === undefined) return
+      answering++
+      running.addObserver(() => {
+        answering--
+        // What gathered meanwhile goes now (its answers follow this batch's).
+        if (waiting.length > 0) flush()
+      })
     }
     return (item: T) => {
       waiting.push(item)
       if (waiting.length >= maxBatch) flush()
       else if (waiting.length === 1) {
-        if (config.batchWindowMillis > 0) timer = setTimeout(flush, config.batchWindowMillis)
-        else setImmediate(flush)
+        if (answering === 0 || config.batchWindowMillis <= 0) immediate = setImmediate(flush)
+        else timer = setTimeout(flush, config.batchWindowMillis)
       }
     }
   }
 
   /** Runs a batch's answers in one fiber and writes each to its response (500 for all on a defect). */
   const answerBatch = (batch: ReadonlyArray<{ readonly response: ServerResponse }>, answers: Effect.Effect<ReadonlyArray<Answer>>) => {
-    runFork(answers).addObserver((exit) => {
+    const fiber = runFork(answers)
+    fiber.addObserver((exit) => {
       if (Exit.isSuccess(exit)) {
         for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
       } else if (!Cause.isInterruptedOnly(exit.cause)) {
         for (const { response } of batch) write(response, internalError())
       }
     })
+    return fiber
   }
 
   /** A batch whose calls run side by side in its fiber, each answered as on its own. */
@@ -384,42 +373,38 @@ export const make: Effect.Effect<
     const match = route.exec(request.url ?? "")
     if (match === null) return next(request, response)
     const call = match[2] as Call
-    const path = request.url!
     if (call === "pending-commands") {
-      if (request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined)) {
+      if (
+        request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined) ||
+        inputLimits.carriesBody(request.method, request.headers)
+      ) {
         return next(request, response)
       }
-      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      const refused = limited(request, clock.unsafeCurrentTimeMillis())
       if (refused !== undefined) return write(response, refused)
       return run(request, response, call, match[1]!, undefined)
     }
     if (request.method !== "POST") return next(request, response)
     const contentType = request.headers["content-type"]
-    if (contentType !== undefined && !contentType.toLowerCase().includes("json")) return next(request, response)
+    if (!inputLimits.isJsonContentType(contentType)) return next(request, response)
     const length = request.headers["content-length"]
     if (length !== undefined && Number(length) > config.maxBodyBytes) return next(request, response)
-    readBody(request, config.maxBodyBytes, (body) => {
+    nodeBody.readBody(request, config.maxBodyBytes, (body) => {
       // Parsed once: to tell the dialects apart, then for the call.
       let payload: unknown = undefined
       let malformed: ApiError.ApiError | undefined = undefined
       if (typeof body === "string") {
         malformed = body === "too-large" ? tooLarge(config.maxBodyBytes) : unreadable()
       } else {
-        const text = body.toString("utf8")
-        if (text === "") payload = null
-        else if (text.trim() === "") malformed = unreadable()
-        else {
-          try {
-            payload = JSON.parse(text)
-          } catch (e) {
-            malformed = ApiError.badField("body", `malformed JSON (${e instanceof Error ? e.message : "parse error"})`, "MalformedJson")
-          }
-        }
+        // Checked before it is parsed, exactly as the HttpApi guard does (internal/inputLimits).
+        const parsed = inputLimits.parseBody(body, config.jsonLimits)
+        if (parsed instanceof ApiError.BadRequest) malformed = parsed
+        else payload = parsed.value
         if (malformed === undefined && legacy.isLegacyRequest(call, contentType, payload)) {
           return next(replay(request, body), response)
         }
       }
-      const refused = limited(request, path, clock.unsafeCurrentTimeMillis())
+      const refused = limited(request, clock.unsafeCurrentTimeMillis())
       if (refused !== undefined) return write(response, refused)
       if (malformed !== undefined) return write(response, failure(malformed))
       run(request, response, call, match[1]!, payload)

@@ -23,8 +23,10 @@ import {
   InternalErrorWire,
   NotFoundWire,
   PayloadTooLargeWire,
+  RequestTimeoutWire,
   ServiceUnavailableWire,
   TooManyRequestsWire,
+  UnsupportedMediaTypeWire,
   UnauthorizedWire
 } from "./ApiError.js"
 import { LegacyApi } from "./LegacyApi.js"
@@ -532,7 +534,9 @@ export class Api extends HttpApi.make("spotfleet")
   .addError(ForbiddenWire)
   .addError(NotFoundWire)
   .addError(ConflictWire)
+  .addError(RequestTimeoutWire)
   .addError(PayloadTooLargeWire)
+  .addError(UnsupportedMediaTypeWire)
   .addError(TooManyRequestsWire)
   .addError(InternalErrorWire)
   .addError(ServiceUnavailableWire)

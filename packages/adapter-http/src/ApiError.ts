@@ -49,8 +49,12 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fiel
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields) {}
 /** Version conflict, open flow, duplicate, reused request id (409). @since 0.1.0 @category errors */
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields) {}
+/** The request was not received in time: headers or body too slow (408). @since 0.1.0 @category errors */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", fields) {}
 /** Request body above the configured limit (413). @since 0.1.0 @category errors */
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields) {}
+/** A request body that is not JSON (415). @since 0.1.0 @category errors */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {}
 /** Rate limited (429). @since 0.1.0 @category errors */
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", fields) {}
 /** Unexpected failure; never carries a stack trace (500). @since 0.1.0 @category errors */
@@ -70,7 +74,9 @@ export type ApiError =
   | Forbidden
   | NotFound
   | Conflict
+  | RequestTimeout
   | PayloadTooLarge
+  | UnsupportedMediaType
   | TooManyRequests
   | InternalError
   | ServiceUnavailable
@@ -110,7 +116,11 @@ export const NotFoundWire = wire(NotFound, "NotFound", 404)
 /** @since 0.1.0 @category schemas */
 export const ConflictWire = wire(Conflict, "Conflict", 409)
 /** @since 0.1.0 @category schemas */
+export const RequestTimeoutWire = wire(RequestTimeout, "RequestTimeout", 408)
+/** @since 0.1.0 @category schemas */
 export const PayloadTooLargeWire = wire(PayloadTooLarge, "PayloadTooLarge", 413)
+/** @since 0.1.0 @category schemas */
+export const UnsupportedMediaTypeWire = wire(UnsupportedMediaType, "UnsupportedMediaType", 415)
 /** @since 0.1.0 @category schemas */
 export const TooManyRequestsWire = wire(TooManyRequests, "TooManyRequests", 429)
 /** @since 0.1.0 @category schemas */
@@ -136,8 +146,12 @@ export const statusOf = (e: ApiError): number => {
       return 404
     case "Conflict":
       return 409
+    case "RequestTimeout":
+      return 408
     case "PayloadTooLarge":
       return 413
+    case "UnsupportedMediaType":
+      return 415
     case "TooManyRequests":
       return 429
     case "InternalError":

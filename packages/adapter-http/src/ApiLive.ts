@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { IncomingMessage } from "node:http"
 import { HttpApiBuilder, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Command, Engine, EventLog, IdempotencyStore } from "@spotfleet/engine"
 import { Effect, Layer, Option } from "effect"
@@ -17,6 +18,8 @@ import { HttpConfig } from "./HttpConfig.js"
 import * as AgentFastPath from "./AgentFastPath.js"
 import * as agentCalls from "./internal/agentCalls.js"
 import * as errors from "./internal/errors.js"
+import * as inputLimits from "./internal/inputLimits.js"
+import * as nodeBody from "./internal/nodeBody.js"
 import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
 import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
@@ -233,57 +236,92 @@ const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
       .handle("metrics", () => metrics.render)
   }))
 
-const hasBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE"
-
 const errorResponse = (e: ApiError.ApiError) =>
   HttpServerResponse.unsafeJson(ApiError.bodyOf(e), { status: ApiError.statusOf(e) })
 
+/** The body's bytes: from the `node:http` request itself (see `readBody`), else through the platform. */
+const readBytes = (request: HttpServerRequest.HttpServerRequest, maxBytes: number): Effect.Effect<Uint8Array | "too-large" | "unreadable"> => {
+  const source = request.source
+  if (source instanceof IncomingMessage) {
+    return Effect.async((resume) => nodeBody.readBody(source, maxBytes, (body) => resume(Effect.succeed(body))))
+  }
+  return HttpServerRequest.withMaxBodySize(request.arrayBuffer, Option.some(maxBytes)).pipe(
+    Effect.map((buffer): Uint8Array | "too-large" => buffer.byteLength > maxBytes ? "too-large" : new Uint8Array(buffer)),
+    Effect.orElseSucceed(() => "unreadable" as const)
+  )
+}
+
+/** The same request with its body already read: `text`, `json` and `arrayBuffer` answer from it. */
+const withBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  bytes: Uint8Array,
+  parsed: { readonly text: string; readonly value: unknown }
+): HttpServerRequest.HttpServerRequest => {
+  const text = Effect.succeed(parsed.text)
+  const json = Effect.succeed(parsed.value)
+  const arrayBuffer = Effect.sync(() => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)
+  return new Proxy(request, {
+    get: (target, key) => {
+      if (key === "text") return text
+      if (key === "json") return json
+      if (key === "arrayBuffer") return arrayBuffer
+      const value = Reflect.get(target, key, target)
+      return typeof value === "function" ? value.bind(target) : value
+    }
+  })
+}
+
 /**
- * Wraps the API: rejects oversized bodies (413) and malformed JSON (400, field `body`) before
- * any handler runs, and renders every failure as `{error:{code,message,details}}`.
+ * Wraps the API: checks every request body before any handler runs, and renders every failure
+ * as `{error:{code,message,details}}`. A body that is not JSON is a 415 at once (an absent
+ * content type counts as JSON); one over the size limit a 413, also when it comes in chunks
+ * (the rest is read and dropped, so the client sees the answer); bytes that are not
+ * well-formed UTF-8, a lone UTF-16 surrogate, nesting, containers or strings beyond
+ * {@link HttpConfigModule.HttpSettings.jsonLimits}, or malformed JSON a 400 naming `body`. The
+ * handlers read the body already read.
  *
  * @since 0.1.0
  * @category middleware
  */
-export const guard = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<never, R> =>
+export const guard = (settings: { readonly maxBodyBytes: number; readonly jsonLimits: HttpConfigModule.JsonLimits }) =>
+<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<never, R> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (hasBody(request.method)) {
-      // Built only when needed: an error captures a stack trace, too costly for every request.
-      const tooLarge = () => new ApiError.PayloadTooLarge({
+    if (!inputLimits.carriesBody(request.method, request.headers)) return yield* app
+    const maxBodyBytes = settings.maxBodyBytes
+    // Built only when needed: an error captures a stack trace, too costly for every request.
+    const tooLarge = () =>
+      new ApiError.PayloadTooLarge({
         code: "PayloadTooLarge",
         message: `the request body is larger than ${maxBodyBytes} bytes`,
         details: { field: "body", maxBytes: maxBodyBytes }
       })
-      const length = request.headers["content-length"]
-      if (length !== undefined && Number(length) > maxBodyBytes) return errorResponse(tooLarge())
-      const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
-      if (contentType.includes("json")) {
-        const text = yield* Effect.either(HttpServerRequest.withMaxBodySize(request.text, Option.some(maxBodyBytes)))
-        if (text._tag === "Left") {
-          return errorResponse(
-            length === undefined ? tooLarge() : ApiError.badField("body", "the request body could not be read", "MalformedBody")
-          )
-        }
-        if (Buffer.byteLength(text.right) > maxBodyBytes) return errorResponse(tooLarge())
-        if (text.right.trim() !== "") {
-          try {
-            JSON.parse(text.right)
-          } catch (e) {
-            return errorResponse(ApiError.badField("body", `malformed JSON (${e instanceof Error ? e.message : "parse error"})`, "MalformedJson"))
-          }
-        }
-      }
-    }
-    return yield* app
+    const contentType = request.headers["content-type"]
+    if (!inputLimits.isJsonContentType(contentType)) return errorResponse(inputLimits.unsupportedMediaType(contentType ?? ""))
+    const length = request.headers["content-length"]
+    if (length !== undefined && Number(length) > maxBodyBytes) return errorResponse(tooLarge())
+    const bytes = yield* readBytes(request, maxBodyBytes)
+    if (bytes === "too-large") return errorResponse(tooLarge())
+    if (bytes === "unreadable") return errorResponse(ApiError.badField("body", "the request body could not be read", "MalformedBody"))
+    const parsed = inputLimits.parseBody(bytes, settings.jsonLimits)
+    if (parsed instanceof ApiError.BadRequest) return errorResponse(parsed)
+    return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBody(request, bytes, parsed))
   }).pipe(
     Effect.catchAllCause(errors.recover(errorResponse))
   )
 
-const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config.maxBodyBytes)))
+const GuardLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => guard(config)))
 
 /** One limiter per server: the HttpApi middleware and the agent fast path take from the same buckets. */
-const RateLimiterLive = Layer.effect(RateLimit.RateLimiter, Effect.map(HttpConfig, (config) => RateLimit.makeLimiter(config.rateLimit)))
+const RateLimiterLive = Layer.effect(
+  RateLimit.RateLimiter,
+  Effect.gen(function*() {
+    const config = yield* HttpConfig
+    const tokens = yield* Auth.TenantTokens
+    const peek = tokens.peek
+    return RateLimit.makeLimiter(config.rateLimit, peek === undefined ? undefined : (bearer, now) => peek(bearer, now)?.tenantId)
+  })
+)
 
 const RateLimitLive = HttpApiBuilder.middleware(Effect.map(RateLimit.RateLimiter, RateLimit.middlewareWith))
 
@@ -296,7 +334,7 @@ const RateLimitLive = HttpApiBuilder.middleware(Effect.map(RateLimit.RateLimiter
  * @category layers
  */
 export const layer: Layer.Layer<
-  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
+  import("@effect/platform/HttpApi").Api | Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath | RateLimit.RateLimiter,
   never,
   Engine.Engine | EventLog.EventLog | IdempotencyStore.IdempotencyStore | HttpConfig | import("@spotfleet/engine").AgentStore.AgentStore | import("@spotfleet/engine").PriceStore.PriceStore
 > = Layer.merge(
@@ -311,7 +349,8 @@ export const layer: Layer.Layer<
   Layer.provide(ModelsLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
-  Layer.provide([Auth.layerTenantTokens, RateLimiterLive]),
+  Layer.provideMerge(RateLimiterLive),
+  Layer.provide(Auth.layerTenantTokens),
   Layer.provideMerge(Layer.merge(Events.layerShutdown, Metrics.layer))
 )
 
@@ -325,7 +364,7 @@ export const layer: Layer.Layer<
 export const serve = (
   options?: import("./HttpConfig.js").HttpOptions
 ): Layer.Layer<
-  Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath,
+  Events.SseShutdown | Metrics.Metrics | AgentFastPath.AgentFastPath | RateLimit.RateLimiter,
   never,
   | import("@effect/platform/HttpServer").HttpServer
   | import("@effect/platform/HttpRouter").HttpRouter.DefaultServices

@@ -4,8 +4,34 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as RateLimit from "./RateLimit.js"
+
+/**
+ * Limits on the shape of a JSON request body, checked in one pass over its text before it is
+ * parsed (parsing, decoding and error formatting are recursive: a body nested thousands deep
+ * overflowed the stack).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonLimits {
+  /** Deepest nesting of arrays and objects. */
+  readonly maxDepth: number
+  /** Most items in one array, or members in one object. */
+  readonly maxItems: number
+  /** Longest string (UTF-16 code units; an escape counts as one). */
+  readonly maxStringLength: number
+}
+
+/**
+ * The default JSON limits: far above anything an agent or the dashboard sends (a v5 heartbeat
+ * nests 4 deep; the longest legal strings are model artifacts in base64).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultJsonLimits: JsonLimits = { maxDepth: 32, maxItems: 10_000, maxStringLength: 256 * 1024 }
 
 /**
  * Options as given by the host.
@@ -35,13 +61,21 @@ export interface HttpOptions {
   /** Per-token and per-IP rate limits (429); see {@link RateLimit.RateLimitOptions}. On by default with high limits. */
   readonly rateLimit?: RateLimit.RateLimitOptions | undefined
   /**
-   * How long the agent fast path gathers heartbeats and price reports into one batch before it
-   * hands them to the engine (default 10 ms; 0 = what arrives in one turn of the event loop). A
-   * batch costs one fiber, one engine call and one set of statements however many calls it
-   * holds, so at tens of thousands of agents a few milliseconds of waiting buy most of the
-   * server's CPU back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
+   * The longest a call on the agent fast path waits to join a batch (default 10 ms; 0 = never
+   * past the turn of the event loop it arrived in). Batching is group commit: when none of a
+   * lane's batches is being answered, what arrived in this turn goes at once (no wait when the
+   * server is idle); while one is, arrivals wait for it and go together when it finishes — at
+   * most this long. A batch costs one fiber, one engine call and one set of statements however
+   * many calls it holds, so at tens of thousands of agents batches buy most of the server's CPU
+   * back (docs/PERFORMANCE.md). A batch that reaches 500 calls goes at once.
    */
   readonly batchWindowMillis?: number | undefined
+  /**
+   * Limits on the shape of a JSON body, checked before it is parsed (400 `InputLimit` beyond
+   * them): nesting depth (default 32), items of one array or object (default 10,000), string
+   * length (default 262,144 characters).
+   */
+  readonly jsonLimits?: Partial<JsonLimits> | undefined
 }
 
 /**
@@ -60,6 +94,7 @@ export interface HttpSettings {
   readonly tokenCacheSize: number
   readonly rateLimit: RateLimit.RateLimitSettings
   readonly batchWindowMillis: number
+  readonly jsonLimits: JsonLimits
 }
 
 /**
@@ -85,7 +120,12 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
   tokenCacheMillis: Math.max(0, options.tokenCacheMillis ?? 5_000),
   tokenCacheSize: Math.max(0, options.tokenCacheSize ?? 10_000),
   rateLimit: RateLimit.resolve(options.rateLimit),
-  batchWindowMillis: Math.max(0, options.batchWindowMillis ?? 10)
+  batchWindowMillis: Math.max(0, options.batchWindowMillis ?? 10),
+  jsonLimits: {
+    maxDepth: Math.max(1, options.jsonLimits?.maxDepth ?? defaultJsonLimits.maxDepth),
+    maxItems: Math.max(1, options.jsonLimits?.maxItems ?? defaultJsonLimits.maxItems),
+    maxStringLength: Math.max(1, options.jsonLimits?.maxStringLength ?? defaultJsonLimits.maxStringLength)
+  }
 })
 
 /**
@@ -97,27 +137,82 @@ export const make = (options: HttpOptions = {}): HttpSettings => ({
 export const layer = (options: HttpOptions = {}): Layer.Layer<HttpConfig> => Layer.succeed(HttpConfig, make(options))
 
 /**
- * The settings from configuration: `SPOTFLEET_ADMIN_TOKEN`, `SPOTFLEET_MAX_BODY_BYTES`,
- * `SPOTFLEET_AGENT_TOKEN_SECRET`, `SPOTFLEET_RATE_LIMIT` (`false` turns the default rate limits off),
- * `SPOTFLEET_BATCH_WINDOW_MILLIS` (see {@link HttpOptions.batchWindowMillis}).
+ * A rate limit from configuration: `<per second>/<burst>` (e.g. `10/100`), `<per second>` (the
+ * burst is then twice the rate, at least 1), or `off`.
+ */
+const limitConfig = (name: string): Config.Config<Option.Option<RateLimit.Limit | false>> =>
+  Config.option(Config.string(name).pipe(
+    Config.mapOrFail((text): Either.Either<RateLimit.Limit | false, ConfigError.ConfigError> => {
+      const value = text.trim().toLowerCase()
+      if (value === "off" || value === "false" || value === "0") return Either.right(false)
+      const match = /^(\d+(?:\.\d+)?)(?:\/(\d+))?$/.exec(value)
+      const perSecond = match === null ? NaN : Number(match[1])
+      const burst = match?.[2] === undefined ? Math.max(1, Math.ceil(2 * perSecond)) : Number(match[2])
+      return match === null || !(perSecond > 0) || !(burst >= 1)
+        ? Either.left(ConfigError.InvalidData([], `expected <per second>/<burst> (e.g. 10/100) or off, got ${JSON.stringify(text)}`))
+        : Either.right({ perSecond, burst })
+    })
+  ))
+
+const secret = (name: string) =>
+  Config.option(Config.redacted(name)).pipe(Config.map(Option.filter((v) => Redacted.value(v).length > 0)))
+
+/**
+ * The options from configuration (every one optional; unset = the default):
+ *
+ * | variable | option |
+ * |---|---|
+ * | `SPOTFLEET_ADMIN_TOKEN` | {@link HttpOptions.adminToken} |
+ * | `SPOTFLEET_AGENT_TOKEN_SECRET` | {@link HttpOptions.agentTokenSecret} |
+ * | `SPOTFLEET_MAX_BODY_BYTES` | {@link HttpOptions.maxBodyBytes} |
+ * | `SPOTFLEET_BATCH_WINDOW_MILLIS` | {@link HttpOptions.batchWindowMillis} |
+ * | `SPOTFLEET_RATE_LIMIT` | `false` turns every rate limit off |
+ * | `SPOTFLEET_RATE_LIMIT_AGENT`, `SPOTFLEET_RATE_LIMIT_TENANT`, `SPOTFLEET_RATE_LIMIT_IP` | `<per second>/<burst>` or `off` (see `RateLimit`) |
+ * | `SPOTFLEET_TRUST_FORWARDED_FOR` | rate-limit by the first `X-Forwarded-For` address (behind a proxy you trust) |
+ * | `SPOTFLEET_JSON_MAX_DEPTH`, `SPOTFLEET_JSON_MAX_ITEMS`, `SPOTFLEET_JSON_MAX_STRING_LENGTH` | {@link HttpOptions.jsonLimits} |
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const options: Config.Config<HttpOptions> = Config.all({
+  adminToken: secret("SPOTFLEET_ADMIN_TOKEN"),
+  agentTokenSecret: secret("SPOTFLEET_AGENT_TOKEN_SECRET"),
+  maxBodyBytes: Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES")),
+  batchWindowMillis: Config.option(Config.number("SPOTFLEET_BATCH_WINDOW_MILLIS")),
+  rateLimit: Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true)),
+  perAgent: limitConfig("SPOTFLEET_RATE_LIMIT_AGENT"),
+  perTenant: limitConfig("SPOTFLEET_RATE_LIMIT_TENANT"),
+  perIp: limitConfig("SPOTFLEET_RATE_LIMIT_IP"),
+  trustForwardedFor: Config.boolean("SPOTFLEET_TRUST_FORWARDED_FOR").pipe(Config.withDefault(false)),
+  maxDepth: Config.option(Config.integer("SPOTFLEET_JSON_MAX_DEPTH")),
+  maxItems: Config.option(Config.integer("SPOTFLEET_JSON_MAX_ITEMS")),
+  maxStringLength: Config.option(Config.integer("SPOTFLEET_JSON_MAX_STRING_LENGTH"))
+}).pipe(Config.map((c): HttpOptions => ({
+  adminToken: Option.getOrUndefined(c.adminToken),
+  agentTokenSecret: Option.getOrUndefined(c.agentTokenSecret),
+  maxBodyBytes: Option.getOrUndefined(c.maxBodyBytes),
+  batchWindowMillis: Option.getOrUndefined(c.batchWindowMillis),
+  rateLimit: {
+    enabled: c.rateLimit,
+    perAgent: Option.getOrUndefined(c.perAgent),
+    perTenant: Option.getOrUndefined(c.perTenant),
+    perIp: Option.getOrUndefined(c.perIp),
+    trustForwardedFor: c.trustForwardedFor
+  },
+  jsonLimits: {
+    ...Option.match(c.maxDepth, { onNone: () => ({}), onSome: (maxDepth) => ({ maxDepth }) }),
+    ...Option.match(c.maxItems, { onNone: () => ({}), onSome: (maxItems) => ({ maxItems }) }),
+    ...Option.match(c.maxStringLength, { onNone: () => ({}), onSome: (maxStringLength) => ({ maxStringLength }) })
+  }
+})))
+
+/**
+ * The settings from configuration (see {@link options}).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig: Layer.Layer<HttpConfig, import("effect/ConfigError").ConfigError> = Layer.effect(
   HttpConfig,
-  Effect.gen(function*() {
-    const adminToken = yield* Config.option(Config.redacted("SPOTFLEET_ADMIN_TOKEN"))
-    const maxBodyBytes = yield* Config.option(Config.integer("SPOTFLEET_MAX_BODY_BYTES"))
-    const agentTokenSecret = yield* Config.option(Config.redacted("SPOTFLEET_AGENT_TOKEN_SECRET"))
-    const rateLimit = yield* Config.boolean("SPOTFLEET_RATE_LIMIT").pipe(Config.withDefault(true))
-    const batchWindowMillis = yield* Config.option(Config.integer("SPOTFLEET_BATCH_WINDOW_MILLIS"))
-    return make({
-      adminToken: Option.getOrUndefined(adminToken),
-      maxBodyBytes: Option.getOrUndefined(maxBodyBytes),
-      agentTokenSecret: Option.getOrUndefined(agentTokenSecret),
-      rateLimit: { enabled: rateLimit },
-      batchWindowMillis: Option.getOrUndefined(batchWindowMillis)
-    })
-  })
+  Effect.map(options, make)
 )

@@ -58,7 +58,7 @@ export const LegacyAgentConfig = Schema.Struct({
 /** @since 0.1.0 @category schemas */
 export const LegacyRegisterResponse = Schema.Struct({
   success: Schema.Boolean,
-  /** Non-empty. When the agent could not be placed (no instance id, type or zone), an id that is not registered: its heartbeat is answered 404, so it registers again. */
+  /** Non-empty. When the agent could not be placed (no instance id, type or zone), an id that is not registered: its heartbeats are answered 200 with `status: "unknown"`. */
   agent_id: Schema.String,
   registered: Schema.Boolean,
   created: Schema.Boolean,
@@ -96,15 +96,29 @@ export const LegacyHeartbeatRequest = Schema.Struct({
   reconnect: Schema.optional(Schema.NullOr(Schema.Boolean))
 }).annotations({ identifier: "LegacyHeartbeatRequest" })
 
-/** @since 0.1.0 @category schemas */
+/**
+ * The heartbeat's answer. Always 2xx unless the request itself is refused (see
+ * docs/DEPLOYMENT_RUNBOOK.md, "The v5 agent's heartbeat"): any non-2xx takes the agent offline
+ * until its process restarts, so an unknown agent is `status: "unknown"` and a heartbeat the
+ * server could not record (store unavailable, an internal failure) is `status: "deferred"`, both
+ * with `success: false`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
 export const LegacyHeartbeatResponse = Schema.Struct({
   success: Schema.Boolean,
   agent_id: Schema.String,
+  /** `online`/`offline` (the liveness before this heartbeat), `unknown` or `deferred`. */
   status: Schema.String,
   reconnected: Schema.Boolean,
   config_version: Schema.Int,
   /** Instances of the inventory compared with the engine's view (0 when it was empty or had an error). */
-  inventory_checked: Schema.Int
+  inventory_checked: Schema.Int,
+  /** The agent's settings, as the register answer carries them; absent when the server does not know them. */
+  config: Schema.optional(LegacyAgentConfig),
+  /** Why `success` is false. */
+  message: Schema.optional(Schema.String)
 }).annotations({ identifier: "LegacyHeartbeatResponse", description: "Never empty: an empty answer takes the agent offline" })
 
 /** @since 0.1.0 @category schemas */
@@ -250,7 +264,7 @@ export class LegacyApi extends HttpApiGroup.make("legacy")
       .setPath(AgentPath)
       .setPayload(LegacyHeartbeatRequest)
       .addSuccess(LegacyHeartbeatResponse)
-      .annotate(OpenApi.Summary, "Legacy heartbeat with inventory (POST /api/agents/{id}/heartbeat); 404 for an unknown agent")
+      .annotate(OpenApi.Summary, "Legacy heartbeat with inventory (POST /api/agents/{id}/heartbeat); 200 with status unknown for an unknown agent, deferred when it could not be recorded")
   )
   .add(
     HttpApiEndpoint.get("pendingCommandsAlias", "/v5/agents/:agentId/pending-commands")

@@ -3,9 +3,12 @@
  * operations v1 uses, answered in the shapes the agent needs (the schemas of `LegacyApi`), plus the
  * dispatch that sends legacy-dialect calls on the paths shared with v1 to the legacy handlers.
  *
- * Error policy: the agent treats every non-2xx as a failure and only backs off, so
- * - an unknown agent is 404 (on heartbeat it makes the agent register again);
- * - an unavailable store is 503 (backing off is right);
+ * Error policy: the agent treats every non-2xx as a failure and only backs off — and a failed
+ * heartbeat takes it offline until its process restarts — so
+ * - the heartbeat answers 200 for everything the server can get past by itself: `status:
+ *   "unknown"` for an unknown agent, `status: "deferred"` when the store is unavailable or
+ *   anything fails inside (internal/legacyHeartbeat.ts; the runbook lists the remaining non-2xx);
+ * - elsewhere an unknown agent is 404 and an unavailable store 503 (backing off is right);
  * - a report the engine cannot apply (unknown request id, unknown instance, an instance that is
  *   no longer PRIMARY, a duplicate) is answered 2xx with `status: "ignored"` and logged: the
  *   agent could not do anything else with an error.
@@ -31,7 +34,9 @@ import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as errors from "./internal/errors.js"
 import * as agentCalls from "./internal/agentCalls.js"
+import { escapeLogField } from "./internal/inputLimits.js"
 import * as internal from "./internal/legacy.js"
+import * as heartbeats from "./internal/legacyHeartbeat.js"
 import { Principal, type PrincipalService } from "./Security.js"
 
 /**
@@ -88,7 +93,7 @@ const report = (
       if (inapplicable.has(e._tag)) {
         const detail = "message" in e && typeof e.message === "string" && e.message.length > 0 ? e.message : e._tag
         return Effect.as(
-          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${detail})`),
+          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${escapeLogField(detail)})`),
           ignored(`${e._tag}: ${detail}`)
         )
       }
@@ -118,6 +123,7 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
     const prices = yield* PriceService.make
 
     const principalFor = (agentId: Ids.AgentId) => Effect.tap(Principal, (p) => forAgent(p, agentId))
+    const configs = heartbeats.makeConfigCache(100_000)
 
     const pollLegacy = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
       Effect.map(
@@ -140,9 +146,9 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
             config: configOf(agent.config)
           })
           const unplaced = (why: string) =>
-            Effect.as(Effect.logWarning(`legacy register from ${payload.hostname ?? "?"} not placed: ${why}`), {
+            Effect.as(Effect.logWarning(`legacy register from ${escapeLogField(payload.hostname ?? "?")} not placed: ${why}`), {
               success: true,
-              // Not an agent: its heartbeat is answered 404, which makes it register again.
+              // Not an agent: its heartbeat is answered 200 `status: "unknown"`.
               agent_id: `unregistered-${str(payload.hostname) ?? "host"}`,
               registered: false,
               created: false,
@@ -176,7 +182,18 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
       .handle("heartbeat", ({ path, payload }) =>
         Effect.gen(function*() {
           const principal = yield* principalFor(path.agentId)
-          const beat = yield* engineCall(engine.heartbeat(principal.tenantId, path.agentId))
+          // Never non-2xx for what the server can get past (internal/legacyHeartbeat.ts).
+          const reconnect = payload.reconnect === true
+          const cacheKey = `${principal.tenantId}/${path.agentId}`
+          const result = yield* Effect.either(
+            Effect.retry(engine.heartbeat(principal.tenantId, path.agentId), { schedule: heartbeats.storeRetry, while: (e) => e._tag === "StoreError" })
+          )
+          if (Either.isLeft(result)) {
+            if (result.left._tag === "AgentNotFound") return heartbeats.unknownAgent(path.agentId, reconnect)
+            yield* Effect.logWarning(`v5 heartbeat of agent ${path.agentId} deferred: ${result.left._tag}`)
+            return heartbeats.deferred(path.agentId, reconnect, configs.last(cacheKey))
+          }
+          const beat = result.right
           const inventory = payload.inventory_snapshot
           const listed = inventory?.instances ?? []
           const usable = listed.length > 0 && (inventory?.error === undefined || inventory.error === null)
@@ -186,13 +203,23 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
             error: inventory?.error ?? null,
             instances: listed.map(internal.inventoryItem)
           })
+          // The config as the register answer carries it: loaded once per agent and config version.
+          let config = configs.get(cacheKey, beat.configVersion)
+          if (config === undefined) {
+            const view = yield* Effect.option(engine.getAgent(principal.tenantId, path.agentId))
+            if (Option.isSome(view)) {
+              config = configOf(view.value.agent.config)
+              configs.set(cacheKey, view.value.agent.configVersion, config)
+            }
+          }
           return {
             success: true,
             agent_id: beat.agentId,
             status: beat.liveness,
-            reconnected: payload.reconnect === true,
+            reconnected: reconnect,
             config_version: beat.configVersion,
-            inventory_checked: usable ? listed.length : 0
+            inventory_checked: usable ? listed.length : 0,
+            ...(config === undefined ? {} : { config })
           }
         }))
       .handle("pendingCommandsAlias", ({ path }) =>
@@ -329,7 +356,10 @@ export const dispatch = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E,
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const route = internal.sharedRoute(request.method, request.url)
-    if (route === null) return yield* app
+    if (route === null) {
+      const heartbeatOf = heartbeats.directHeartbeatAgent(request.method, request.url)
+      return yield* (heartbeatOf === undefined ? app : heartbeats.keepOnline(heartbeatOf)(app))
+    }
     let body: unknown = undefined
     if (route !== "pending-commands") {
       const length = request.headers["content-length"]
@@ -352,7 +382,8 @@ export const dispatch = (maxBodyBytes: number) => <E, R>(app: HttpApp.Default<E,
         return typeof value === "function" ? value.bind(target) : value
       }
     })
-    return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, rewritten)
+    const rewrittenApp = Effect.provideService(app, HttpServerRequest.HttpServerRequest, rewritten)
+    return yield* (route === "heartbeat" ? heartbeats.keepOnline(url.split("/")[4]!)(rewrittenApp) : rewrittenApp)
   })
 
 const DispatchLive = HttpApiBuilder.middleware(Effect.map(HttpConfig, (config) => dispatch(config.maxBodyBytes)))

@@ -44,4 +44,6 @@ export * as PricingLive from "./PricingLive.js"
 /** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"
 /** @since 0.1.0 */
+export * as Serving from "./Serving.js"
+/** @since 0.1.0 */
 export * as WebHandler from "./WebHandler.js"

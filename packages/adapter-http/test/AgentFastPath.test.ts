@@ -21,7 +21,7 @@ const pool = "t3.medium.us-east-1a"
 class Lanes extends Context.Tag("test/Lanes")<Lanes, { fast: boolean; fastAnswered: number; passedOn: number }>() {}
 
 /** How the engine was asked for heartbeats: one by one, or in batches (their sizes). */
-class HeartbeatCalls extends Context.Tag("test/HeartbeatCalls")<HeartbeatCalls, { single: number; batches: Array<number> }>() {}
+class HeartbeatCalls extends Context.Tag("test/HeartbeatCalls")<HeartbeatCalls, { single: number; batches: Array<number>; storeMillis: number }>() {}
 
 /** The engine, counting its heartbeat calls. */
 const countingEngine = Layer.effect(
@@ -32,12 +32,14 @@ const countingEngine = Layer.effect(
     return {
       ...engine,
       heartbeat: (tenantId, agentId) => Effect.suspend(() => (counts.single++, engine.heartbeat(tenantId, agentId))),
-      heartbeats: (calls) => Effect.suspend(() => (counts.batches.push(calls.length), engine.heartbeats(calls)))
+      // `storeMillis`: a store that takes its time to write a batch.
+      heartbeats: (calls) =>
+        Effect.suspend(() => (counts.batches.push(calls.length), engine.heartbeats(calls))).pipe(Effect.delay(counts.storeMillis))
     } satisfies Engine.EngineService
   })
-).pipe(Layer.provide(Engine.layer()), Layer.provideMerge(Layer.sync(HeartbeatCalls, () => ({ single: 0, batches: [] }))))
+).pipe(Layer.provide(Engine.layer()), Layer.provideMerge(Layer.sync(HeartbeatCalls, () => ({ single: 0, batches: [], storeMillis: 0 }))))
 
-const server = (rateLimit?: RateLimit.RateLimitOptions) => {
+const server = (rateLimit?: RateLimit.RateLimitOptions, batchWindowMillis?: number) => {
   const node = createServer()
   return Layer.effect(
     TestServer,
@@ -66,7 +68,8 @@ const server = (rateLimit?: RateLimit.RateLimitOptions) => {
       adminToken: Redacted.make(adminToken),
       maxBodyBytes: 4 * 1024,
       agentTokenSecret: Redacted.make("agent-secret-for-tests"),
-      ...(rateLimit === undefined ? {} : { rateLimit })
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(batchWindowMillis === undefined ? {} : { batchWindowMillis })
     })),
     Layer.provideMerge(countingEngine),
     Layer.provideMerge(MemoryStore.layer),
@@ -258,13 +261,36 @@ describe("agent fast path", () => {
       assert.strictEqual(counts.batches.reduce((a, b) => a + b, 0), sent.length)
     }).pipe(Effect.provide(server())))
 
+  it.live("group commit: no wait when idle, batches while one is answered, never past the window", () =>
+    Effect.gen(function*() {
+      const counts = yield* HeartbeatCalls
+      const t = yield* createTenant("fast-group")
+      const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fg", instanceId: "i-fg", pool } })
+      const hb = `/api/agents/${reg.body.agentId}/heartbeat`
+      // The window is 3 s here: an idle server must not wait for it.
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now()
+        assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
+        assert.isBelow(performance.now() - started, 1_000, "a lone heartbeat goes at once")
+      }
+      // A store that takes 50 ms per batch: what arrives meanwhile waits for it, then goes together.
+      counts.batches.length = 0
+      counts.storeMillis = 50
+      const started = performance.now()
+      const answers = yield* Effect.forEach(Array.from({ length: 60 }), () => call("POST", hb, { token: t.token, body: {} }), { concurrency: "unbounded" })
+      assert.isTrue(answers.every((a) => a.status === 200))
+      assert.isBelow(performance.now() - started, 2_500, "never held for the whole window")
+      assert.strictEqual(counts.batches.reduce((a, b) => a + b, 0), 60)
+      assert.isBelow(counts.batches.length, 60, `grouped: ${JSON.stringify(counts.batches)}`)
+    }).pipe(Effect.provide(server(undefined, 3_000))))
+
   it.effect("shares the rate limiter with HttpApi: one set of buckets per server", () =>
     Effect.gen(function*() {
       const lanes = yield* Lanes
       const t = yield* createTenant("fast-limit")
       const reg = yield* call("POST", "/api/agents/register", { token: t.token, body: { logicalAgentId: "fl", instanceId: "i-fl", pool } })
       const hb = `/api/agents/${reg.body.agentId}/heartbeat`
-      // register took one of the token's 3; two heartbeats through the fast path take the rest.
+      // The agent's bucket holds 2: two heartbeats through the fast path take them.
       assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
       assert.strictEqual((yield* call("POST", hb, { token: t.token, body: {} })).status, 200)
       lanes.fast = false
@@ -274,6 +300,7 @@ describe("agent fast path", () => {
       const refusedFast = yield* call("POST", hb, { token: t.token, body: {} })
       assert.strictEqual(refusedFast.status, 429)
       assert.deepStrictEqual(refusedFast.body.error.code, refused.body.error.code)
+      assert.strictEqual(refusedFast.body.error.details.scope, "agent")
       assert.ok(Number(refusedFast.headers.get("retry-after")) >= 1)
-    }).pipe(Effect.provide(server({ perToken: { perSecond: 0.001, burst: 3 }, perIp: false }))))
+    }).pipe(Effect.provide(server({ perAgent: { perSecond: 0.001, burst: 2 }, perTenant: false, perIp: false }))))
 })

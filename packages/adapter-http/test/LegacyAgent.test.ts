@@ -239,12 +239,13 @@ layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("legac
       })
       assert.strictEqual(v1Priced.status, 200)
       assert.strictEqual(v1Priced.body.accepted, 1)
-      // legacy heartbeat answer is never empty; unknown agent → 404
+      // legacy heartbeat answer is never empty; unknown agent → 200 "unknown" (a non-2xx takes the agent offline for good)
       const lb = yield* legacyCall(tenant.token, "POST", `/api/agents/${legacyId}/heartbeat`, { status: "online", inventory_snapshot: {}, reconnect: true })
       assert.isTrue(isNonEmptyObject(lb.body))
       const gone = yield* legacyCall(tenant.token, "POST", "/api/agents/nobody/heartbeat", { status: "online", reconnect: false })
-      assert.strictEqual(gone.status, 404)
-      // another tenant's agent is unknown (404) and untouched; shutdown stays 2xx and changes nothing
+      assert.strictEqual(gone.status, 200)
+      assert.strictEqual(gone.body.status, "unknown")
+      // another tenant's agent is unknown (404; its heartbeat 200 "unknown") and untouched; shutdown stays 2xx and changes nothing
       const other = yield* createTenant(`other-${crypto.randomUUID()}`)
       const before = yield* view(tenant.id, legacyId)
       for (const [method, path, body] of [
@@ -256,7 +257,8 @@ layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("legac
         ["POST", `/api/agents/${legacyId}/pricing-report`, { pricing_data_array: [] }]
       ] as const) {
         const res = yield* legacyCall(other.token, method, path, body)
-        assert.strictEqual(res.status, 404, `${method} ${path}: ${res.text}`)
+        if (path.endsWith("/heartbeat")) assert.include(res.body, { success: false, status: "unknown" }, `${method} ${path}: ${res.text}`)
+        else assert.strictEqual(res.status, 404, `${method} ${path}: ${res.text}`)
       }
       const foreignShutdown = yield* legacyCall(other.token, "POST", `/api/agents/${legacyId}/shutdown`, { cloud_instance_id: null, metadata: {} })
       assert.strictEqual(foreignShutdown.status, 200)

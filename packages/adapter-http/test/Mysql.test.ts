@@ -21,6 +21,21 @@ if (suite === undefined) {
   suite("agent API v1 over HTTP (MariaDB)", (it) => {
     it.effect("register → heartbeat → poll → report result", () => agentLifecycle)
 
+    it.effect("a lone UTF-16 surrogate is a 400 naming the body, never the store's 503", () =>
+      Effect.gen(function*() {
+        const tenant = yield* createTenant(`surrogate-${crypto.randomUUID()}`)
+        for (const raw of [
+          "{\"logicalAgentId\":\"s-1\",\"instanceId\":\"i-\\ud800\",\"pool\":\"t3.medium.us-east-1a\"}",
+          "{\"instance_id\":\"i-\\udfff\",\"logical_agent_id\":\"x\",\"instance_type\":\"t3.medium\",\"az\":\"us-east-1a\",\"agent_version\":\"5\"}"
+        ]) {
+          const res = yield* call("POST", "/api/agents/register", { token: tenant.token, raw })
+          assert.strictEqual(res.status, 400, res.text)
+          assert.strictEqual(res.body.error.details.field, "body")
+        }
+        const agents = yield* call("GET", "/api/agents", { token: tenant.token })
+        assert.deepStrictEqual(agents.body.agents, [])
+      }))
+
     it.effect("no token is stored in plain text in any table", () =>
       Effect.gen(function*() {
         const tenant = yield* createTenant(`plain-${crypto.randomUUID()}`)

@@ -42,22 +42,54 @@ describe("token buckets", () => {
 
   it("resolve: defaults, off switches, validation", () => {
     const defaults = RateLimit.resolve()
-    assert.deepStrictEqual(defaults.perToken, RateLimit.defaultPerToken)
+    assert.deepStrictEqual(defaults.perAgent, RateLimit.defaultPerAgent)
+    assert.deepStrictEqual(defaults.perTenant, RateLimit.defaultPerTenant)
     assert.deepStrictEqual(defaults.perIp, RateLimit.defaultPerIp)
-    const off = RateLimit.resolve({ enabled: false, perToken: { perSecond: 1, burst: 1 } })
-    assert.isNull(off.perToken)
+    const off = RateLimit.resolve({ enabled: false, perTenant: { perSecond: 1, burst: 1 } })
+    assert.isNull(off.perAgent)
+    assert.isNull(off.perTenant)
     assert.isNull(off.perIp)
     assert.isNull(RateLimit.resolve({ perIp: false }).perIp)
-    assert.throws(() => RateLimit.resolve({ perToken: { perSecond: 0, burst: 1 } }))
+    assert.throws(() => RateLimit.resolve({ perTenant: { perSecond: 0, burst: 1 } }))
+  })
+
+  it("the defaults never meet a well-behaved agent or tenant", () => {
+    // v5: a heartbeat every 30 s, a poll every 5 s, prices every 300 s; a restart adds a register.
+    const perAgent = 1 / 30 + 1 / 5 + 1 / 300
+    assert.isAbove(RateLimit.defaultPerAgent.perSecond, 20 * perAgent)
+    // a tenant at its default agent limit (10,000), all v5
+    assert.isAbove(RateLimit.defaultPerTenant.perSecond, 2 * 10_000 * perAgent)
+    // a whole fleet of 10,000 agents restarting at once (register + heartbeat each) fits the burst
+    assert.isAtLeast(RateLimit.defaultPerTenant.burst, 10_000)
+  })
+
+  it("keys: the agent in the path, the tenant of a known token, else the token", () => {
+    const limiter = RateLimit.makeLimiter(
+      RateLimit.resolve({ perAgent: { perSecond: 1, burst: 2 }, perTenant: { perSecond: 1, burst: 5 }, perIp: false }),
+      (bearer) => (bearer.startsWith("known-") ? "tenant-1" : undefined)
+    )
+    const req = (path: string, token: string) => ({ path, authorization: `Bearer ${token}`, forwardedFor: undefined, remoteAddress: "10.0.0.1" })
+    assert.isUndefined(limiter.check(req("/api/agents/a1/heartbeat", "known-1"), 0))
+    assert.isUndefined(limiter.check(req("/api/v5/agents/a1/heartbeat", "known-2"), 0), "another token of the same tenant: the same agent bucket")
+    assert.deepStrictEqual(limiter.check(req("/api/agents/a1/commands/pending", "known-1"), 0), { scope: "agent", retryAfterSeconds: 1 })
+    assert.isUndefined(limiter.check(req("/api/agents/a2/heartbeat", "known-1"), 0), "another agent has its own bucket")
+    assert.isUndefined(limiter.check(req("/api/agents/a1/heartbeat", "unknown"), 0), "an unknown token is its own tenant")
+    // the tenant's bucket: 5, of which the refused request took nothing (3 taken so far)
+    assert.isUndefined(limiter.check(req("/api/agents", "known-1"), 0))
+    assert.isUndefined(limiter.check(req("/api/agents/register", "known-2"), 0))
+    assert.deepStrictEqual(limiter.check(req("/api/agents", "known-1"), 0), { scope: "tenant", retryAfterSeconds: 1 })
+    assert.isUndefined(limiter.check(req("/health", "known-1"), 0), "probes are never limited")
+    assert.strictEqual(RateLimit.agentOfPath("/api/agents/register"), undefined)
+    assert.strictEqual(RateLimit.agentOfPath("/api/agents/agent-1"), "agent-1")
   })
 })
 
 const pool = "t3.medium.us-east-1a"
 
-layer(serverLayer(MemoryStore.layer, { rateLimit: { perToken: { perSecond: 0.5, burst: 4 }, perIp: false } }), {
+layer(serverLayer(MemoryStore.layer, { rateLimit: { perTenant: { perSecond: 0.5, burst: 3 }, perAgent: false, perIp: false } }), {
   timeout: "30 seconds",
   excludeTestServices: true
-})("per-token limit over HTTP", (it) => {
+})("per-tenant limit over HTTP", (it) => {
   it.effect("the burst passes, then 429 RateLimited with Retry-After; other tokens and probes are unaffected; nothing written", () =>
     Effect.gen(function*() {
       const a = yield* createTenant(`rl-a-${crypto.randomUUID()}`)
@@ -79,7 +111,7 @@ layer(serverLayer(MemoryStore.layer, { rateLimit: { perToken: { perSecond: 0.5, 
       })
       assert.strictEqual(limited.status, 429, limited.text)
       assert.strictEqual(limited.body.error.code, "RateLimited")
-      assert.strictEqual(limited.body.error.details.scope, "token")
+      assert.strictEqual(limited.body.error.details.scope, "tenant")
       assert.strictEqual(limited.headers.get("retry-after"), "2", "one token at 0.5/s takes 2 s")
       assert.strictEqual(limited.body.error.details.retryAfterSeconds, 2)
 
@@ -94,7 +126,7 @@ layer(serverLayer(MemoryStore.layer, { rateLimit: { perToken: { perSecond: 0.5, 
     }))
 })
 
-layer(serverLayer(MemoryStore.layer, { rateLimit: { perIp: { perSecond: 0.2, burst: 3 }, perToken: false } }), {
+layer(serverLayer(MemoryStore.layer, { rateLimit: { perIp: { perSecond: 0.2, burst: 3 }, perTenant: false, perAgent: false } }), {
   timeout: "30 seconds",
   excludeTestServices: true
 })("per-IP limit over HTTP", (it) => {
@@ -111,7 +143,7 @@ layer(serverLayer(MemoryStore.layer, { rateLimit: { perIp: { perSecond: 0.2, bur
     }))
 })
 
-layer(serverLayer(MemoryStore.layer, { rateLimit: { enabled: false, perToken: { perSecond: 0.1, burst: 1 } } }), {
+layer(serverLayer(MemoryStore.layer, { rateLimit: { enabled: false, perTenant: { perSecond: 0.1, burst: 1 } } }), {
   timeout: "30 seconds",
   excludeTestServices: true
 })("rate limiting turned off", (it) => {

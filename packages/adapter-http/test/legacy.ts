@@ -125,16 +125,19 @@ export const replay = Effect.gen(function*() {
   ok(noImds, "register without IMDS")
   assert.isString(noImds.body.agent_id)
   assert.isAbove(noImds.body.agent_id.length, 0)
-  // …whose heartbeat is 404, so the agent registers again once it knows more
+  // …whose heartbeat is 200 "unknown": any non-2xx would take the agent offline for good
   const unplaced = yield* send("heartbeat-reconnect", { agent_id: noImds.body.agent_id })
-  assert.strictEqual(unplaced.status, 404)
+  ok(unplaced, "heartbeat of an unplaced agent")
+  assert.include(unplaced.body, { success: false, status: "unknown" })
 
-  // 2. reconnect: 404 for an unknown agent, a non-empty object for a known one
+  // 2. reconnect: 200 "unknown" for an unknown agent, a non-empty object with the config for a known one
   const unknown = yield* send("heartbeat-reconnect", { agent_id: "agent-that-does-not-exist" })
-  assert.strictEqual(unknown.status, 404)
+  ok(unknown, "heartbeat of an unknown agent")
+  assert.include(unknown.body, { success: false, status: "unknown", agent_id: "agent-that-does-not-exist" })
   const reconnect = yield* send("heartbeat-reconnect", { agent_id: agentId })
   ok(reconnect, "reconnect")
   assert.isTrue(isNonEmptyObject(reconnect.body))
+  assert.deepStrictEqual(reconnect.body.config, reg.body.config, "the heartbeat carries the config as register does")
 
   // 3. heartbeat with the region's inventory (one unmanaged instance)
   const beat = yield* send("heartbeat", { agent_id: agentId })
@@ -166,13 +169,19 @@ export const replay = Effect.gen(function*() {
   const onDemand = yield* Effect.orDie(prices.onDemandPrices)
   assert.isTrue(onDemand.some((p) => p.instanceType === "t3.medium" && p.region === "us-east-1" && p.price === 0.0416))
 
-  // the operator wants the demoted PRIMARY terminated at once: an APPLY_CONFIG for the agent
-  const patched = yield* call("PATCH", `/api/agents/${agentId}/config`, { token: tenant.token, body: { terminateWaitSeconds: 0 } })
+  // the operator wants the demoted PRIMARY terminated at once, and automatic switching: an
+  // APPLY_CONFIG for the agent
+  assert.isFalse(reg.body.config.auto_switch_enabled)
+  const patched = yield* call("PATCH", `/api/agents/${agentId}/config`, { token: tenant.token, body: { terminateWaitSeconds: 0, autoSwitch: true } })
   ok(patched, "config")
   const [applyConfig] = yield* poll(agentId)
   assert.strictEqual(applyConfig.command_type, "APPLY_CONFIG")
   assert.isObject(applyConfig.params.config_updates)
   ok(yield* send("action-result-promote", { agent_id: agentId, request_id: applyConfig.request_id }), "APPLY_CONFIG result")
+  // …and the next heartbeat's config says so too
+  const changed = yield* send("heartbeat", { agent_id: agentId })
+  ok(changed, "heartbeat after a config change")
+  assert.isTrue(changed.body.config.auto_switch_enabled)
 
   // 10. rebalance: an emergency replica; its launch fails for capacity
   ok(yield* send("rebalance-recommendation", { agent_id: agentId }), "rebalance")

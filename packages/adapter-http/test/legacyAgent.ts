@@ -1,8 +1,10 @@
 /**
  * A scripted stand-in for the legacy Python agent (v5), following that agent's protocol (the
- * dialect of `src/LegacyApi.ts`) with shortened timers, over a fake cloud. It does what the real agent does and breaks where the real agent
- * breaks: a null `request_id`, non-object `params`/`metadata` or an empty heartbeat answer stop
- * it (recorded as `fatal`); a non-2xx is a failure it backs off from (recorded in `failures`).
+ * dialect of `src/LegacyApi.ts`) with shortened timers, over a fake cloud. It does what the real
+ * agent does and breaks where the real agent breaks: a null `request_id`, non-object
+ * `params`/`metadata`, an empty heartbeat answer or a heartbeat answered non-2xx (it goes offline
+ * until its process restarts; a 404 does not make it register again) stop it (recorded as
+ * `fatal`); any other non-2xx is a failure it backs off from (recorded in `failures`).
  */
 import { Effect, Ref } from "effect"
 import { formatTimestamp } from "../src/internal/legacy.js"
@@ -141,7 +143,7 @@ export const runAgent = <R>(options: {
           health_metrics: { uptime: 10, cpu_percent: 0, memory_percent: 0 },
           reconnect
         })
-        if (res.status === 404) return yield* register
+        if (res.status < 200 || res.status >= 300) return yield* fatal(`heartbeat answered ${res.status}: offline until restarted`)
         const body = res.body
         if (res.status < 300 && (typeof body !== "object" || body === null || Array.isArray(body) || Object.keys(body).length === 0)) {
           yield* fatal(`empty heartbeat answer: ${res.text}`)

@@ -1,7 +1,7 @@
-import { createServer } from "node:http"
+import { connect } from "node:net"
 import { FetchHttpClient, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { ApiLive, Client, type RateLimit } from "@spotfleet/adapter-http"
+import { AgentFastPath, ApiLive, Client, type HttpConfig, RateLimit, Serving } from "@spotfleet/adapter-http"
 import { Engine, MemoryStore } from "@spotfleet/engine"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 
@@ -9,28 +9,58 @@ export const adminToken = "test-admin-token-0123456789"
 
 export class TestServer extends Context.Tag("test/TestServer")<TestServer, { readonly baseUrl: string }>() {}
 
-/** A real server on an ephemeral port over the given store ports. */
-export const serverLayer = <E>(stores: Layer.Layer<MemoryStore.Stores, E>, options: { readonly maxBodyBytes?: number; readonly rateLimit?: RateLimit.RateLimitOptions } = {}) =>
-  Layer.effect(
-    TestServer,
-    Effect.map(HttpServer.HttpServer, (server) => {
-      const address = server.address as HttpServer.TcpAddress
-      return { baseUrl: `http://127.0.0.1:${address.port}` }
-    })
-  ).pipe(
-    Layer.provideMerge(ApiLive.serve({
-      adminToken: Redacted.make(adminToken),
-      maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
-      agentTokenSecret: Redacted.make("agent-secret-for-tests"),
-      ssePollMillis: 50,
-      sseKeepAliveMillis: 200,
-      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit })
-    })),
-    Layer.provideMerge(Engine.layer()),
-    Layer.provideMerge(stores),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(FetchHttpClient.layer)
-  )
+/** How {@link serverLayer} serves: its gate, and which way fast-path calls take. */
+export class TestServing extends Context.Tag("test/TestServing")<TestServing, {
+  readonly serving: Serving.Serving
+  /** Whether fast-path calls take the agent fast path (true) or HttpApi (false); switchable per request. */
+  fastPath: boolean
+}>() {}
+
+/**
+ * A real server on an ephemeral port over the given store ports, served as examples/server
+ * serves (`Serving`: readiness gate, timeouts, rate limiter first), HttpApi only unless
+ * `fastPath` (then switchable through `TestServer.fastPath`).
+ */
+export const serverLayer = <E>(
+  stores: Layer.Layer<MemoryStore.Stores, E>,
+  options: {
+    readonly maxBodyBytes?: number
+    readonly rateLimit?: RateLimit.RateLimitOptions
+    readonly fastPath?: boolean
+    readonly jsonLimits?: Partial<HttpConfig.JsonLimits>
+    readonly serving?: Serving.ServingOptions
+  } = {}
+) =>
+  Layer.unwrapEffect(Effect.map(Serving.make(options.serving), (serving) =>
+    Layer.effect(
+      TestServer,
+      Effect.gen(function*() {
+        const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+        const fastPath = yield* AgentFastPath.AgentFastPath
+        const state = yield* TestServing
+        serving.open({
+          limiter: yield* RateLimit.RateLimiter,
+          fastPath: { handle: (request, response, next) => (state.fastPath ? fastPath.handle(request, response, next) : next(request, response)) }
+        })
+        return { baseUrl: `http://127.0.0.1:${address.port}` }
+      })
+    ).pipe(
+      Layer.provideMerge(Layer.sync(TestServing, () => ({ serving, fastPath: options.fastPath === true }))),
+      Layer.provideMerge(ApiLive.serve({
+        adminToken: Redacted.make(adminToken),
+        maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+        agentTokenSecret: Redacted.make("agent-secret-for-tests"),
+        ssePollMillis: 50,
+        sseKeepAliveMillis: 200,
+        ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+        ...(options.jsonLimits === undefined ? {} : { jsonLimits: options.jsonLimits })
+      })),
+      Layer.provideMerge(Engine.layer()),
+      Layer.provideMerge(stores),
+      Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: 0, host: "127.0.0.1" })),
+      Layer.provideMerge(FetchHttpClient.layer)
+    )
+  ))
 
 export const memoryServer = serverLayer(MemoryStore.layer)
 
@@ -81,3 +111,69 @@ export const shiftedClock = (shiftMillis: number): Clock.Clock => {
     sleep: (d) => base.sleep(d)
   }
 }
+
+/** An answer read off the wire. */
+export interface Raw {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+  readonly millis: number
+}
+
+/** Writes raw bytes to a new connection (pieces separated by pauses) and reads one answer. */
+export const raw = (baseUrl: string, pieces: ReadonlyArray<Buffer | string | number>, timeoutMs = 5_000) =>
+  Effect.async<Raw | "no answer">((resume) => {
+    const { port } = new URL(baseUrl)
+    const started = performance.now()
+    const socket = connect(Number(port), "127.0.0.1")
+    let received = Buffer.alloc(0)
+    let done = false
+    const finish = (value: Raw | "no answer") => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      resume(Effect.succeed(value))
+    }
+    const timer = setTimeout(() => finish("no answer"), timeoutMs)
+    const tryParse = () => {
+      const text = received.toString("latin1")
+      const end = text.indexOf("\r\n\r\n")
+      if (end < 0) return
+      const [statusLine, ...lines] = text.slice(0, end).split("\r\n")
+      const headers: Record<string, string> = {}
+      for (const line of lines) {
+        const colon = line.indexOf(":")
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
+      }
+      const length = Number(headers["content-length"] ?? 0)
+      if (received.length - end - 4 < length) return
+      finish({
+        status: Number(statusLine!.split(" ")[1]),
+        headers,
+        body: received.subarray(end + 4, end + 4 + length).toString("utf8"),
+        millis: performance.now() - started
+      })
+    }
+    socket.on("data", (chunk) => {
+      received = Buffer.concat([received, chunk])
+      tryParse()
+    })
+    socket.on("error", () => tryParse())
+    socket.on("close", () => (received.length > 0 ? tryParse() : undefined))
+    socket.on("connect", async () => {
+      for (const piece of pieces) {
+        if (done) return
+        if (typeof piece === "number") await new Promise((r) => setTimeout(r, piece))
+        else socket.write(piece)
+      }
+    })
+  })
+
+/** A request head (with `Content-Length` for the given body unless `chunked`). */
+export const head = (method: string, path: string, headers: Record<string, string>, body?: Buffer) => {
+  const lines = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+  if (body !== undefined) lines.push(`Content-Length: ${body.length}`)
+  return `${lines.join("\r\n")}\r\n\r\n`
+}
+

@@ -207,7 +207,7 @@ const forbidden: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bVALUE\s*\(/i, "VALUE() in ON DUPLICATE KEY UPDATE (MariaDB alias)"],
   [/\bEXCEPT\b|\bINTERSECT\b/i, "EXCEPT/INTERSECT (MySQL 8.0.31+ only)"],
   [/uca1400|utf8mb3_|\butf8\b(?!mb4)/i, "MariaDB-only or deprecated collations/charsets"],
-  [/\bFOREIGN\s+KEY\b|\bREFERENCES\b/i, "foreign keys (Vitess/TiDB restrictions, DESIGN §9)"],
+  [/\bFOREIGN\s+KEY\b|\bREFERENCES\b/i, "foreign keys (Vitess/TiDB restrictions, docs/DESIGN.md: Scale-out)"],
   [/\bCREATE\s+(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b/i, "triggers, routines, events (Vitess/TiDB restrictions)"],
   [/\bFULLTEXT\b|\bSPATIAL\b/i, "FULLTEXT/SPATIAL indexes (TiDB restrictions)"],
   [/\bDEFAULT\s+NEXTVAL|\bDEFAULT\s*\(/i, "expression defaults (MySQL 8.0.13+ needs parentheses; MariaDB differs)"],

@@ -9,7 +9,9 @@ const apiErrorTags = new Set([
   "Forbidden",
   "NotFound",
   "Conflict",
+  "RequestTimeout",
   "PayloadTooLarge",
+  "UnsupportedMediaType",
   "TooManyRequests",
   "InternalError",
   "ServiceUnavailable"
