@@ -24,11 +24,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Effect } from "effect"
-import * as mysql from "mysql2/promise"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const mysqlBase = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306"
 const token = `restart-${crypto.randomUUID()}`
 const adminToken = `restart-admin-${crypto.randomUUID()}`
 
@@ -284,27 +283,12 @@ describe("restart under load", () => {
 
   it.live("MariaDB: no hung connection, no non-2xx v5 heartbeat, in-flight requests answered", () =>
     Effect.gen(function*() {
-      const reachable = yield* Effect.promise(() =>
-        mysql.createConnection({ uri: mysqlBase, connectTimeout: 3000 }).then((c) => c.end().then(() => true), (e: unknown) => {
-          if (process.env.CI === "true") throw e
-          console.warn(`\n!!!! SKIPPING the MariaDB restart test: ${mysqlBase} unreachable (${String(e)})\n`)
-          return false
-        })
-      )
+      const reachable = yield* Effect.promise(() => MysqlTestDatabase.reachable("the MariaDB restart test"))
       if (!reachable) return
-      const database = `spotfleet_restart_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-      const admin = (sql: string) =>
-        Effect.promise(async () => {
-          const c = await mysql.createConnection({ uri: mysqlBase })
-          try {
-            await c.query(sql)
-          } finally {
-            await c.end()
-          }
-        })
-      yield* admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
-      const url = new URL(mysqlBase)
-      url.pathname = `/${database}`
-      yield* restartUnderLoad("MariaDB", { MYSQL_URL: url.toString() }).pipe(Effect.ensuring(admin(`DROP DATABASE IF EXISTS \`${database}\``)))
+      // The database is dropped when the scope closes, whatever the run's outcome.
+      yield* Effect.scoped(Effect.flatMap(
+        MysqlTestDatabase.scoped({ prefix: "spotfleet_restart" }),
+        (database) => restartUnderLoad("MariaDB", { MYSQL_URL: database.url })
+      ))
     }), 180_000)
 })
