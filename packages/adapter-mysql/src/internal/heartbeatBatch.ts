@@ -1,5 +1,5 @@
 /**
- * Group commit for heartbeats (DESIGN.md §9: heartbeat timestamps may be coalesced into batched
+ * Group commit for heartbeats (docs/DESIGN.md, "Scale-out": heartbeat timestamps may be coalesced into batched
  * writes; a heartbeat is not a state change). While one batch is being written, the heartbeats
  * that arrive wait and go together in the next: one UPDATE per tenant and one SELECT for the
  * whole batch, in one round trip, instead of one statement (and one commit) per heartbeat. A lone heartbeat is written at once,
