@@ -61,6 +61,14 @@ const start = (name: string, env: Record<string, string>): Server => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+const waitUntil = async (check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
 const listening = async (s: Server, timeoutMs = 60_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -141,7 +149,8 @@ describeMysql("several server processes on one MySQL database", () => {
         servers.push(start("B", env), start("C", env))
         await Promise.all(servers.slice(1).map((s) => listening(s)))
         const [a, b, c] = servers as [Server, Server, Server]
-        for (const s of servers) assert.match(s.output(), new RegExp(`jobs: holder ${s.name};`))
+        // The banner's jobs line is printed after the listening line: wait for it, not just read.
+        for (const s of servers) await waitUntil(() => new RegExp(`jobs: holder ${s.name};`).test(s.output()), `${s.name}'s jobs line`)
 
         // (a) once per period across the three
         await sleep(LEASE_MS) // every process has polled a few times
