@@ -44,6 +44,19 @@ export interface Notification {
   readonly text: string
 }
 
+/** A notification the server keeps (`GET /api/notifications`): survives reloads and restarts. */
+export interface StoredNotification {
+  readonly id: number
+  readonly agentId: string | null
+  readonly eventId: number
+  readonly kind: string
+  readonly severity: "info" | "warning" | "critical"
+  readonly title: string
+  readonly body: string | null
+  readonly createdAt: number
+  readonly readAt: number | null
+}
+
 export interface PoolSeries {
   readonly pool: string
   readonly from: number
@@ -83,6 +96,10 @@ export interface State {
   readonly prices: Readonly<Record<string, PoolSeries>>
   readonly notifications: ReadonlyArray<Notification>
   readonly unread: number
+  /** The server's notifications, newest first (null: this server keeps none). */
+  readonly stored: ReadonlyArray<StoredNotification> | null
+  /** How many of them are unread (on the server, all pages). */
+  readonly storedUnread: number
   readonly errors: ReadonlyArray<string>
   /** The events seen in this session, newest last (bounded). */
   readonly eventsSeen: number
@@ -129,11 +146,15 @@ const initial: State = {
   prices: {},
   notifications: [],
   unread: 0,
+  stored: [],
+  storedUnread: 0,
   errors: [],
   eventsSeen: 0
 }
 
 const emergencyTypes = new Set(["NoticeReceived", "NoticeCleared", "EmergencyLaunch", "EmergencyPromotion", "AgentDegraded", "AgentRecovered"])
+/** The event types the server makes notifications of (the engine's `Notification.sourceTypes`). */
+const notificationSourceTypes = new Set(["NoticeReceived", "AgentDegraded", "AgentOffline", "FlowFinished", "TerminationRetried", "InstanceAdopted"])
 const switchTypes = new Set(["FlowStarted", "FlowFinished", "RoleChanged", "SwitchReported", "EmergencyPromotion"])
 
 /** What a notification says about an event (null: not worth a notification). */
@@ -276,6 +297,17 @@ export const useStore = create<Store>()((set, get) => {
       set({ runs: runs.runs, onDemand: onDemand.prices })
     })
 
+  /** The kept notifications; a server without a notification store (503) keeps none. */
+  const loadNotifications = async () => {
+    try {
+      const page = await api().get<{ notifications: ReadonlyArray<StoredNotification>; unread: number }>("/api/notifications", { limit: 200 })
+      set({ stored: page.notifications, storedUnread: page.unread })
+    } catch (e) {
+      if (e instanceof ApiFailure && e.status === 503) set({ stored: null, storedUnread: 0 })
+      else report("notifications", e)
+    }
+  }
+
   const onEvent = (event: DomainEventWire) => {
     const agentName = (id: string | null) => (id === null ? "tenant" : get().agents[id]?.logicalAgentId ?? id.slice(0, 8))
     const described = describeEvent(event, agentName)
@@ -317,6 +349,8 @@ export const useStore = create<Store>()((set, get) => {
     if (emergencyTypes.has(event.type)) {
       set((s) => ({ emergencies: [...s.emergencies.slice(-199), event] }))
     }
+    // The server writes notifications of these events within its projector's period (2 s).
+    if (notificationSourceTypes.has(event.type)) debounce("notifications", 2500, () => void loadNotifications())
   }
 
   const connect = (token: string) => {
@@ -372,7 +406,7 @@ export const useStore = create<Store>()((set, get) => {
       if (token !== null && get().token === null) void get().login(token).catch(() => sessionStorage.removeItem(TOKEN_KEY))
     },
     refreshAll: async () => {
-      await Promise.all([loadAgents(), loadSwitches(), loadSavings(), loadEmergencies(), loadDecisions(), loadPricing(), loadModels()])
+      await Promise.all([loadAgents(), loadSwitches(), loadSavings(), loadEmergencies(), loadDecisions(), loadPricing(), loadModels(), loadNotifications()])
       // Everything up to here is history: banners are for what happens from now on.
       set((s) => ({ liveAfterId: s.liveAfterId ?? Math.max(0, s.lastEventId ?? 0, ...s.emergencies.map((e) => e.id)) }))
       await Promise.all(Object.keys(get().prices).map((pool) => get().loadPrices(pool)))
@@ -388,7 +422,15 @@ export const useStore = create<Store>()((set, get) => {
         const history = await api().get<PriceHistory>("/api/prices/history", { pool, from })
         set((s) => ({ prices: { ...s.prices, [pool]: { pool, from, rawSince: history.rawSince, points: history.points, loadedAt: Date.now() } } }))
       }),
-    markRead: () => set({ unread: 0 }),
+    markRead: () => {
+      set({ unread: 0 })
+      const { stored, storedUnread } = get()
+      if (stored === null || stored.length === 0 || storedUnread === 0) return
+      void quietly("notifications", async () => {
+        const done = await api().send<{ unread: number }>("POST", "/api/notifications/read", { upToId: stored[0]!.id })
+        set((s) => ({ storedUnread: done.unread, stored: (s.stored ?? []).map((n) => (n.readAt === null && n.id <= stored[0]!.id ? { ...n, readAt: Date.now() } : n)) }))
+      })
+    },
     dismissError: (index) => set((s) => ({ errors: s.errors.filter((_, i) => i !== index) })),
     refreshModels: async () => {
       await Promise.all([loadDecisions(), loadModels()])

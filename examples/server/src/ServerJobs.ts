@@ -30,6 +30,7 @@ import {
   type IdempotencyStore,
   type JobLease,
   Jobs,
+  Notification,
   PriceService,
   type PriceStore,
   SavingsAccrual,
@@ -47,7 +48,8 @@ export const jobNames = [
   "retention",
   "consolidation",
   "auto-switch",
-  "savings-accrual"
+  "savings-accrual",
+  "notifications"
 ] as const
 
 /** A job name. */
@@ -64,7 +66,9 @@ export const defaultPeriods: Readonly<Record<JobName, number>> = {
   "auto-switch": 300,
   // Every accrual reads every agent's instances: once a minute cost a third of a core at 10,000
   // agents (docs/PERFORMANCE.md); the savings rules use one-hour rates.
-  "savings-accrual": 300
+  "savings-accrual": 300,
+  // A notification appears within this of its event (one indexed read of a few event types).
+  notifications: 2
 }
 
 /** The environment variable that sets a job's period. */
@@ -145,12 +149,16 @@ export type Requirements =
   | DecisionModel.DecisionModel
   | ConsolidationJob.ConsolidationJob
   | PriceService.PriceService
+  | EventLog.EventLog
+  | Notification.NotificationStore
 
 /** The job specs with the configured periods. */
 export const specs = (
   c: JobsConfig,
   /** The savings accrual (it remembers where it stopped); without it the job is left out. */
-  accrual?: Effect.Effect<SavingsAccrual.Accrued, import("@spotfleet/engine").EngineError.StoreError, AgentStore.AgentStore | PriceService.PriceService>
+  accrual?: Effect.Effect<SavingsAccrual.Accrued, import("@spotfleet/engine").EngineError.StoreError, AgentStore.AgentStore | PriceService.PriceService>,
+  /** The notification projector (it remembers where it stopped); without it the job is left out. */
+  notifications?: Effect.Effect<Notification.Projected, import("@spotfleet/engine").EngineError.StoreError, EventLog.EventLog | Notification.NotificationStore>
 ): ReadonlyArray<Jobs.JobSpec<Requirements>> => {
   const standard: ReadonlyArray<Jobs.JobSpec<Requirements>> = Jobs.standard({
     liveness: { offlineAfter: c.offlineAfter },
@@ -165,13 +173,19 @@ export const specs = (
     ...standard.map((spec) => ({ ...spec, every: c.periods[spec.name as JobName] ?? spec.every })),
     ConsolidationJob.jobSpec({ every: c.periods.consolidation }),
     autoSwitch,
-    ...(accrual === undefined ? [] : [SavingsAccrual.job(accrual, c.periods["savings-accrual"])])
+    ...(accrual === undefined ? [] : [SavingsAccrual.job(accrual, c.periods["savings-accrual"])]),
+    ...(notifications === undefined ? [] : [Notification.job(notifications, c.periods.notifications)])
   ]
 }
 
 /** Runs every job in fibers of the scope; closing the scope stops them and releases the leases. */
 export const start = (c: JobsConfig): Effect.Effect<void, never, Requirements | Scope.Scope> =>
-  c.enabled ? Effect.flatMap(SavingsAccrual.make(), (accrual) => Jobs.runScoped(specs(c, accrual), c.holder)) : Effect.void
+  c.enabled
+    ? Effect.flatMap(
+      Effect.all([SavingsAccrual.make(), Notification.makeProjector()]),
+      ([accrual, notifications]) => Jobs.runScoped(specs(c, accrual, notifications), c.holder)
+    )
+    : Effect.void
 
 /** One line for the start-up banner. */
 export const describe = (c: JobsConfig): string =>

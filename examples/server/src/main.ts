@@ -42,8 +42,8 @@ import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentFastPath, ApiLive, Auth, Events, RateLimit, Serving } from "@spotfleet/adapter-http"
-import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
-import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry } from "@spotfleet/engine"
+import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlNotificationStore, MysqlStore } from "@spotfleet/adapter-mysql"
+import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry, Notification } from "@spotfleet/engine"
 import { Cause, Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
@@ -52,14 +52,17 @@ import * as ServerModels from "./ServerModels.js"
 import { settings } from "./Settings.js"
 import * as StartupFailure from "./StartupFailure.js"
 
-/** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases and decision log). */
+/** The store: MySQL with migrations when configured, the in-memory store otherwise (with its job leases, decision log and notifications). */
 const storeLayer = (
   mysqlUrl: Option.Option<Redacted.Redacted<string>>
-): Layer.Layer<MemoryStore.Stores | JobLease.JobLease | DecisionLog.DecisionLog | ModelRegistry.ModelRegistry, unknown> =>
+): Layer.Layer<
+  MemoryStore.Stores | JobLease.JobLease | DecisionLog.DecisionLog | ModelRegistry.ModelRegistry | Notification.NotificationStore,
+  unknown
+> =>
   Option.match(mysqlUrl, {
-    onNone: () => Layer.mergeAll(MemoryStore.layer, JobLease.layerMemory, DecisionLog.layerMemory, ModelRegistry.layerMemory),
+    onNone: () => Layer.mergeAll(MemoryStore.layer, JobLease.layerMemory, DecisionLog.layerMemory, ModelRegistry.layerMemory, Notification.layerMemory),
     onSome: (url) =>
-      Layer.mergeAll(MysqlStore.layer, MysqlJobLease.layer, MysqlDecisionLog.layer, MysqlModelRegistry.layer).pipe(
+      Layer.mergeAll(MysqlStore.layer, MysqlJobLease.layer, MysqlDecisionLog.layer, MysqlModelRegistry.layer, MysqlNotificationStore.layer).pipe(
         Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url }))))
       )
   })

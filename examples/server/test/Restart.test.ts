@@ -293,4 +293,52 @@ describe("restart under load", () => {
         (database) => restartUnderLoad("MariaDB", { MYSQL_URL: database.url })
       ))
     }), 180_000)
+
+  it.live("MariaDB: notifications written before a restart are listed after it, read state included", () =>
+    Effect.gen(function*() {
+      const reachable = yield* Effect.promise(() => MysqlTestDatabase.reachable("the MariaDB notification restart test"))
+      if (!reachable) return
+      yield* Effect.scoped(Effect.gen(function*() {
+        const database = yield* MysqlTestDatabase.scoped({ prefix: "spotfleet_notify" })
+        const port = yield* Effect.promise(freePort)
+        const env = { MYSQL_URL: database.url, SPOTFLEET_JOB_PERIOD_SCALE: "0.25" }
+        const api = (method: string, route: string, body?: unknown) =>
+          Effect.promise(async () => {
+            const response = await fetch(`http://127.0.0.1:${port}${route}`, {
+              method,
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              ...(body === undefined ? {} : { body: JSON.stringify(body) })
+            })
+            return { status: response.status, body: await response.json() as any }
+          })
+        const stop = (server: Server) => Effect.promise(async () => (server.child.kill("SIGTERM"), await server.exited))
+        const first = startServer(port, env)
+        yield* Effect.addFinalizer(() => Effect.sync(() => first.child.kill("SIGKILL")))
+        yield* Effect.promise(() => first.ready)
+        const reg = yield* api("POST", "/api/agents/register", { logicalAgentId: "kept", instanceId: "i-kept", pool: "t3.medium.us-east-1a" })
+        assert.strictEqual(reg.status, 200, JSON.stringify(reg.body))
+        const notice = yield* api("POST", `/api/agents/${reg.body.agentId}/termination-notice`, { instanceId: "i-kept" })
+        assert.strictEqual(notice.status, 200, JSON.stringify(notice.body))
+        // the projector job runs every 0.5 s here
+        let before: { notifications: Array<{ id: number; kind: string }>; unread: number } = { notifications: [], unread: 0 }
+        for (let i = 0; i < 100 && before.notifications.length < 2; i++) {
+          yield* Effect.sleep("100 millis")
+          before = (yield* api("GET", "/api/notifications")).body
+        }
+        assert.deepStrictEqual(before.notifications.map((n) => n.kind), ["pool-quarantined", "emergency-opened"], first.output())
+        assert.deepInclude((yield* api("POST", "/api/notifications/read", { ids: [before.notifications[1]!.id] })).body, { marked: 1, unread: 1 })
+        assert.strictEqual(yield* stop(first), 0, first.output())
+
+        const second = startServer(port, env)
+        yield* Effect.addFinalizer(() => Effect.sync(() => second.child.kill("SIGKILL")))
+        yield* Effect.promise(() => second.ready)
+        yield* Effect.sleep("1500 millis") // a projector run in the new process writes nothing twice
+        const after = (yield* api("GET", "/api/notifications")).body
+        assert.deepStrictEqual(after.notifications.map((n: { id: number }) => n.id), before.notifications.map((n) => n.id))
+        assert.strictEqual(after.unread, 1)
+        assert.isNumber(after.notifications[1].readAt)
+        assert.isNull(after.notifications[0].readAt)
+        yield* stop(second)
+      }))
+    }), 120_000)
 })

@@ -27,7 +27,8 @@ const JOBS = [
   "retention",
   "consolidation",
   "auto-switch",
-  "savings-accrual"
+  "savings-accrual",
+  "notifications"
 ] as const
 
 const describeMysql = (await MysqlTestDatabase.reachable("the scale-out test")) ? describe : describe.skip

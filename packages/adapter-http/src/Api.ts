@@ -31,6 +31,7 @@ import {
 } from "./ApiError.js"
 import { LegacyApi } from "./LegacyApi.js"
 import { MetricsSummaryApi } from "./MetricsSummaryApi.js"
+import { NotificationsApi } from "./NotificationsApi.js"
 import { ModelsAdminApi, ModelsApi } from "./ModelsApi.js"
 import { OpsAdminApi, OpsApi } from "./OpsApi.js"
 import { PricingApi } from "./PricingApi.js"
@@ -527,6 +528,7 @@ export class Api extends HttpApi.make("spotfleet")
   .add(OpsAdminApi).add(OpsApi)
   .add(PricingApi)
   .add(MetricsSummaryApi)
+  .add(NotificationsApi)
   .add(ModelsApi).add(ModelsAdminApi)
   .add(LegacyApi)
   .addError(BadRequestWire)

@@ -24,6 +24,7 @@ import * as Metrics from "./Metrics.js"
 import * as LegacyLive from "./LegacyLive.js"
 import * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 import * as ModelsLive from "./ModelsLive.js"
+import * as NotificationsLive from "./NotificationsLive.js"
 import * as OpsLive from "./OpsLive.js"
 import * as PricingLive from "./PricingLive.js"
 import * as RateLimit from "./RateLimit.js"
@@ -347,6 +348,7 @@ export const layer: Layer.Layer<
   Layer.provide(PricingLive.layer),
   Layer.provide(MetricsSummaryLive.layer),
   Layer.provide(ModelsLive.layer),
+  Layer.provide(NotificationsLive.layer),
   Layer.provide(LegacyLive.layer),
   Layer.provide([Auth.layerTenantAuth, Auth.layerAdminAuth]),
   Layer.provideMerge(RateLimiterLive),

@@ -70,27 +70,66 @@ export const tail = (
   afterId: number,
   options: { readonly agentId?: Ids.AgentId | undefined } = {}
 ): Stream.Stream<DomainEvent.DomainEvent, never, EventLog.EventLog | HttpConfig> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const log = yield* EventLog.EventLog
+  Stream.unwrap(Effect.map(EventLog.EventLog, (log) =>
+    polled(afterId, (after) => log.read({ tenantId, afterId: after, limit: 500, agentId: options.agentId }), (event) => event.id)))
+
+/**
+ * An SSE response over rendered blocks: the `retry:` hint and a `: connected` comment, then the
+ * blocks and keep-alive comments, until the client goes away or the server shuts down. Every
+ * stream of this adapter (the event log, notifications) is served through it.
+ *
+ * @since 0.2.0
+ * @category responses
+ */
+export const sseResponse = <R>(
+  connected: string,
+  blocks: Stream.Stream<string, never, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpConfig | SseShutdown> =>
+  Effect.gen(function*() {
     const config = yield* HttpConfig
-    const cursor = yield* Ref.make(afterId)
-    const idle = Effect.as(Effect.sleep(Duration.millis(config.ssePollMillis)), Chunk.empty<DomainEvent.DomainEvent>())
-    const next = Effect.gen(function*() {
-      const after = yield* Ref.get(cursor)
-      const events = yield* log.read({ tenantId, afterId: after, limit: 500, agentId: options.agentId })
-      if (events.length === 0) return yield* idle
-      yield* Ref.set(cursor, events[events.length - 1]!.id)
-      return Chunk.fromIterable(events)
-    }).pipe(
-      // The store is unreachable for a moment: keep the stream, try again.
-      Effect.catchAll(() => idle)
+    const shutdown = yield* SseShutdown
+    const context = yield* Effect.context<R>()
+    const keepAlive = Stream.tick(Duration.millis(config.sseKeepAliveMillis)).pipe(Stream.drop(1), Stream.as(": keep-alive\n\n"))
+    const body = Stream.make(`retry: 2000\n: ${connected}\n\n`).pipe(
+      Stream.concat(Stream.merge(blocks, keepAlive, { haltStrategy: "left" })),
+      Stream.interruptWhen(shutdown.await),
+      Stream.map((s) => encoder.encode(s)),
+      Stream.provideContext(context)
     )
-    return Stream.repeatEffectChunk(next)
+    return HttpServerResponse.stream(body, {
+      contentType: "text/event-stream",
+      headers: { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }
+    })
+  })
+
+/**
+ * A source polled every `ssePollMillis` while it has nothing new: `next(cursor)` answers the items
+ * after the cursor (in order) and the cursor after them. A store that fails for a moment keeps the
+ * stream: the poll is tried again.
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const polled = <A, E, R>(
+  start: number,
+  next: (cursor: number) => Effect.Effect<ReadonlyArray<A>, E, R>,
+  cursorOf: (item: A) => number
+): Stream.Stream<A, never, R | HttpConfig> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const config = yield* HttpConfig
+    const cursor = yield* Ref.make(start)
+    const idle = Effect.as(Effect.sleep(Duration.millis(config.ssePollMillis)), Chunk.empty<A>())
+    const step = Effect.gen(function*() {
+      const items = yield* next(yield* Ref.get(cursor))
+      if (items.length === 0) return yield* idle
+      yield* Ref.set(cursor, cursorOf(items[items.length - 1]!))
+      return Chunk.fromIterable(items)
+    }).pipe(Effect.catchAll(() => idle))
+    return Stream.repeatEffectChunk(step)
   }))
 
 /**
- * The SSE response: `retry:` hint, then events and keep-alive comments, until the client goes
- * away or the server shuts down.
+ * The SSE response of a tenant's event log after an id (or from now on).
  *
  * @since 0.1.0
  * @category responses
@@ -102,20 +141,6 @@ export const response = (
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, EventLog.EventLog | HttpConfig | SseShutdown> =>
   Effect.gen(function*() {
     const log = yield* EventLog.EventLog
-    const config = yield* HttpConfig
-    const shutdown = yield* SseShutdown
     const start = afterId ?? (yield* Effect.orElseSucceed(log.latestId, () => 0))
-    const context = yield* Effect.context<EventLog.EventLog | HttpConfig>()
-    const events = tail(tenantId, start, options).pipe(Stream.map(renderEvent))
-    const keepAlive = Stream.tick(Duration.millis(config.sseKeepAliveMillis)).pipe(Stream.drop(1), Stream.as(": keep-alive\n\n"))
-    const body = Stream.make(`retry: 2000\n: connected, after id ${start}\n\n`).pipe(
-      Stream.concat(Stream.merge(events, keepAlive, { haltStrategy: "left" })),
-      Stream.interruptWhen(shutdown.await),
-      Stream.map((s) => encoder.encode(s)),
-      Stream.provideContext(context)
-    )
-    return HttpServerResponse.stream(body, {
-      contentType: "text/event-stream",
-      headers: { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }
-    })
+    return yield* sseResponse(`connected, after id ${start}`, tail(tenantId, start, options).pipe(Stream.map(renderEvent)))
   })

@@ -35,6 +35,10 @@ export * as MetricsSummaryLive from "./MetricsSummaryLive.js"
 export * as ModelsApi from "./ModelsApi.js"
 /** @since 0.1.0 */
 export * as ModelsLive from "./ModelsLive.js"
+/** @since 0.2.0 */
+export * as NotificationsApi from "./NotificationsApi.js"
+/** @since 0.2.0 */
+export * as NotificationsLive from "./NotificationsLive.js"
 /** @since 0.1.0 */
 export * as OpenApiSpec from "./OpenApiSpec.js"
 /** @since 0.1.0 */

@@ -40,6 +40,13 @@ export * as MysqlJobLease from "./MysqlJobLease.js"
 export * as MysqlDecisionLog from "./MysqlDecisionLog.js"
 
 /**
+ * The `NotificationStore` port (operator notifications) on MySQL.
+ *
+ * @since 0.2.0
+ */
+export * as MysqlNotificationStore from "./MysqlNotificationStore.js"
+
+/**
  * Why the database could not be used, in one line with the fix (start-up failures).
  *
  * @since 0.1.0

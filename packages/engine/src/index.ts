@@ -48,6 +48,8 @@ export * as Jobs from "./Jobs.js"
 export * as MemoryStore from "./MemoryStore.js"
 /** @since 0.1.0 */
 export * as ModelRegistry from "./ModelRegistry.js"
+/** @since 0.2.0 */
+export * as Notification from "./Notification.js"
 /** @since 0.1.0 */
 export * as Pool from "./Pool.js"
 /** @since 0.1.0 */

@@ -89,3 +89,9 @@ export * as JobLeaseSuite from "./testing/JobLeaseSuite.js"
  * @since 0.1.0
  */
 export * as ModelRegistrySuite from "./testing/ModelRegistrySuite.js"
+/**
+ * The notification store conformance suite: `NotificationStoreSuite.suite(name, layer)`.
+ *
+ * @since 0.2.0
+ */
+export * as NotificationStoreSuite from "./testing/NotificationStoreSuite.js"

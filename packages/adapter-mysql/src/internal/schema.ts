@@ -523,6 +523,20 @@ const unreconciledIndex: ReadonlyArray<Statement> = [
 ]
 
 /**
+ * Migration 10: the notifications' reads from indexes. A tenant's list is newest first by id and
+ * pages by id (`(tenant_id, id)`), its unread list and count look at `read_at IS NULL`
+ * (`(tenant_id, read_at)`, id order within it from the primary key InnoDB appends). Expand only;
+ * guarded like migration 6.
+ */
+const notificationIndexes: ReadonlyArray<Statement> = ["ix_notifications_tenant_id (tenant_id, id)", "ix_notifications_unread (tenant_id, read_at)"].map(
+  (key) => ({
+    sql: `ALTER TABLE notifications ADD KEY ${key}`,
+    skipIf: "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
+      `AND TABLE_NAME = 'notifications' AND INDEX_NAME = '${key.split(" ")[0]}' LIMIT 1`
+  })
+)
+
+/**
  * A statement that cannot be written re-runnable in the MySQL 8 / MariaDB common subset (an
  * ALTER TABLE): it is skipped when `skipIf`, a query, returns a row, i.e. when it already took
  * effect in an earlier, interrupted run.
@@ -573,7 +587,8 @@ export const migrations: ReadonlyArray<MigrationSpec> = [
   migration(6, "snapshot_read_index", snapshotReadIndex),
   migration(7, "price_blocks", priceBlocks),
   migration(8, "observed_termination", observedTermination),
-  migration(9, "unreconciled_index", unreconciledIndex)
+  migration(9, "unreconciled_index", unreconciledIndex),
+  migration(10, "notification_indexes", notificationIndexes)
 ]
 
 /** The tables the adapter creates (for tests and tooling). */
