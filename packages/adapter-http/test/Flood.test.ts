@@ -174,7 +174,12 @@ layer(serverLayer(MemoryStore.layer, { fastPath: true }), { timeout: "120 second
             `(without the flood: p50 ${quantile(quiet.map((r) => r.millis), 0.5).toFixed(1)} ms, p99 ${quietP99.toFixed(1)} ms); ` +
             `the flooder's neighbour: ${neighbourAnswers.length} requests, statuses ${[...new Set(neighbourAnswers.map((r) => r.status))].join(",")}`
         )
-        assert.isAbove(flood.length, floodRate * floodSeconds * 0.8, "the flood was a flood")
+        const load = os.loadavg()[0]!
+        const quietEnough = quietP99 < 50 && load < 2 * os.cpus().length
+        // How many requests the flooder and the calm tenant manage to send is a figure of the
+        // machine too: on a busy one a round may fall short and is not judged (tried again).
+        if (quietEnough) assert.isAbove(flood.length, floodRate * floodSeconds * 0.8, "the flood was a flood")
+        else if (flood.length <= floodRate * floodSeconds * 0.8 || calm.length <= 500) continue
         assert.strictEqual(served.length + limited.length, flood.length, "only 200 and 429")
         // a burst of 100, then 10/s
         assert.isAtMost(served.length, 100 + 10 * (floodSeconds + 1))
@@ -188,8 +193,7 @@ layer(serverLayer(MemoryStore.layer, { fastPath: true }), { timeout: "120 second
         assert.deepStrictEqual([...new Set(calm.map((r) => r.status))], [200], "the other tenant is always served")
         assert.deepStrictEqual([...new Set(neighbourAnswers.map((r) => r.status))], [200], "the flooder's own tenant keeps its allowance")
         passed = p99 < 100
-        const load = os.loadavg()[0]!
-        if (quietP99 < 50 && load < 2 * os.cpus().length) judged.push({ quiet: quietP99, flood: p99, load })
+        if (quietEnough) judged.push({ quiet: quietP99, flood: p99, load })
       }
       calmAgent.destroy()
       if (!passed) {
