@@ -4,6 +4,7 @@
  * code: each command loads its work when it runs, so the CLI starts quickly.
  */
 import { Command } from "@effect/cli"
+import * as Console from "effect/Console"
 import { mlCommand } from "./MlCommand.js"
 import { backfillCommand, consolidateCommand } from "./PricingCommand.js"
 
@@ -13,5 +14,17 @@ export const spotfleet = Command.make("spotfleet").pipe(
   Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand])
 )
 
+/**
+ * @effect/cli describes every text option in `--help` as "A user-defined piece of text." before
+ * its own description (there is no option to leave it out): that line and its blank line go.
+ */
+const GENERIC = /\n[ \t]*(?:\x1b\[[0-9;]*m)*A user-defined piece of text\.(?:\x1b\[[0-9;]*m)*[ \t]*\n(?:[ \t]*\n)?/g
+const withoutGenericHelp = (c: Console.Console): Console.Console => ({
+  ...c,
+  log: (...args) => c.log(...args.map((a) => (typeof a === "string" ? a.replace(GENERIC, "\n") : a)))
+})
+
+const runCommand = Command.run(spotfleet, { name: "spotfleet", version: "0.1.0" })
+
 /** Runs the CLI on argv (without the node and script entries). */
-export const run = Command.run(spotfleet, { name: "spotfleet", version: "0.1.0" })
+export const run = (argv: ReadonlyArray<string>) => Console.consoleWith((c) => Console.withConsole(runCommand(argv), withoutGenericHelp(c)))
