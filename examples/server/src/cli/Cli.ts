@@ -5,6 +5,7 @@
  */
 import { Command } from "@effect/cli"
 import * as Console from "effect/Console"
+import { stripVTControlCharacters } from "node:util"
 import { mlCommand } from "./MlCommand.js"
 import { backfillCommand, consolidateCommand } from "./PricingCommand.js"
 
@@ -18,10 +19,20 @@ export const spotfleet = Command.make("spotfleet").pipe(
  * @effect/cli describes every text option in `--help` as "A user-defined piece of text." before
  * its own description (there is no option to leave it out): that line and its blank line go.
  */
-const GENERIC = /\n[ \t]*(?:\x1b\[[0-9;]*m)*A user-defined piece of text\.(?:\x1b\[[0-9;]*m)*[ \t]*\n(?:[ \t]*\n)?/g
+const GENERIC = "A user-defined piece of text."
+const dropGeneric = (text: string): string => {
+  if (!text.includes(GENERIC)) return text
+  const lines = text.split("\n")
+  const out: Array<string> = []
+  for (let i = 0; i < lines.length; i++) {
+    if (stripVTControlCharacters(lines[i]!).trim() !== GENERIC) out.push(lines[i]!)
+    else if (i + 1 < lines.length && stripVTControlCharacters(lines[i + 1]!).trim() === "") i++
+  }
+  return out.join("\n")
+}
 const withoutGenericHelp = (c: Console.Console): Console.Console => ({
   ...c,
-  log: (...args) => c.log(...args.map((a) => (typeof a === "string" ? a.replace(GENERIC, "\n") : a)))
+  log: (...args) => c.log(...args.map((a) => (typeof a === "string" ? dropGeneric(a) : a)))
 })
 
 const runCommand = Command.run(spotfleet, { name: "spotfleet", version: "0.1.0" })
