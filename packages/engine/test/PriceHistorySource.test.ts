@@ -122,4 +122,18 @@ yesterday,c5a.2xlarge,Linux/UNIX,0.156700,us-east-1e
     ])
     assert.isTrue(Either.isLeft(PriceHistorySource.report("{\"nope\": 1}")))
   })
+
+  it("keeps a row exactly when Pool's own validation takes its instance type and zone (AZ IDs follow the pool grammar)", () => {
+    const zones = ["us-east-1a", "use1-az1", "eu-central-2b", "Mars Base 1", "us-east-1"]
+    const text = [
+      "Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone",
+      ...zones.map((z) => `2023-12-30 21:17:02+00:00,c5a.2xlarge,Linux/UNIX,0.1567,${z}`)
+    ].join("\n")
+    const report = Either.getOrThrow(PriceHistorySource.reportCsv(text))
+    const valid = zones.filter((z) => Either.isRight(Pool.parse(`c5a.2xlarge.${z}`)))
+    assert.deepStrictEqual(report.rows.map((r) => r.availabilityZone), valid)
+    assert.deepStrictEqual(report.skipped.map((s) => s.line), zones.flatMap((z, i) => (valid.includes(z) ? [] : [i + 2])))
+    assert.isTrue(report.skipped.every((s) => s.reason === "bad-pool"))
+    assert.isAtLeast(report.skipped.length, 2)
+  })
 })
