@@ -104,14 +104,26 @@ export interface JobOptions {
  */
 export interface Progress {
   readonly runId: string
+  /** Pools consolidated so far. */
   readonly poolsDone: number
+  /** Pools the run looks at: those with snapshots, those asked for, those the history source knows. */
   readonly poolsTotal: number
+  /** Pools done so far that got at least one point in the window. */
+  readonly poolsWithPoints: number
+  /** Agent snapshots read so far. */
   readonly snapshots: number
+  /** Consolidated points computed so far (agent, filled and backfilled). */
+  readonly points: number
+  /** Consolidated points inserted or changed in the store so far. */
+  readonly written: number
 }
 
 /**
- * One run request. Without `from`/`to` the run covers the last window plus the overlap, ending
- * at the start of the current slot.
+ * One run request. The run covers every slot that overlaps `[from, to)`: `from` is rounded down
+ * to the slot grid and `to` up, so a record at `to - 1` lands in a slot of the window (an
+ * export's last record is consolidated by a run that ends 1 ms after it). Without `to` the run
+ * ends at the start of the current slot (the current slot is not over); without `from` it starts
+ * the window plus the overlap before its end.
  *
  * @since 0.1.0
  * @category models

@@ -14,13 +14,56 @@ import type { PoolId } from "./Pool.js"
 import { SnapshotDraft } from "./Pricing.js"
 
 /**
- * A price history could not be read or parsed.
+ * Why a row of an export was skipped: a field is empty or missing, the timestamp is not a
+ * time, the price is not a positive number, or the instance type and zone do not make a pool
+ * (`Pool`'s own validation decides).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const SkipReason = Schema.Literal("missing-field", "bad-timestamp", "bad-price", "bad-pool")
+/** @since 0.2.0 @category models */
+export type SkipReason = typeof SkipReason.Type
+
+/**
+ * Each skip reason in words.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const skipReasons: Readonly<Record<SkipReason, string>> = {
+  "missing-field": "missing field",
+  "bad-timestamp": "unparsable timestamp",
+  "bad-price": "bad price",
+  "bad-pool": "invalid instance type or availability zone"
+}
+
+/**
+ * A row that was skipped: where (`line 7` of a CSV, `SpotPriceHistory[3]` of a JSON export), its
+ * line number (CSV only), why, and the offending value.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const SkippedRow = Schema.Struct({
+  where: Schema.String,
+  line: Schema.NullOr(Schema.Number),
+  reason: SkipReason,
+  detail: Schema.String
+})
+/** @since 0.2.0 @category models */
+export interface SkippedRow extends Schema.Schema.Type<typeof SkippedRow> {}
+
+/**
+ * A price history could not be read or parsed. `skipped` is the bad row that stopped a strict
+ * parse.
  *
  * @since 0.1.0
  * @category errors
  */
 export class PriceHistoryError extends Schema.TaggedError<PriceHistoryError>()("PriceHistoryError", {
-  reason: Schema.String
+  reason: Schema.String,
+  skipped: Schema.optional(SkippedRow)
 }) {
   override get message() {
     return `price history: ${this.reason}`
@@ -51,6 +94,23 @@ export interface HistoryRow {
 export interface ParseOptions {
   /** Keep rows of this product only (default `Linux/UNIX`; null keeps every product). */
   readonly productDescription?: string | null | undefined
+  /** Fail at the first bad row instead of skipping it (default false for `report*`; `parse*` are always strict). */
+  readonly strict?: boolean | undefined
+}
+
+/**
+ * What a parse read: the rows kept, how many data rows there were (CSV lines after the header,
+ * blank lines aside; JSON items), how many were of another product (left out, not bad), and the
+ * bad rows skipped, in file order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ParseReport {
+  readonly rows: ReadonlyArray<HistoryRow>
+  readonly read: number
+  readonly otherProducts: number
+  readonly skipped: ReadonlyArray<SkippedRow>
 }
 
 /**
@@ -81,8 +141,38 @@ export class PriceHistorySource extends Context.Tag("@spotfleet/engine/PriceHist
 >() {}
 
 /**
+ * Reads an AWS spot price history CSV export (header `Timestamp,InstanceType,
+ * ProductDescription,SpotPrice,AvailabilityZone`, columns in any order): bad rows are skipped
+ * and listed with their line and reason (with `strict`, the first one fails the parse). Fails
+ * only when the header lacks a column.
+ *
+ * @since 0.2.0
+ * @category parsers
+ */
+export const reportCsv: (text: string, options?: ParseOptions) => Either.Either<ParseReport, PriceHistoryError> = internal.reportCsv
+
+/**
+ * Reads the JSON of `aws ec2 describe-spot-price-history` like {@link reportCsv}: bad items
+ * are skipped and listed (`SpotPriceHistory[i]`). Fails when the text is not such a document.
+ *
+ * @since 0.2.0
+ * @category parsers
+ */
+export const reportJson: (text: string, options?: ParseOptions) => Either.Either<ParseReport, PriceHistoryError> =
+  internal.reportJson
+
+/**
+ * {@link reportCsv} or {@link reportJson}, whichever the text is.
+ *
+ * @since 0.2.0
+ * @category parsers
+ */
+export const report: (text: string, options?: ParseOptions) => Either.Either<ParseReport, PriceHistoryError> = internal.report
+
+/**
  * Parses an AWS spot price history CSV export (header `Timestamp,InstanceType,
- * ProductDescription,SpotPrice,AvailabilityZone`, columns in any order).
+ * ProductDescription,SpotPrice,AvailabilityZone`, columns in any order); the first bad row
+ * fails the parse with its line and reason ({@link reportCsv} skips and counts them instead).
  *
  * @since 0.1.0
  * @category parsers
@@ -92,7 +182,7 @@ export const parseCsv: (text: string, options?: ParseOptions) => Either.Either<A
 
 /**
  * Parses the JSON of `aws ec2 describe-spot-price-history` (`{"SpotPriceHistory": [...]}` or
- * a bare array of its items).
+ * a bare array of its items); the first bad item fails the parse.
  *
  * @since 0.1.0
  * @category parsers
@@ -163,7 +253,9 @@ export const layerMemory = (rows: ReadonlyArray<HistoryRow>): Layer.Layer<PriceH
   Layer.succeed(PriceHistorySource, makeMemory(rows))
 
 /**
- * A layer of the in-memory source over export texts (CSV or JSON), parsed once at build time.
+ * A layer of the in-memory source over export texts (CSV or JSON), parsed once at build time
+ * (strictly: a bad row fails the layer; read with {@link report} and use {@link layerMemory} to
+ * skip bad rows).
  *
  * @since 0.1.0
  * @category layers

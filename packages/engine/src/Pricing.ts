@@ -227,8 +227,9 @@ export class ConsolidationRun extends Schema.Class<ConsolidationRun>("Consolidat
   startedAt: Schema.Number,
   finishedAt: Schema.NullOr(Schema.Number),
   durationMillis: Schema.NullOr(Schema.Number),
+  /** Pools that got at least one consolidated point in the window. */
   pools: Schema.Int.pipe(Schema.nonNegative()),
-  /** Agent snapshots read in the window. */
+  /** Agent snapshots read in the window (an export given to a backfill is read in place, not counted here). */
   snapshots: Schema.Int.pipe(Schema.nonNegative()),
   /** Snapshots that lost their slot to another one (flagged). */
   duplicates: Schema.Int.pipe(Schema.nonNegative()),

@@ -464,3 +464,55 @@ describe("ConsolidationJob.jobSpec", () => {
       assert.isAtLeast(agentPoints.count, 2)
     }).pipe(Effect.provide(Layer.mergeAll(jobLayer(), JobLease.layerMemory))))
 })
+
+describe("ConsolidationJob window", () => {
+  // Two records, two pools, neither on the 5-minute grid: the export's last record is at 00:07:30.
+  const twoRows = `Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone
+1970-01-01 00:07:30+00:00,c5a.large,Linux/UNIX,0.052000,us-east-1b
+1970-01-01 00:01:10+00:00,c5a.large,Linux/UNIX,0.040000,us-east-1a
+`
+  const a = Pool.make("c5a.large", "us-east-1a")
+  const b = Pool.make("c5a.large", "us-east-1b")
+
+  it.effect("a run that ends 1 ms after an export's last record includes that record's slot", () =>
+    Effect.gen(function*() {
+      const store = yield* PriceStore.PriceStore
+      const job = yield* ConsolidationJob.ConsolidationJob
+      const progress: Array<ConsolidationJob.Progress> = []
+      const first = 70_000, last = 7 * 60_000 + 30_000
+      const run = yield* job.run({ from: first, to: last + 1, onProgress: (p) => Effect.sync(() => progress.push(p)) }).pipe(
+        Effect.provide(PriceHistorySource.layerText([twoRows]))
+      )
+      assert.strictEqual(run.status, "succeeded")
+      assert.deepStrictEqual([run.windowStart, run.windowEnd], [0, 2 * SLOT])
+      const at = (pool: Pool.PoolId) =>
+        Effect.map(store.consolidated({ pool, from: 0, to: HOUR }), (ps) => ps.map((p) => [p.slotStart / 60_000, p.price, p.source]))
+      // 1a: its record's slot (00:00) and the next one (its price still holds); 1b: its record's slot (00:05)
+      assert.deepStrictEqual(yield* at(a), [[0, 0.04, "backfilled"], [5, 0.04, "backfilled"]])
+      assert.deepStrictEqual(yield* at(b), [[5, 0.052, "backfilled"]])
+      assert.strictEqual((yield* store.canonical({ pool: b, from: 0, to: HOUR })).length, 1)
+      assert.deepStrictEqual(
+        [run.pools, run.snapshots, run.backfilled, run.written, run.canonical],
+        [2, 0, 3, 3, 3]
+      )
+      assert.deepStrictEqual(progress.map((p) => [p.poolsDone, p.poolsTotal, p.poolsWithPoints, p.points, p.written]), [[2, 2, 2, 3, 3]])
+    }).pipe(Effect.provide(jobLayer())))
+
+  it.effect("`pools` counts the pools that got points, not the pools looked at", () =>
+    Effect.gen(function*() {
+      const job = yield* ConsolidationJob.ConsolidationJob
+      // a window that ends before 1b's record: 1b is looked at but gets nothing
+      const run = yield* job.run({ from: 0, to: 5 * 60_000 }).pipe(Effect.provide(PriceHistorySource.layerText([twoRows])))
+      assert.deepStrictEqual([run.pools, run.backfilled], [1, 1])
+    }).pipe(Effect.provide(jobLayer())))
+
+  it.effect("without `to`, a run ends at the start of the current slot (the current one is not over)", () =>
+    Effect.gen(function*() {
+      const job = yield* ConsolidationJob.ConsolidationJob
+      yield* TestClock.setTime(T0 + 12 * HOUR + 2 * 60_000)
+      const run = yield* job.run()
+      assert.strictEqual(run.windowEnd, T0 + 12 * HOUR)
+      const explicit = yield* job.run({ from: T0, to: T0 + 12 * HOUR + 2 * 60_000 })
+      assert.strictEqual(explicit.windowEnd, T0 + 12 * HOUR + SLOT)
+    }).pipe(Effect.provide(jobLayer())))
+})

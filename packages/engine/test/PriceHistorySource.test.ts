@@ -39,7 +39,7 @@ describe("PriceHistorySource", () => {
   it("reports bad input with its line", () => {
     const bad = PriceHistorySource.parseCsv(`${csv}2023-12-31 00:00:00+00:00,c5a.2xlarge,Linux/UNIX,abc,us-east-1e\n`)
     assert.isTrue(Either.isLeft(bad))
-    assert.include(Either.getLeft(bad).pipe((o) => (o._tag === "Some" ? o.value.reason : "")), "line 6: bad SpotPrice")
+    assert.include(Either.getLeft(bad).pipe((o) => (o._tag === "Some" ? o.value.reason : "")), "line 6: bad price: SpotPrice \"abc\" is not a positive number")
     const noHeader = PriceHistorySource.parseCsv("a,b,c\n1,2,3\n")
     assert.include(Either.isLeft(noHeader) ? noHeader.left.reason : "", "missing column(s) timestamp")
     assert.isTrue(Either.isLeft(PriceHistorySource.parseJson("{\"nope\": 1}")))
@@ -60,5 +60,80 @@ describe("PriceHistorySource", () => {
   it("turns rows into backfill snapshots", () => {
     const drafts = PriceHistorySource.toSnapshotDrafts(Either.getOrThrow(PriceHistorySource.parseCsv(csv)), 5)
     assert.deepStrictEqual(drafts.map((d) => [d.source, d.reporterRole, d.receivedAt]), [["backfill", null, 5], ["backfill", null, 5], ["backfill", null, 5]])
+  })
+
+  // Line 1 is the header. Line 3 is another product (left out, not bad); the bad rows are 4–8.
+  const mixed = `Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone
+2023-12-30 21:17:02+00:00,c5a.2xlarge,Linux/UNIX,0.156700,us-east-1e
+2023-12-30 21:17:02+00:00,c5a.2xlarge,Windows,0.456700,us-east-1e
+yesterday,c5a.2xlarge,Linux/UNIX,0.156700,us-east-1e
+2023-12-30 21:02:57+00:00,c5a.2xlarge,Linux/UNIX,-1,us-east-1c
+
+2023-12-30 21:02:57+00:00,c5a.2xlarge,Linux/UNIX,0.1,Mars Base 1
+2023-12-30 21:02:57+00:00,c5a.2xlarge,Linux/UNIX
+2023-12-30 21:02:57+00:00,C5A LARGE,Linux/UNIX,0.1,us-east-1c
+2023-12-30 20:00:00+00:00,c5a.2xlarge,Linux/UNIX,0.150000,us-east-1c
+`
+
+  it("skips bad rows and lists them with their line and reason; other products are counted apart", () => {
+    const report = Either.getOrThrow(PriceHistorySource.reportCsv(mixed))
+    assert.deepStrictEqual(report.rows.map((r) => [r.pool, r.price]), [
+      [Pool.make("c5a.2xlarge", "us-east-1e"), 0.1567],
+      [Pool.make("c5a.2xlarge", "us-east-1c"), 0.15]
+    ])
+    assert.deepStrictEqual([report.read, report.otherProducts], [8, 1])
+    assert.deepStrictEqual(report.skipped.map((s) => [s.line, s.reason]), [
+      [4, "bad-timestamp"],
+      [5, "bad-price"],
+      [7, "bad-pool"],
+      [8, "missing-field"],
+      [9, "bad-pool"]
+    ])
+    assert.strictEqual(report.skipped[0]!.where, "line 4")
+    assert.include(report.skipped[0]!.detail, "\"yesterday\"")
+    assert.include(report.skipped[2]!.detail, "Mars Base 1")
+    assert.include(report.skipped[3]!.detail, "no SpotPrice, AvailabilityZone")
+    assert.strictEqual(PriceHistorySource.skipReasons["bad-timestamp"], "unparsable timestamp")
+  })
+
+  it("with strict, the first bad row fails the parse with its line and reason", () => {
+    const strict = PriceHistorySource.reportCsv(mixed, { strict: true })
+    assert.isTrue(Either.isLeft(strict))
+    const error = Either.isLeft(strict) ? strict.left : undefined
+    assert.strictEqual(error?.reason, "line 4: unparsable timestamp: Timestamp \"yesterday\" is not a time")
+    assert.deepStrictEqual([error?.skipped?.line, error?.skipped?.reason], [4, "bad-timestamp"])
+    // the parse* functions are strict
+    assert.isTrue(Either.isLeft(PriceHistorySource.parse(mixed)))
+  })
+
+  it("skips bad JSON items by index", () => {
+    const doc = JSON.stringify({
+      SpotPriceHistory: [
+        { AvailabilityZone: "us-east-1e", InstanceType: "c5a.2xlarge", ProductDescription: "Linux/UNIX", SpotPrice: "0.1567", Timestamp: "2023-12-30T21:17:02.000Z" },
+        "not an item",
+        { AvailabilityZone: "us-east-1e", InstanceType: "c5a.2xlarge", ProductDescription: "Linux/UNIX", SpotPrice: "free", Timestamp: "2023-12-30T21:17:02.000Z" }
+      ]
+    })
+    const report = Either.getOrThrow(PriceHistorySource.report(doc))
+    assert.strictEqual(report.rows.length, 1)
+    assert.deepStrictEqual(report.skipped.map((s) => [s.where, s.line, s.reason]), [
+      ["SpotPriceHistory[1]", null, "missing-field"],
+      ["SpotPriceHistory[2]", null, "bad-price"]
+    ])
+    assert.isTrue(Either.isLeft(PriceHistorySource.report("{\"nope\": 1}")))
+  })
+
+  it("keeps a row exactly when Pool's own validation takes its instance type and zone (AZ IDs follow the pool grammar)", () => {
+    const zones = ["us-east-1a", "use1-az1", "eu-central-2b", "Mars Base 1", "us-east-1"]
+    const text = [
+      "Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone",
+      ...zones.map((z) => `2023-12-30 21:17:02+00:00,c5a.2xlarge,Linux/UNIX,0.1567,${z}`)
+    ].join("\n")
+    const report = Either.getOrThrow(PriceHistorySource.reportCsv(text))
+    const valid = zones.filter((z) => Either.isRight(Pool.parse(`c5a.2xlarge.${z}`)))
+    assert.deepStrictEqual(report.rows.map((r) => r.availabilityZone), valid)
+    assert.deepStrictEqual(report.skipped.map((s) => s.line), zones.flatMap((z, i) => (valid.includes(z) ? [] : [i + 2])))
+    assert.isTrue(report.skipped.every((s) => s.reason === "bad-pool"))
+    assert.isAtLeast(report.skipped.length, 2)
   })
 })

@@ -1,13 +1,18 @@
 /**
- * The work behind `spotfleet consolidate` and `spotfleet backfill` (see PricingCommand.ts), loaded
- * only when one of them runs. Every failure is a {@link CliFailure} in words.
+ * The work behind `spotfleet consolidate` (see PricingCommand.ts) and what `spotfleet backfill`
+ * (BackfillTask.ts) shares with it, loaded only when one of them runs. Every failure is a
+ * {@link CliFailure} in words.
  */
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { MysqlFailure, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
-import { ConsolidationJob, MemoryStore, PriceHistorySource } from "@spotfleet/engine"
-import { Cause, Config, Console, Context, Effect, Layer, Option, Redacted } from "effect"
-import * as HistoryFile from "../HistoryFile.js"
+import { ConsolidationJob, MemoryStore, type Pool, type PriceHistorySource, type Pricing } from "@spotfleet/engine"
+import { Cause, Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import { CliFailure, parseTime } from "./CliOptions.js"
+
+type PoolId = Pool.PoolId
+
+/** A count with thousands separators. */
+export const count = (n: number) => n.toLocaleString("en-US")
 
 /** A progress bar on stderr for the job's progress callback. */
 const progressBar = (label: string) => {
@@ -15,7 +20,7 @@ const progressBar = (label: string) => {
   return (p: ConsolidationJob.Progress) =>
     Effect.sync(() => {
       const pct = p.poolsTotal === 0 ? 100 : Math.floor((p.poolsDone / p.poolsTotal) * 100)
-      const tail = `${pct}% (${p.poolsDone}/${p.poolsTotal} pools, ${p.snapshots} snapshots)`
+      const tail = `${pct}% (${count(p.poolsDone)}/${count(p.poolsTotal)} pools, ${count(p.points)} points, ${count(p.written)} written)`
       if (process.stderr.isTTY) {
         const filled = Math.round(pct / 4)
         process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(25 - filled)}] ${tail}`)
@@ -27,10 +32,12 @@ const progressBar = (label: string) => {
     })
 }
 
-const optionalTime = (name: string, value: Option.Option<string>) =>
+/** An optional time option: epoch ms or ISO-8601. */
+export const optionalTime = (name: string, value: Option.Option<string>) =>
   Option.match(value, { onNone: () => Effect.succeed(undefined), onSome: (t) => parseTime(name, t) })
 
-const messageOf = (e: unknown): string => {
+/** An error's message, first line only. */
+export const messageOf = (e: unknown): string => {
   const m = e instanceof Error ? e.message : typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e)
   return m.split("\n")[0] ?? m
 }
@@ -54,18 +61,20 @@ const storeLayer = (dryRun: boolean) =>
     })
   )
 
-/** Runs the job once with the given source (if any) and prints the ledger entry. */
-const runOnce = (
+/** Runs the job once with the given source (if any); a run that did not succeed is a failure. */
+export const runOnce = (
   label: string,
   args: { readonly fill: "step" | "linear"; readonly dryRun: boolean },
-  window: { readonly from: number | undefined; readonly to: number | undefined },
-  source: Layer.Layer<PriceHistorySource.PriceHistorySource, PriceHistorySource.PriceHistoryError> | null
-) =>
+  window: { readonly from: number | undefined; readonly to: number | undefined; readonly pools?: ReadonlyArray<PoolId> },
+  source: Layer.Layer<PriceHistorySource.PriceHistorySource> | null
+): Effect.Effect<Pricing.ConsolidationRun, CliFailure> =>
   Effect.gen(function*() {
     const job = yield* ConsolidationJob.make({ fillPolicy: args.fill })
-    const run = yield* job.run({ from: window.from, to: window.to, onProgress: progressBar(label) })
-    yield* Console.log(JSON.stringify(run, null, 2))
-    if (run.status !== "succeeded") return yield* Effect.fail(new CliFailure(`consolidation ${run.status}: ${run.error ?? ""}`))
+    const run = yield* job.run({ from: window.from, to: window.to, pools: window.pools, onProgress: progressBar(label) })
+    if (run.status !== "succeeded") {
+      yield* Console.log(JSON.stringify(run, null, 2))
+      return yield* Effect.fail(new CliFailure(`consolidation ${run.status}: ${run.error ?? ""}`))
+    }
     return run
   }).pipe(
     Effect.provide(source === null ? Layer.empty : source),
@@ -83,34 +92,7 @@ export const consolidate = (args: {
   Effect.gen(function*() {
     const from = yield* optionalTime("from", args.from)
     const to = yield* optionalTime("to", args.to)
-    yield* runOnce("consolidate", args, { from, to }, null)
+    const run = yield* runOnce("consolidate", args, { from, to }, null)
+    yield* Console.log(JSON.stringify(run, null, 2))
   })
 
-/** `spotfleet backfill`. */
-export const backfill = (args: {
-  readonly from: Option.Option<string>
-  readonly to: Option.Option<string>
-  readonly fill: "step" | "linear"
-  readonly dryRun: boolean
-  readonly file: ReadonlyArray<string>
-  readonly product: string
-}) =>
-  Effect.gen(function*() {
-    const source = HistoryFile.layer(args.file, { productDescription: args.product })
-    // The export's time range is the default window.
-    const built = yield* Layer.build(source).pipe(Effect.mapError((e) => new CliFailure(e.reason)))
-    const history = Context.get(built, PriceHistorySource.PriceHistorySource)
-    const pools = yield* history.pools.pipe(Effect.mapError((e) => new CliFailure(e.reason)))
-    let first = Infinity, last = -Infinity
-    for (const pool of pools) {
-      for (const r of yield* history.history(pool, -8.64e15, 8.64e15).pipe(Effect.mapError((e) => new CliFailure(e.reason)))) {
-        if (r.observedAt < first) first = r.observedAt
-        if (r.observedAt > last) last = r.observedAt
-      }
-    }
-    if (pools.length === 0) return yield* Effect.fail(new CliFailure(`no ${args.product} rows in ${args.file.join(", ")}`))
-    yield* Console.error(`backfill: ${pools.length} pools from ${new Date(first).toISOString()} to ${new Date(last).toISOString()}`)
-    const from = (yield* optionalTime("from", args.from)) ?? first
-    const to = (yield* optionalTime("to", args.to)) ?? last + 1
-    yield* runOnce("backfill", args, { from, to }, Layer.succeedContext(built))
-  }).pipe(Effect.scoped)

@@ -59,11 +59,19 @@ export type { Options } from "../Consolidation.js"
 import type { Options } from "../Consolidation.js"
 
 export interface Counts {
+  /** Pools with at least one consolidated point in the window (those asked for that got none are not counted). */
+  readonly pools: number
+  /** Agent snapshots read in the window. */
   readonly snapshots: number
+  /** Snapshots that lost their slot to another one. */
   readonly duplicates: number
+  /** Consolidated points from agent reports. */
   readonly agentPoints: number
+  /** Consolidated points filled between agent reports. */
   readonly filled: number
+  /** Consolidated points from the price history (backfill). */
   readonly backfilled: number
+  /** Canonical points (agent and backfilled slots). */
   readonly canonical: number
 }
 
@@ -168,6 +176,7 @@ export const consolidate = (input: SnapshotColumns, options: Options): Result =>
   const spread = new Float64Array(total).fill(NaN)
   const duplicates: Array<number> = []
   let snapshots = 0
+  let poolsWithPoints = 0
   let agentPoints = 0
   let filled = 0
   let backfilled = 0
@@ -246,6 +255,13 @@ export const consolidate = (input: SnapshotColumns, options: Options): Result =>
       }
     }
 
+    for (let s = firstCounted; s < slots; s++) {
+      if (kind[base + s] !== KIND_NONE) {
+        poolsWithPoints++
+        break
+      }
+    }
+
     // 5. canonical features over the rolling window. The window sums are built from blocks of
     // `rollingSlots` slots aligned to the epoch grid (a prefix sum inside the slot's block plus a
     // suffix sum of the previous block), so a slot's features do not depend on where the run
@@ -316,7 +332,7 @@ export const consolidate = (input: SnapshotColumns, options: Options): Result =>
     interruptions,
     spread,
     duplicates: Int32Array.from(duplicates),
-    counts: { snapshots, duplicates: duplicates.length, agentPoints, filled, backfilled, canonical }
+    counts: { pools: poolsWithPoints, snapshots, duplicates: duplicates.length, agentPoints, filled, backfilled, canonical }
   }
 }
 

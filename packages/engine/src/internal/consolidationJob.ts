@@ -89,7 +89,10 @@ export const make = (options: JobOptions = {}) =>
     const execute = (request: RunRequest) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const to = Math.floor((request.to ?? now) / slotMillis) * slotMillis
+        // The window is every slot that overlaps [from, to): `from` rounds down, an explicit `to`
+        // rounds up (a record at 21:17 lands in the 21:15 slot, which a window ending at 21:17 + 1 ms
+        // includes). Without `to` the run ends at the start of the current slot, which is not over.
+        const to = request.to === undefined ? Math.floor(now / slotMillis) * slotMillis : Math.ceil(request.to / slotMillis) * slotMillis
         const from = Math.floor((request.from ?? to - windowMillis - overlapMillis) / slotMillis) * slotMillis
         const contextFrom = from - Math.ceil(lookback / slotMillis) * slotMillis
         const source = yield* Effect.serviceOption(PriceHistorySource)
@@ -121,7 +124,6 @@ export const make = (options: JobOptions = {}) =>
           for (const p of request.pools ?? []) poolSet.add(p)
           if (Option.isSome(source)) for (const p of yield* source.value.pools) poolSet.add(p)
           const pools = [...poolSet].sort()
-          counts.pools = pools.length
           const onDemandOf = yield* onDemandByPool
           const ctx = yield* context(pools, contextFrom - contextMillis, to)
 
@@ -145,6 +147,7 @@ export const make = (options: JobOptions = {}) =>
           const write = (b: number, read: SnapshotColumnsRead, result: Consolidation.Result) =>
             Effect.gen(function*() {
               const { canonical, consolidated: written } = yield* bulk.upsertResult(result, runId)
+              counts.pools += result.counts.pools
               counts.snapshots += result.counts.snapshots
               counts.duplicates += result.counts.duplicates
               counts.agentPoints += result.counts.agentPoints
@@ -157,7 +160,10 @@ export const make = (options: JobOptions = {}) =>
                   runId,
                   poolsDone: Math.min(pools.length, b + poolsPerBatch),
                   poolsTotal: pools.length,
-                  snapshots: counts.snapshots
+                  poolsWithPoints: counts.pools,
+                  snapshots: counts.snapshots,
+                  points: counts.agentPoints + counts.filled + counts.backfilled,
+                  written: counts.written
                 }
                 yield* request.onProgress(progress)
               }

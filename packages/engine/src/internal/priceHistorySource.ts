@@ -2,8 +2,8 @@ import { Either } from "effect"
 import type { HistoryRecord } from "../Consolidation.js"
 import * as Pool from "../Pool.js"
 import type { PoolId } from "../Pool.js"
-import type { HistoryRow, ParseOptions } from "../PriceHistorySource.js"
-import { PriceHistoryError } from "../PriceHistorySource.js"
+import type { HistoryRow, ParseOptions, ParseReport, SkippedRow, SkipReason } from "../PriceHistorySource.js"
+import { PriceHistoryError, skipReasons } from "../PriceHistorySource.js"
 
 const timestampPattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/
 
@@ -53,55 +53,97 @@ interface RawRow {
   readonly availabilityZone: unknown
 }
 
-const toRow = (raw: RawRow, where: string, options: ParseOptions): Either.Either<HistoryRow | null, PriceHistoryError> => {
-  const fail = (reason: string) => Either.left(new PriceHistoryError({ reason: `${where}: ${reason}` }))
-  const str = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
+const fieldNames: ReadonlyArray<readonly [keyof RawRow, string]> = [
+  ["timestamp", "Timestamp"],
+  ["instanceType", "InstanceType"],
+  ["productDescription", "ProductDescription"],
+  ["spotPrice", "SpotPrice"],
+  ["availabilityZone", "AvailabilityZone"]
+]
+
+const str = (v: unknown) => (typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "")
+
+type RowResult =
+  | { readonly _tag: "Row"; readonly row: HistoryRow }
+  | { readonly _tag: "OtherProduct" }
+  | { readonly _tag: "Bad"; readonly reason: SkipReason; readonly detail: string }
+
+const bad = (reason: SkipReason, detail: string): RowResult => ({ _tag: "Bad", reason, detail })
+
+/** One row: kept, of another product, or bad (with the reason). The pool goes through `Pool`'s own validation. */
+const toRow = (raw: RawRow, wanted: string | null): RowResult => {
+  const missing = fieldNames.filter(([key]) => str(raw[key]) === "").map(([, name]) => name)
+  if (missing.length > 0) return bad("missing-field", `no ${missing.join(", ")}`)
   const product = str(raw.productDescription)
-  const wanted = options.productDescription === undefined ? "Linux/UNIX" : options.productDescription
-  if (wanted !== null && product !== wanted) return Either.right(null)
+  if (wanted !== null && product !== wanted) return { _tag: "OtherProduct" }
   const observedAt = parseTimestamp(str(raw.timestamp))
-  if (observedAt === null) return fail(`bad Timestamp ${JSON.stringify(raw.timestamp)}`)
+  if (observedAt === null) return bad("bad-timestamp", `Timestamp ${JSON.stringify(raw.timestamp)} is not a time`)
   const price = Number(str(raw.spotPrice))
-  if (!(Number.isFinite(price) && price > 0)) return fail(`bad SpotPrice ${JSON.stringify(raw.spotPrice)}`)
+  if (!(Number.isFinite(price) && price > 0)) return bad("bad-price", `SpotPrice ${JSON.stringify(raw.spotPrice)} is not a positive number`)
   const instanceType = str(raw.instanceType)
   const az = str(raw.availabilityZone)
   const parts = Pool.parse(`${instanceType}.${az}`)
-  if (Either.isLeft(parts)) return fail(`bad InstanceType/AvailabilityZone ${instanceType} ${az}`)
-  return Either.right({ pool: Pool.make(instanceType, az), instanceType, availabilityZone: az, productDescription: product, price, observedAt })
+  if (Either.isLeft(parts)) return bad("bad-pool", `InstanceType ${JSON.stringify(instanceType)} / AvailabilityZone ${JSON.stringify(az)}: ${parts.left}`)
+  return { _tag: "Row", row: { pool: Pool.make(instanceType, az), instanceType, availabilityZone: az, productDescription: product, price, observedAt } }
+}
+
+/** Collects rows and skips; with `strict` the first bad row is the error. */
+const collector = (options: ParseOptions) => {
+  const wanted = options.productDescription === undefined ? "Linux/UNIX" : options.productDescription
+  const rows: Array<HistoryRow> = []
+  const skipped: Array<SkippedRow> = []
+  let read = 0
+  let otherProducts = 0
+  return {
+    add: (raw: RawRow, where: string, line: number | null): PriceHistoryError | null => {
+      read++
+      const r = toRow(raw, wanted)
+      if (r._tag === "Row") rows.push(r.row)
+      else if (r._tag === "OtherProduct") otherProducts++
+      else {
+        const skip: SkippedRow = { where, line, reason: r.reason, detail: r.detail }
+        if (options.strict === true) {
+          return new PriceHistoryError({ reason: `${where}: ${skipReasons[r.reason]}: ${r.detail}`, skipped: skip })
+        }
+        skipped.push(skip)
+      }
+      return null
+    },
+    report: (): ParseReport => ({ rows, read, otherProducts, skipped })
+  }
 }
 
 const columns = ["timestamp", "instancetype", "productdescription", "spotprice", "availabilityzone"] as const
 
-export const parseCsv = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+export const reportCsv = (text: string, options: ParseOptions = {}): Either.Either<ParseReport, PriceHistoryError> => {
   const lines = text.split(/\r?\n/)
   let h = 0
   while (h < lines.length && lines[h]!.trim() === "") h++
-  if (h === lines.length) return Either.right([])
+  const out = collector(options)
+  if (h === lines.length) return Either.right(out.report())
   const header = splitCsvLine(lines[h]!).map((c) => c.toLowerCase())
   const index = columns.map((c) => header.indexOf(c))
   const missing = columns.filter((_, i) => index[i]! < 0)
   if (missing.length > 0) {
     return Either.left(new PriceHistoryError({ reason: `line ${h + 1}: missing column(s) ${missing.join(", ")}` }))
   }
-  const out: Array<HistoryRow> = []
   for (let l = h + 1; l < lines.length; l++) {
     const line = lines[l]!
     if (line.trim() === "") continue
     const f = splitCsvLine(line)
-    const row = toRow({
+    const error = out.add({
       timestamp: f[index[0]!],
       instanceType: f[index[1]!],
       productDescription: f[index[2]!],
       spotPrice: f[index[3]!],
       availabilityZone: f[index[4]!]
-    }, `line ${l + 1}`, options)
-    if (Either.isLeft(row)) return Either.left(row.left)
-    if (row.right !== null) out.push(row.right)
+    }, `line ${l + 1}`, l + 1)
+    if (error !== null) return Either.left(error)
   }
-  return Either.right(out)
+  return Either.right(out.report())
 }
 
-export const parseJson = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+export const reportJson = (text: string, options: ParseOptions = {}): Either.Either<ParseReport, PriceHistoryError> => {
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -114,29 +156,33 @@ export const parseJson = (text: string, options: ParseOptions = {}): Either.Eith
     ? (doc as { SpotPriceHistory: Array<unknown> }).SpotPriceHistory
     : null
   if (items === null) return Either.left(new PriceHistoryError({ reason: "expected {\"SpotPriceHistory\": [...]} or an array" }))
-  const out: Array<HistoryRow> = []
+  const out = collector(options)
   for (let i = 0; i < items.length; i++) {
-    const it = items[i] as Record<string, unknown> | null
-    if (typeof it !== "object" || it === null) {
-      return Either.left(new PriceHistoryError({ reason: `SpotPriceHistory[${i}]: not an object` }))
-    }
-    const row = toRow({
-      timestamp: it.Timestamp,
-      instanceType: it.InstanceType,
-      productDescription: it.ProductDescription,
-      spotPrice: it.SpotPrice,
-      availabilityZone: it.AvailabilityZone
-    }, `SpotPriceHistory[${i}]`, options)
-    if (Either.isLeft(row)) return Either.left(row.left)
-    if (row.right !== null) out.push(row.right)
+    const it = items[i]
+    const item = typeof it === "object" && it !== null ? it as Record<string, unknown> : {}
+    const error = out.add({
+      timestamp: item.Timestamp,
+      instanceType: item.InstanceType,
+      productDescription: item.ProductDescription,
+      spotPrice: item.SpotPrice,
+      availabilityZone: item.AvailabilityZone
+    }, `SpotPriceHistory[${i}]`, null)
+    if (error !== null) return Either.left(error)
   }
-  return Either.right(out)
+  return Either.right(out.report())
 }
 
-export const parse = (text: string, options: ParseOptions = {}): Either.Either<Array<HistoryRow>, PriceHistoryError> => {
+export const report = (text: string, options: ParseOptions = {}): Either.Either<ParseReport, PriceHistoryError> => {
   const trimmed = text.trimStart()
-  return trimmed.startsWith("{") || trimmed.startsWith("[") ? parseJson(text, options) : parseCsv(text, options)
+  return trimmed.startsWith("{") || trimmed.startsWith("[") ? reportJson(text, options) : reportCsv(text, options)
 }
+
+const rowsOf = (f: typeof report) => (text: string, options: ParseOptions = {}) =>
+  Either.map(f(text, { ...options, strict: true }), (r) => r.rows as Array<HistoryRow>)
+
+export const parseCsv = rowsOf(reportCsv)
+export const parseJson = rowsOf(reportJson)
+export const parse = rowsOf(report)
 
 /** Records per pool, sorted by time (ties keep input order). */
 export const index = (rows: ReadonlyArray<HistoryRow>): Map<PoolId, Array<HistoryRecord>> => {
