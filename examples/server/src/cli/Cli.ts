@@ -6,11 +6,12 @@
 import { Command } from "@effect/cli"
 import { mlCommand } from "./MlCommand.js"
 import { backfillCommand, consolidateCommand } from "./PricingCommand.js"
+import { pricesCommand } from "./PricesSyncCommand.js"
 
 /** `spotfleet <group> <command>`. */
 export const spotfleet = Command.make("spotfleet").pipe(
   Command.withDescription("spotfleet control plane tools"),
-  Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand])
+  Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand, pricesCommand])
 )
 
 /** Runs the CLI on argv (without the node and script entries). */
