@@ -225,6 +225,14 @@ describe.skipIf(python === null)("moto_server seeded with a multi-product histor
         assert.isAbove(points.length, 0)
         assert.isTrue(points.every((p) => p.price < 0.1), `${pool} holds only Linux/UNIX prices`)
       }
+      // A repeat over the same window changes nothing.
+      const again = yield* PriceSync.run({
+        spot: { region: ["us-east-1", "eu-west-1"], endpoint: moto.endpoint, credentials, from, to, productDescriptions: [linux] },
+        onDemand: null
+      })
+      assert.strictEqual(again.spot!.run.backfilled, summary.spot!.run.backfilled)
+      assert.strictEqual(again.spot!.run.written, 0)
+      assert.strictEqual(again.spot!.run.canonical, 0)
     }).pipe(Effect.provide(MemoryStore.layer)))
 
   it.effect("two products in one sync: each in its own pools, or refused when pool ids carry no product", () =>
