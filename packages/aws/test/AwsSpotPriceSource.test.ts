@@ -13,7 +13,7 @@ import { MemoryStore, Pool, PriceStore } from "@spotfleet/engine"
 import { Effect, Either } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { AwsSpotPriceSource, PriceSync } from "../src/index.js"
-import * as MotoServer from "./MotoServer.js"
+import { MotoServer } from "../src/testing.js"
 
 process.env.AWS_EC2_METADATA_DISABLED = "true"
 const credentials = { accessKeyId: "AKIDTESTTESTTESTTEST", secretAccessKey: "test-secret-not-a-real-key" }

@@ -1,11 +1,21 @@
 /**
- * moto_server (the AWS API emulator) for the tests: started on a free loopback port, waited for
- * until it answers, killed after. Absent, the tests that need it are skipped with a loud message,
- * and fail under CI=true.
+ * moto (the AWS API emulator, `pip install 'moto[server]'`) for tests of code that calls AWS:
+ * started on a free loopback port, waited for until it answers, stopped after. When it is not
+ * installed, {@link available} says so loudly (tests skip) and throws under `CI=true`.
+ *
+ * moto 5.2 answers `DescribeSpotPriceHistory` with one record per instance type offering of the
+ * region (product `Linux/UNIX (Amazon VPC)`, price 0.00001, one 2006 timestamp), ignores
+ * `MaxResults`, `NextToken`, `ProductDescriptions` and the time window, and cannot be seeded.
+ * {@link start} with a seed file runs moto with that one handler replaced: the seeded records are
+ * served as AWS documents the call (filters, window, newest first, `MaxResults` pages chained by
+ * `NextToken`); everything else (request parsing, the query protocol's XML, the server) is
+ * moto's.
+ *
+ * @since 0.1.0
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
+import { seededMotoPython } from "./internal/seededMoto.js"
 
 const ci = process.env.CI === "true" || process.env.CI === "1"
 
@@ -20,7 +30,12 @@ const motoPython = (): string | null => {
   return spawnSync(python, ["-c", "import moto.server"], { encoding: "utf8" }).status === 0 ? python : null
 }
 
-/** The python with moto, or null (after a loud message; throws under CI=true). */
+/**
+ * The Python interpreter that runs `moto_server` (found on PATH, through pyenv when present), or
+ * null after a loud message that the tests needing it are skipped; throws under `CI=true`.
+ *
+ * @since 0.1.0
+ */
 export const available = (): string | null => {
   const python = motoPython()
   if (python === null) {
@@ -42,21 +57,28 @@ const freePort = () =>
     })
   })
 
-/** A running moto. */
+/**
+ * A running moto: its endpoint (`http://127.0.0.1:<port>`) and how to stop it.
+ *
+ * @since 0.1.0
+ */
 export interface Moto {
   readonly endpoint: string
   readonly stop: () => Promise<void>
 }
 
 /**
- * Starts moto on a free loopback port: stock moto_server, or with `seedFile` the launcher that
- * serves DescribeSpotPriceHistory from that file (test/moto/seeded_moto.py says why).
+ * Starts moto on a free loopback port: stock moto, or, with `seedFile`, moto whose
+ * `DescribeSpotPriceHistory` serves that JSON file (`{"<region>": [{"InstanceType",
+ * "ProductDescription", "SpotPrice", "AvailabilityZone", "Timestamp"}, …]}`).
+ *
+ * @since 0.1.0
  */
 export const start = async (python: string, seedFile?: string): Promise<Moto> => {
   const port = await freePort()
   const args = seedFile === undefined
     ? ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
-    : [fileURLToPath(new URL("./moto/seeded_moto.py", import.meta.url)), "-H", "127.0.0.1", "-p", String(port)]
+    : ["-c", seededMotoPython, "-H", "127.0.0.1", "-p", String(port)]
   const child: ChildProcess = spawn(python, args, {
     env: { ...process.env, ...(seedFile === undefined ? {} : { MOTO_SPOT_SEED: seedFile }) },
     stdio: ["ignore", "ignore", "pipe"]

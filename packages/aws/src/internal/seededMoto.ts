@@ -1,4 +1,8 @@
-"""moto_server with a seeded EC2 DescribeSpotPriceHistory.
+/**
+ * The Python program that starts moto with a seeded EC2 DescribeSpotPriceHistory (run with
+ * `python -c`; its docstring says why and how).
+ */
+export const seededMotoPython = String.raw`"""moto_server with a seeded EC2 DescribeSpotPriceHistory.
 
 moto 5.2 answers DescribeSpotPriceHistory with one record per instance type offering of the
 region (product "Linux/UNIX (Amazon VPC)", price 0.00001, timestamp 2006-01-02T15:04:05Z), ignores
@@ -10,7 +14,7 @@ MOTO_SPOT_SEED ({"<region>": [{"InstanceType", "ProductDescription", "SpotPrice"
 ProductDescriptions, AvailabilityZone and the [StartTime, EndTime] window, newest first, in pages
 of MaxResults (default 1000) chained by NextToken.
 
-Usage: python seeded_moto.py -H 127.0.0.1 -p <port>   (the arguments of moto_server)
+Usage: python -c "<this program>" -H 127.0.0.1 -p <port>   (the arguments of moto_server)
 """
 
 import json
@@ -69,3 +73,4 @@ if __name__ == "__main__":
     from moto.server import main
 
     main(sys.argv[1:])
+`
