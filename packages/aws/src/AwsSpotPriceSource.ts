@@ -50,7 +50,7 @@ export interface FetchOptions {
   readonly endpoint?: string | undefined
   /** Credentials instead of the SDK's standard chain. */
   readonly credentials?: EC2ClientConfig["credentials"] | undefined
-  /** Window start, epoch milliseconds. */
+  /** Window start, epoch milliseconds (AWS also returns the last price change before it: the price in effect at the start). */
   readonly from: number
   /** Window end, epoch milliseconds. */
   readonly to: number

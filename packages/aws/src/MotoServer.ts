@@ -7,8 +7,8 @@
  * region (product `Linux/UNIX (Amazon VPC)`, price 0.00001, one 2006 timestamp), ignores
  * `MaxResults`, `NextToken`, `ProductDescriptions` and the time window, and cannot be seeded.
  * {@link start} with a seed file runs moto with that one handler replaced: the seeded records are
- * served as AWS documents the call (filters, window, newest first, `MaxResults` pages chained by
- * `NextToken`); everything else (request parsing, the query protocol's XML, the server) is
+ * served as AWS documents the call (filters, window with the price in effect at its start, newest
+ * first, `MaxResults` pages chained by `NextToken`); everything else (request parsing, the query protocol's XML, the server) is
  * moto's.
  *
  * @since 0.1.0

@@ -11,7 +11,8 @@ launcher replaces that one handler (everything else, the request parsing, the qu
 XML and the server, stays moto's) so that it serves the records of the JSON file named by
 MOTO_SPOT_SEED ({"<region>": [{"InstanceType", "ProductDescription", "SpotPrice",
 "AvailabilityZone", "Timestamp"}, ...]}) as AWS documents the call: filtered by InstanceTypes,
-ProductDescriptions, AvailabilityZone and the [StartTime, EndTime] window, newest first, in pages
+ProductDescriptions, AvailabilityZone and the [StartTime, EndTime] window plus the last change
+before StartTime (the price in effect at the start), newest first, in pages
 of MaxResults (default 1000) chained by NextToken.
 
 Usage: python -c "<this program>" -H 127.0.0.1 -p <port>   (the arguments of moto_server)
@@ -48,6 +49,9 @@ def describe_spot_price_history(self):
     max_results = self._get_int_param("MaxResults") or 1000
     offset = int(self._get_param("NextToken") or "0")
     rows = []
+    # AWS also returns, per instance type, zone and product, the last price change before
+    # StartTime: the price in effect at the start.
+    before = {}
     for r in SEED.get(self.region, []):
         at = _time(r["Timestamp"])
         if types and r["InstanceType"] not in types:
@@ -56,9 +60,15 @@ def describe_spot_price_history(self):
             continue
         if zone and r["AvailabilityZone"] != zone:
             continue
-        if (start is not None and at < start) or (end is not None and at > end):
+        if end is not None and at > end:
+            continue
+        if start is not None and at < start:
+            k = (r["InstanceType"], r["AvailabilityZone"], r["ProductDescription"])
+            if k not in before or _time(before[k]["Timestamp"]) < at:
+                before[k] = r
             continue
         rows.append(r)
+    rows.extend(before.values())
     rows.sort(key=lambda r: _time(r["Timestamp"]), reverse=True)
     page = rows[offset:offset + max_results]
     result = {"SpotPriceHistory": page}
