@@ -51,7 +51,7 @@ describe.skipIf(!reachable || python === null)("spotfleet prices sync on moto an
       const dir = yield* Effect.promise(() => mkdtemp(path.join(tmpdir(), "spotfleet-sync-")))
       const seedFile = path.join(dir, "seed.json")
       yield* Effect.promise(() => writeFile(seedFile, JSON.stringify({ "us-east-1": seed })))
-      const moto = yield* Effect.promise(() => MotoServer.start(python!, seedFile))
+      const moto = yield* Effect.promise(() => MotoServer.start(python!, { seedFile }))
       const db = yield* Effect.promise(() => MysqlTestDatabase.create())
       const config = ConfigProvider.fromMap(new Map([["MYSQL_URL", db.url]]))
       const cli = (...args: Array<string>) =>

@@ -68,19 +68,28 @@ export interface Moto {
 }
 
 /**
- * Starts moto on a free loopback port: stock moto, or, with `seedFile`, moto whose
+ * Starts moto on a free loopback port: stock moto, or, with `options.seedFile`, moto whose
  * `DescribeSpotPriceHistory` serves that JSON file (`{"<region>": [{"InstanceType",
  * "ProductDescription", "SpotPrice", "AvailabilityZone", "Timestamp"}, …]}`).
  *
  * @since 0.1.0
  */
-export const start = async (python: string, seedFile?: string): Promise<Moto> => {
+export const start = async (
+  python: string,
+  options: {
+    /** Serve `DescribeSpotPriceHistory` from this JSON file. */
+    readonly seedFile?: string | undefined
+    /** More environment for moto (`INITIAL_NO_AUTH_ACTION_COUNT=0` turns on its IAM authentication). */
+    readonly env?: Readonly<Record<string, string>> | undefined
+  } = {}
+): Promise<Moto> => {
+  const seedFile = options.seedFile
   const port = await freePort()
   const args = seedFile === undefined
     ? ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
     : ["-c", seededMotoPython, "-H", "127.0.0.1", "-p", String(port)]
   const child: ChildProcess = spawn(python, args, {
-    env: { ...process.env, ...(seedFile === undefined ? {} : { MOTO_SPOT_SEED: seedFile }) },
+    env: { ...process.env, ...options.env, ...(seedFile === undefined ? {} : { MOTO_SPOT_SEED: seedFile }) },
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""

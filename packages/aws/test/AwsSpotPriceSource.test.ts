@@ -125,6 +125,18 @@ describe.skipIf(python === null)("stock moto_server", () => {
       assert.deepStrictEqual((yield* store.onDemandPrices).map((p) => [p.instanceType, p.region, p.price]).sort(), [["c5a.2xlarge", "us-east-1", 0.308], ["c5a.xlarge", "us-east-1", 0.154]])
     }).pipe(Effect.provide(MemoryStore.layer)))
 
+  it.effect("an AWS error answer is an AwsError with the AWS code (moto with IAM authentication on)", () =>
+    Effect.gen(function*() {
+      const strict = yield* Effect.acquireRelease(
+        Effect.promise(() => MotoServer.start(python!, { env: { INITIAL_NO_AUTH_ACTION_COUNT: "0" } })),
+        (m) => Effect.promise(m.stop)
+      )
+      const error = yield* Effect.flip(AwsSpotPriceSource.fetch({ region: "us-east-1", endpoint: strict.endpoint, credentials, from, to, maxAttempts: 1 }))
+      assert.strictEqual(error.code, "AuthFailure")
+      assert.strictEqual(error.httpStatus, 401)
+      assert.strictEqual(error.message, "DescribeSpotPriceHistory (us-east-1): AuthFailure: AWS was not able to validate the provided access credentials")
+    }).pipe(Effect.scoped))
+
   it.effect("an unreachable endpoint is an AwsError with a code, no stack trace", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(AwsSpotPriceSource.fetch({ region: "us-east-1", endpoint: "http://127.0.0.1:9", credentials, from, to, maxAttempts: 1 }))
@@ -168,7 +180,7 @@ describe.skipIf(python === null)("moto_server seeded with a multi-product histor
   beforeAll(async () => {
     const file = join(tmpdir(), `spotfleet-moto-seed-${process.pid}.json`)
     writeFileSync(file, JSON.stringify(seed))
-    moto = await MotoServer.start(python!, file)
+    moto = await MotoServer.start(python!, { seedFile: file })
   })
   afterAll(async () => {
     await moto?.stop()
