@@ -9,8 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DescribeSpotPriceHistoryCommand, EC2Client, type SpotPrice } from "@aws-sdk/client-ec2"
 import { assert, describe, it } from "@effect/vitest"
-import { MemoryStore, Pool, PriceStore } from "@spotfleet/engine"
-import { Effect, Either } from "effect"
+import { MemoryStore, Pool, PriceHistorySource, PriceStore } from "@spotfleet/engine"
+import { Context, Effect, Either, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { AwsSpotPriceSource, PriceSync } from "../src/index.js"
 import { MotoServer } from "../src/testing.js"
@@ -37,6 +37,13 @@ const direct = async (endpoint: string, region: string, input: ConstructorParame
 const key = (r: { readonly instanceType: string; readonly availabilityZone: string; readonly productDescription: string; readonly price: number; readonly observedAt: number }) =>
   `${r.productDescription}|${r.instanceType}|${r.availabilityZone}|${r.price}|${r.observedAt}`
 const sdkKey = (r: SpotPrice) => `${r.ProductDescription}|${r.InstanceType}|${r.AvailabilityZone}|${Number(r.SpotPrice)}|${r.Timestamp!.getTime()}`
+
+/** The pool the engine gives a record (pool identity is the engine's rule: its own export parser). */
+const enginePool = (r: SpotPrice): string => {
+  const parsed = PriceHistorySource.parseJson(JSON.stringify({ SpotPriceHistory: [r] }), { productDescription: null })
+  if (Either.isLeft(parsed) || parsed.right.length !== 1) throw new Error(`the engine does not parse ${JSON.stringify(r)}`)
+  return parsed.right[0]!.pool
+}
 
 /** The price each pool's slot must hold: the last record in the slot. */
 const expectedSlots = (records: ReadonlyArray<SpotPrice>, poolOf: (r: SpotPrice) => string) => {
@@ -108,6 +115,19 @@ describe.skipIf(python === null)("stock moto_server", () => {
       assert.strictEqual(pages.at(-1)!.total, sdk.length)
     }))
 
+  it.effect("as a layer: the engine's PriceHistorySource with a pool per record and the records as history", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(AwsSpotPriceSource.layer({ region: "us-east-1", endpoint: moto.endpoint, credentials, from, to, instanceTypes: types, productDescriptions: [product] }))
+      const source = Context.get(context, PriceHistorySource.PriceHistorySource)
+      const sdk = yield* Effect.promise(() => direct(moto.endpoint, "us-east-1", { InstanceTypes: types as never, StartTime: new Date(from), EndTime: new Date(to) }))
+      const pools = yield* source.pools
+      assert.deepStrictEqual([...pools].sort(), [...new Set(sdk.map(enginePool))].sort())
+      for (const r of sdk) {
+        const history = yield* source.history(enginePool(r) as Pool.PoolId, from, to)
+        assert.deepStrictEqual(history, [{ observedAt: r.Timestamp!.getTime(), price: Number(r.SpotPrice) }])
+      }
+    }).pipe(Effect.scoped))
+
   it.effect("the sync job stores what moto returns in both price tiers", () =>
     Effect.gen(function*() {
       const summary = yield* PriceSync.run({
@@ -115,7 +135,7 @@ describe.skipIf(python === null)("stock moto_server", () => {
         onDemand: "shipped"
       })
       const sdk = yield* Effect.promise(() => direct(moto.endpoint, "us-east-1", { InstanceTypes: types as never, StartTime: new Date(from), EndTime: new Date(to) }))
-      const expected = expectedSlots(sdk, (r) => Pool.make(r.InstanceType!, r.AvailabilityZone!))
+      const expected = expectedSlots(sdk, enginePool)
       const checked = yield* checkStored(expected, from, to)
       assert.strictEqual(checked, sdk.length)
       assert.strictEqual(summary.spot!.records[product], sdk.length)
@@ -227,7 +247,7 @@ describe.skipIf(python === null)("moto_server seeded with a multi-product histor
       ])
       assert.deepStrictEqual(summary.spot!.records, { [linux]: sdk.length })
       assert.deepStrictEqual(summary.spot!.pools, { [linux]: 8 })
-      const expected = expectedSlots(sdk, (r) => Pool.make(r.InstanceType!, r.AvailabilityZone!))
+      const expected = expectedSlots(sdk, enginePool)
       const checked = yield* checkStored(expected, from, to)
       // moto also sent each pool's last change before `from` (the price in effect at the start)
       const before = sdk.filter((r) => r.Timestamp!.getTime() < from)
