@@ -68,7 +68,8 @@ export const parseChunks = async (
   let productsSeen = 0
   let publicationDate: string | null = null
   let failure: Error | undefined
-  const parser = new JSONParser({ paths: ["$.publicationDate", "$.products.*", "$.terms.OnDemand.*"], keepStack: false })
+  // stringBufferSize: strings are built in a 64 kB buffer rather than by concatenation
+  const parser = new JSONParser({ paths: ["$.publicationDate", "$.products.*", "$.terms.OnDemand.*"], keepStack: false, stringBufferSize: 64 * 1024 })
   parser.onError = (e) => {
     failure ??= e
   }
