@@ -1,10 +1,13 @@
 // @spotfleet/aws from its tarball: the AWS SDK loads and a call to an endpoint that refuses is an
 // AwsError with its code (nothing reaches AWS: static dummy credentials, loopback endpoint, no
-// instance metadata); an offer file text is read; the sync stores the shipped on-demand prices.
+// instance metadata); an offer file text is read; the sync stores the shipped on-demand prices; the
+// testing entry loads.
 import { AwsSpotPriceSource, OnDemandOffer, PriceSync } from "@spotfleet/aws"
+import { MotoServer } from "@spotfleet/aws/testing"
 import { MemoryStore, PriceStore } from "@spotfleet/engine"
 import { Effect } from "effect"
 
+if (typeof MotoServer.start !== "function" || typeof MotoServer.available !== "function") throw new Error("@spotfleet/aws/testing: no MotoServer")
 process.env.AWS_EC2_METADATA_DISABLED = "true"
 const error = await Effect.runPromise(Effect.flip(AwsSpotPriceSource.fetch({
   region: "us-east-1",
