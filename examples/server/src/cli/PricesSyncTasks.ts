@@ -102,6 +102,13 @@ export const sync = (args: {
     if (spot !== null) {
       const records = Object.values(spot.records).reduce((a, b) => a + b, 0)
       const pools = Object.values(spot.pools).reduce((a, b) => a + b, 0)
+      const other = spot.regions.reduce((n, r) => n + r.otherProducts, 0)
+      if (other > 0) yield* Console.error(`prices sync: ${other} records of other products than ${args.product} were sent anyway and dropped`)
+      if (records === 0) {
+        yield* Console.error(
+          `prices sync: AWS returned no ${args.product} records: check --product (as AWS writes it: Linux/UNIX, SUSE Linux, Red Hat Enterprise Linux, Windows, or with " (Amazon VPC)"), --type and the window (AWS keeps 90 days)`
+        )
+      }
       yield* Console.error(
         `prices sync: ${records} spot records in ${pools} pools (${spot.regions.map((r) => `${r.region}: ${r.pages} pages`).join(", ")}); ${spot.run.backfilled} points backfilled, ${spot.run.written} consolidated and ${spot.run.canonical} canonical points written`
       )
