@@ -17,6 +17,8 @@ export const shared: ViteUserConfig = {
       { find: /^@spotfleet\/adapter-mysql$/, replacement: pkg("adapter-mysql") },
       { find: /^@spotfleet\/adapter-http$/, replacement: pkg("adapter-http") },
       { find: /^@spotfleet\/ml-onnx$/, replacement: pkg("ml-onnx") },
+      { find: /^@spotfleet\/aws\/testing$/, replacement: pkg("aws", "testing.ts") },
+      { find: /^@spotfleet\/aws$/, replacement: pkg("aws") },
     ]
   },
   test: {

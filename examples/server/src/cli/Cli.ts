@@ -8,11 +8,12 @@ import * as Console from "effect/Console"
 import { stripVTControlCharacters } from "node:util"
 import { mlCommand } from "./MlCommand.js"
 import { backfillCommand, consolidateCommand } from "./PricingCommand.js"
+import { pricesCommand } from "./PricesSyncCommand.js"
 
 /** `spotfleet <group> <command>`. */
 export const spotfleet = Command.make("spotfleet").pipe(
   Command.withDescription("spotfleet control plane tools"),
-  Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand])
+  Command.withSubcommands([mlCommand, consolidateCommand, backfillCommand, pricesCommand])
 )
 
 /**
