@@ -11,6 +11,7 @@ import { Context, Effect, type Either, Layer, Schema } from "effect"
 import type { HistoryRecord } from "./Consolidation.js"
 import * as internal from "./internal/priceHistorySource.js"
 import type { PoolId } from "./Pool.js"
+import type * as Product from "./Product.js"
 import { SnapshotDraft } from "./Pricing.js"
 
 /**
@@ -36,8 +37,16 @@ export class PriceHistoryError extends Schema.TaggedError<PriceHistoryError>()("
 export interface HistoryRow {
   readonly pool: PoolId
   readonly instanceType: string
+  /** The zone as the pool has it: the row's AZ, or its name from `ParseOptions.zoneNames`. */
   readonly availabilityZone: string
+  /** The product description as written in the export. */
   readonly productDescription: string
+  /**
+   * The product of `productDescription`; the row's pool is that product's pool.
+   *
+   * @since 0.2.0
+   */
+  readonly product: Product.Product
   readonly price: number
   readonly observedAt: number
 }
@@ -49,8 +58,20 @@ export interface HistoryRow {
  * @category models
  */
 export interface ParseOptions {
-  /** Keep rows of this product only (default `Linux/UNIX`; null keeps every product). */
+  /**
+   * Keep rows of this product only: an AWS product description (`SUSE Linux`) or a product slug
+   * (`suse`). By default (undefined or null) every product is kept, each row in its product's
+   * pool (`m5.large.us-east-1a~suse`), so products never share price points.
+   */
   readonly productDescription?: string | null | undefined
+  /**
+   * AZ ID → AZ name (`{ "use1-az1": "us-east-1b" }`): rows of a listed AZ ID go to the pool of
+   * that name, so they meet the pools agents report. Unlisted zones are kept as given (an AZ ID
+   * makes its own pool, `m5.large.use1-az1`).
+   *
+   * @since 0.2.0
+   */
+  readonly zoneNames?: Readonly<Record<string, string>> | undefined
 }
 
 /**

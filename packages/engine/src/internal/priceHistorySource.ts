@@ -2,6 +2,7 @@ import { Either } from "effect"
 import type { HistoryRecord } from "../Consolidation.js"
 import * as Pool from "../Pool.js"
 import type { PoolId } from "../Pool.js"
+import * as Product from "../Product.js"
 import type { HistoryRow, ParseOptions } from "../PriceHistorySource.js"
 import { PriceHistoryError } from "../PriceHistorySource.js"
 
@@ -56,19 +57,39 @@ interface RawRow {
 const toRow = (raw: RawRow, where: string, options: ParseOptions): Either.Either<HistoryRow | null, PriceHistoryError> => {
   const fail = (reason: string) => Either.left(new PriceHistoryError({ reason: `${where}: ${reason}` }))
   const str = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
-  const product = str(raw.productDescription)
-  const wanted = options.productDescription === undefined ? "Linux/UNIX" : options.productDescription
-  if (wanted !== null && product !== wanted) return Either.right(null)
+  const description = str(raw.productDescription)
+  const product = Product.fromDescription(description)
+  if (Either.isLeft(product)) return fail(`bad ProductDescription: ${product.left}`)
+  const wanted = wantedProduct(options)
+  if (Either.isLeft(wanted)) return fail(wanted.left)
+  if (wanted.right !== null && product.right !== wanted.right) return Either.right(null)
   const observedAt = parseTimestamp(str(raw.timestamp))
   if (observedAt === null) return fail(`bad Timestamp ${JSON.stringify(raw.timestamp)}`)
   const price = Number(str(raw.spotPrice))
   if (!(Number.isFinite(price) && price > 0)) return fail(`bad SpotPrice ${JSON.stringify(raw.spotPrice)}`)
   const instanceType = str(raw.instanceType)
-  const az = str(raw.availabilityZone)
+  const given = str(raw.availabilityZone)
+  const az = options.zoneNames !== undefined && Object.hasOwn(options.zoneNames, given) ? options.zoneNames[given]! : given
   const parts = Pool.parse(`${instanceType}.${az}`)
-  if (Either.isLeft(parts)) return fail(`bad InstanceType/AvailabilityZone ${instanceType} ${az}`)
-  return Either.right({ pool: Pool.make(instanceType, az), instanceType, availabilityZone: az, productDescription: product, price, observedAt })
+  if (Either.isLeft(parts)) {
+    return fail(`bad InstanceType/AvailabilityZone ${instanceType} ${given} (a zone is an AZ name like us-east-1a or an AZ ID like use1-az1)`)
+  }
+  return Either.right({
+    pool: Pool.make(instanceType, az, "spot", product.right),
+    instanceType,
+    availabilityZone: az,
+    productDescription: description,
+    product: product.right,
+    price,
+    observedAt
+  })
 }
+
+/** The product the options keep (null: every product), or why the filter is not a product. */
+const wantedProduct = (options: ParseOptions): Either.Either<Product.Product | null, string> =>
+  options.productDescription === undefined || options.productDescription === null
+    ? Either.right(null)
+    : Either.mapLeft(Product.fromDescription(options.productDescription), (reason) => `product filter: ${reason}`)
 
 const columns = ["timestamp", "instancetype", "productdescription", "spotprice", "availabilityzone"] as const
 
