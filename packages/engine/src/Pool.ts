@@ -239,3 +239,17 @@ export const resolveZone = (pool: PoolId, zoneNames: Readonly<Record<string, str
   if (name === undefined || zoneKindOf(name) !== "name") return pool
   return make(parts.right.instanceType, name, parts.right.lifecycle, parts.right.product)
 }
+
+/**
+ * Whether an instance in pool `from` may be moved to pool `to` by a switch or an emergency: the
+ * same region and the same product (the product is the instance image's operating system, which
+ * no switch changes), and `to`'s zone written in the same form as `from`'s (an agent launches in
+ * the zone form it reports, normally AZ names; a pool under an AZ ID, as exports give them, is
+ * price data for such an agent until the host maps it with {@link resolveZone}). Instance type
+ * and lifecycle are the caller's to choose.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const canMoveTo = (from: PoolParts, to: PoolParts): boolean =>
+  from.region !== null && to.region === from.region && to.product === from.product && to.zoneKind === from.zoneKind

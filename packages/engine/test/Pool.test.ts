@@ -108,3 +108,16 @@ describe("Product", () => {
     assert.include(Either.isLeft(unknown) ? unknown.left : "", "unknown product description \"Ubuntu\" (known: Linux/UNIX, ")
   })
 })
+
+describe("Pool.canMoveTo", () => {
+  it("keeps the region, the product and the zone form", () => {
+    const from = parts("m5.large.us-east-1a~suse")
+    assert.isTrue(Pool.canMoveTo(from, parts("c5.large.us-east-1b~suse")))
+    assert.isTrue(Pool.canMoveTo(from, parts("ondemand:m5.large.us-east-1c~suse")))
+    assert.isFalse(Pool.canMoveTo(from, parts("m5.large.us-east-1b")), "another product")
+    assert.isFalse(Pool.canMoveTo(from, parts("m5.large.us-west-2a~suse")), "another region")
+    assert.isFalse(Pool.canMoveTo(from, parts("m5.large.use1-az1~suse")), "an AZ ID for an agent of AZ names")
+    assert.isTrue(Pool.canMoveTo(parts("m5.large.use1-az1"), parts("m5.large.use1-az2")))
+    assert.isFalse(Pool.canMoveTo(parts("m5.large.xyz1-az1"), parts("m5.large.xyz1-az2")), "no known region")
+  })
+})
