@@ -46,6 +46,9 @@ const zoneIdPattern = new RegExp(`^${zoneId}$`)
  */
 export const PoolId = Schema.String.pipe(
   Schema.pattern(poolPattern, {
+    description:
+      "A capacity pool: [ondemand:]<instance type>.<zone>[~<product>] — zone an AZ name (us-east-1a) or AZ ID (use1-az1); " +
+      "product suffix absent for Linux/UNIX, else one of " + Product.all.filter((p) => p !== "linux").join(", "),
     message: () =>
       "a pool id is <instance type>.<zone>[~<product>], e.g. t3.medium.us-east-1a or t3.medium.use1-az1~suse " +
       `(zone: AZ name or AZ ID; product: one of ${Product.all.filter((p) => p !== "linux").join(", ")}, none for Linux/UNIX; ` +
