@@ -99,7 +99,7 @@ const str = (body: Record<string, unknown>, field: string): string => {
   return v
 }
 
-/** Validates a pool id (`<type>.<az>`, e.g. `t3.medium.us-east-1a`) at the host's edge. */
+/** Validates a pool id (`[ondemand:]<type>.<zone>[~<product>]`, e.g. `t3.medium.us-east-1a`) at the host's edge. */
 const poolOf = (raw: string): Pool.PoolId => {
   const parts = Pool.parse(raw)
   if (parts._tag === "Left") throw new HttpError(400, "InvalidInput", `pool: ${parts.left}`)

@@ -89,7 +89,7 @@ export const InventoryInstance = Schema.Struct({
   instanceId: CloudInstanceId,
   /** The cloud's state name: pending, running, stopping, stopped, shutting-down, terminated. */
   state: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(32)))),
-  /** The instance's pool (`<type>.<az>`, `ondemand:<type>.<az>` for on-demand), when known. */
+  /** The instance's pool (`[ondemand:]<type>.<zone>[~<product>]`, see `Pool`), when known. */
   pool: Schema.optional(Schema.NullOr(Pool.PoolId)),
   /** Its tags: `ManagedBy`, `spotfleet:agent-id`, `spotfleet:launch-token` tell our launches apart. */
   tags: Schema.optional(Schema.Record({ key: Schema.String.pipe(Schema.maxLength(128)), value: Schema.String.pipe(Schema.maxLength(256)) })),

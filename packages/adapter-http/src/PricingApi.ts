@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
-import { Pool, Pricing } from "@spotfleet/engine"
+import { Pool, Pricing, Product } from "@spotfleet/engine"
 import { Schema } from "effect"
 import { TenantAuth } from "./Security.js"
 
@@ -82,12 +82,15 @@ export const PriceHistoryQuery = Schema.Struct({
  */
 export const PoolOption = Schema.Struct({
   pool: Pool.PoolId,
+  /** The zone as the pool id has it: an AZ name, or an AZ ID for pools backfilled by AZ ID. */
   availabilityZone: Schema.String,
+  /** The pool's product (operating system), `linux` (Linux/UNIX) for ids without a suffix. */
+  product: Product.Product,
   /** The latest known price (consolidated or raw). */
   price: Schema.Number,
   at: Schema.Number,
   source: PointSource,
-  /** `(onDemand − price) ÷ onDemand × 100`; null without an on-demand price. */
+  /** `(onDemand − price) ÷ onDemand × 100` against the on-demand price of the pool's product; null without one. */
   savingsPercent: Schema.NullOr(Schema.Number)
 }).annotations({ identifier: "PoolOption" })
 
@@ -100,6 +103,7 @@ export const PoolOption = Schema.Struct({
 export const PoolOptionsResponse = Schema.Struct({
   instanceType: Schema.String,
   region: Schema.String,
+  /** The stored (Linux/UNIX) on-demand price, else the latest reported Linux/UNIX on-demand pool price. */
   onDemandPrice: Schema.NullOr(Schema.Number),
   options: Schema.Array(PoolOption)
 }).annotations({ identifier: "PoolOptionsResponse" })

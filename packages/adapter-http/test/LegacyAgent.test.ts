@@ -233,6 +233,11 @@ layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("legac
         ]
       })
       assert.deepStrictEqual(priced.body, { success: true, accepted: 1, on_demand: 1, skipped: 1 })
+      // v5 agents name no product: their prices are the Linux/UNIX pool's (the id without a suffix)
+      const v5History = (yield* call("GET", "/api/prices/history?pool=t3.medium.us-east-1a&from=0", { token: tenant.token })).body
+      assert.include(v5History.points.map((p: any) => p.price), 0.0125)
+      const v5Options = (yield* call("GET", "/api/prices/options?instanceType=t3.medium&region=us-east-1&hours=2160", { token: tenant.token })).body
+      assert.deepInclude(v5Options.options.map((o: any) => [o.pool, o.product]), ["t3.medium.us-east-1a", "linux"])
       const v1Priced = yield* call("POST", `/api/agents/${agentId}/pricing-report`, {
         token: tenant.token,
         body: { prices: [{ pool: "t3.medium.us-east-1a", price: 0.02 }] }

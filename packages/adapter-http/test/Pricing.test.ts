@@ -164,4 +164,40 @@ layer(defaultServer, { timeout: "60 seconds", excludeTestServices: true })("pric
       const onDemand = (yield* call("GET", "/api/prices/on-demand", { token: tenant.token })).body.prices
       assert.deepInclude(onDemand, { instanceType: type, region: "us-east-1", price: 0.4, observedAt: 1 })
     }))
+
+  it.effect("products and AZ IDs: pool ids with ~<product> and AZ IDs go in and come back; options name the product and price it against its own on-demand", () =>
+    Effect.gen(function*() {
+      const { agentId, tenant, type } = yield* setup()
+      const store = yield* PriceStore.PriceStore
+      yield* store.putOnDemandPrices([Pricing.OnDemandPrice.make({ instanceType: type, region: "us-east-1", price: 0.4, observedAt: 1 })])
+      const report = (prices: ReadonlyArray<{ pool: string; price: number }>) =>
+        call("POST", `/api/agents/${agentId}/pricing-report`, { token: tenant.token, body: { prices } })
+      assert.strictEqual((yield* report([
+        { pool: `${type}.us-east-1a`, price: 0.2 },
+        { pool: `${type}.us-east-1a~suse`, price: 0.3 },
+        { pool: `${type}.use1-az2~windows`, price: 0.5 }
+      ])).status, 200)
+      const bad = yield* report([{ pool: `${type}.us-east-1a~beos`, price: 0.3 }])
+      assert.strictEqual(bad.status, 400)
+      assert.include(bad.text, "[~<product>]")
+
+      const history = (yield* call("GET", `/api/prices/history?pool=${type}.us-east-1a~suse&from=0`, { token: tenant.token })).body
+      assert.strictEqual(history.pool, `${type}.us-east-1a~suse`)
+      assert.deepStrictEqual(history.points.map((p: any) => p.price), [0.3])
+      const linux = (yield* call("GET", `/api/prices/history?pool=${type}.us-east-1a&from=0`, { token: tenant.token })).body
+      assert.deepStrictEqual(linux.points.map((p: any) => p.price), [0.2])
+
+      const options = () => Effect.map(call("GET", `/api/prices/options?instanceType=${type}&region=us-east-1`, { token: tenant.token }), (r) => r.body)
+      const before = yield* options()
+      assert.strictEqual(before.onDemandPrice, 0.4)
+      // the stored on-demand price is Linux/UNIX's: SUSE and Windows have no baseline yet
+      assert.deepStrictEqual(before.options.map((o: any) => [o.pool, o.availabilityZone, o.product, o.savingsPercent]), [
+        [`${type}.us-east-1a`, "us-east-1a", "linux", 50],
+        [`${type}.us-east-1a~suse`, "us-east-1a", "suse", null],
+        [`${type}.use1-az2~windows`, "use1-az2", "windows", null]
+      ])
+      assert.strictEqual((yield* report([{ pool: `ondemand:${type}.us-east-1a~suse`, price: 0.6 }])).status, 200)
+      const after = yield* options()
+      assert.deepStrictEqual(after.options.map((o: any) => [o.product, o.savingsPercent]), [["linux", 50], ["suse", 50], ["windows", null]])
+    }))
 })

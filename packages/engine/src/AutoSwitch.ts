@@ -66,7 +66,10 @@ export const buildFeatures = (args: {
     if (s.observedAt >= args.now - DAY) (series.get(s.pool) ?? series.set(s.pool, []).get(s.pool)!).push(s.price)
   }
   const current = latest.get(primary.pool)
-  const onDemand = args.onDemand.find((p) => p.instanceType === parts.right.instanceType && p.region === parts.right.region)
+  // Stored on-demand prices are Linux/UNIX prices.
+  const onDemand = parts.right.product === "linux"
+    ? args.onDemand.find((p) => p.instanceType === parts.right.instanceType && p.region === parts.right.region)
+    : undefined
   const currentPrice = primary.lifecycle === "on-demand" ? onDemand?.price : current?.price
   if (currentPrice === undefined) return null
   const prices = series.get(primary.pool) ?? []
@@ -130,7 +133,7 @@ const candidatesOf = (pools: ReadonlyArray<Pool.PoolId>, primary: Instance) => {
   if (Either.isLeft(parts)) return []
   return pools.filter((p) => {
     const q = Pool.parse(p)
-    return Either.isRight(q) && q.right.instanceType === parts.right.instanceType && q.right.region === parts.right.region &&
+    return Either.isRight(q) && q.right.instanceType === parts.right.instanceType && Pool.canMoveTo(parts.right, q.right) &&
       q.right.lifecycle === "spot"
   })
 }

@@ -11,6 +11,7 @@ import { Context, Effect, type Either, Layer, Schema } from "effect"
 import type { HistoryRecord } from "./Consolidation.js"
 import * as internal from "./internal/priceHistorySource.js"
 import type { PoolId } from "./Pool.js"
+import type * as Product from "./Product.js"
 import { SnapshotDraft } from "./Pricing.js"
 
 /**
@@ -21,7 +22,7 @@ import { SnapshotDraft } from "./Pricing.js"
  * @since 0.2.0
  * @category models
  */
-export const SkipReason = Schema.Literal("missing-field", "bad-timestamp", "bad-price", "bad-pool")
+export const SkipReason = Schema.Literal("missing-field", "bad-product", "bad-timestamp", "bad-price", "bad-pool")
 /** @since 0.2.0 @category models */
 export type SkipReason = typeof SkipReason.Type
 
@@ -33,6 +34,7 @@ export type SkipReason = typeof SkipReason.Type
  */
 export const skipReasons: Readonly<Record<SkipReason, string>> = {
   "missing-field": "missing field",
+  "bad-product": "unknown product description",
   "bad-timestamp": "unparsable timestamp",
   "bad-price": "bad price",
   "bad-pool": "invalid instance type or availability zone"
@@ -79,8 +81,16 @@ export class PriceHistoryError extends Schema.TaggedError<PriceHistoryError>()("
 export interface HistoryRow {
   readonly pool: PoolId
   readonly instanceType: string
+  /** The zone as the pool has it: the row's AZ, or its name from `ParseOptions.zoneNames`. */
   readonly availabilityZone: string
+  /** The product description as written in the export. */
   readonly productDescription: string
+  /**
+   * The product of `productDescription`; the row's pool is that product's pool.
+   *
+   * @since 0.2.0
+   */
+  readonly product: Product.Product
   readonly price: number
   readonly observedAt: number
 }
@@ -92,8 +102,20 @@ export interface HistoryRow {
  * @category models
  */
 export interface ParseOptions {
-  /** Keep rows of this product only (default `Linux/UNIX`; null keeps every product). */
+  /**
+   * Keep rows of this product only: an AWS product description (`SUSE Linux`) or a product slug
+   * (`suse`). By default (undefined or null) every product is kept, each row in its product's
+   * pool (`m5.large.us-east-1a~suse`), so products never share price points.
+   */
   readonly productDescription?: string | null | undefined
+  /**
+   * AZ ID → AZ name (`{ "use1-az1": "us-east-1b" }`): rows of a listed AZ ID go to the pool of
+   * that name, so they meet the pools agents report. Unlisted zones are kept as given (an AZ ID
+   * makes its own pool, `m5.large.use1-az1`).
+   *
+   * @since 0.2.0
+   */
+  readonly zoneNames?: Readonly<Record<string, string>> | undefined
   /** Fail at the first bad row instead of skipping it (default false for `report*`; `parse*` are always strict). */
   readonly strict?: boolean | undefined
 }

@@ -36,6 +36,7 @@ import type { AgentId, TenantId } from "./Ids.js"
 import * as internal from "./internal/priceService.js"
 import type { Lifecycle, PoolId } from "./Pool.js"
 import type { PriceStore, PriceStoreService } from "./PriceStore.js"
+import type * as Product from "./Product.js"
 import type { ConsolidatedPrice, ConsolidatedSource, ConsolidationRun, OnDemandPrice, PriceSnapshot, ReporterRole } from "./Pricing.js"
 import type { PriceLookup } from "./Savings.js"
 
@@ -134,10 +135,19 @@ export interface ChartPoint {
 export interface PoolOption {
   readonly pool: PoolId
   readonly availabilityZone: string
+  /**
+   * The pool's product (operating system).
+   *
+   * @since 0.2.0
+   */
+  readonly product: Product.Product
   readonly price: number
   readonly at: number
   readonly source: ChartPoint["source"]
-  /** `(onDemand − price) ÷ onDemand × 100`, rounded to 2 decimals; null without an on-demand price. */
+  /**
+   * `(onDemand − price) ÷ onDemand × 100` against the on-demand price of the pool's product,
+   * rounded to 2 decimals; null without one.
+   */
   readonly savingsPercent: number | null
 }
 
@@ -244,8 +254,9 @@ export interface PriceServiceService {
   ) => Effect.Effect<{ readonly rawSince: number; readonly points: ReadonlyArray<ChartPoint> }, StoreError>
   /**
    * The spot pools of an instance type in a region that have prices in the window, cheapest
-   * first, each with its latest chart point and its savings against the on-demand price: the
-   * stored one, else the latest reported price of an on-demand pool of the type.
+   * first, each with its product, latest chart point and savings against the on-demand price of
+   * its product: the stored one (a Linux/UNIX price), else the latest reported price of an
+   * on-demand pool of the type and product. `onDemandPrice` is the Linux/UNIX one.
    */
   readonly poolOptions: (args: {
     readonly instanceType: string

@@ -178,7 +178,9 @@ export class CanonicalPrice extends Schema.Class<CanonicalPrice>("CanonicalPrice
 }) {}
 
 /**
- * An on-demand price per instance type and region (the savings baseline).
+ * An on-demand price per instance type and region (the savings baseline) for Linux/UNIX: pools of
+ * another product take their baseline from their own on-demand pool's reported prices only
+ * (docs/DESIGN.md, "Pool identity").
  *
  * @since 0.1.0
  * @category models

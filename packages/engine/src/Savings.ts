@@ -31,6 +31,7 @@
 import { Either } from "effect"
 import type { Instance } from "./Instance.js"
 import * as Pool from "./Pool.js"
+import type * as Product from "./Product.js"
 import type { AgentAggregate } from "./StateMachine.js"
 
 /**
@@ -88,8 +89,11 @@ export interface Span {
 export interface PriceLookup {
   /** Spot price history of a pool, ascending by time. */
   readonly spot: (pool: Pool.PoolId) => ReadonlyArray<PricePoint>
-  /** On-demand price history of an instance type in a region, ascending by time. */
-  readonly onDemand: (instanceType: string, region: string) => ReadonlyArray<PricePoint>
+  /**
+   * On-demand price history of an instance type in a region under a product (Linux/UNIX when
+   * omitted), ascending by time.
+   */
+  readonly onDemand: (instanceType: string, region: string, product?: Product.Product) => ReadonlyArray<PricePoint>
 }
 
 /**
@@ -353,8 +357,10 @@ export const accrue = (
     let parts = pools.get(interval.pool)
     if (parts === undefined) pools.set(interval.pool, parts = Pool.parse(interval.pool))
     if (Either.isLeft(parts)) continue
-    const { instanceType, lifecycle, region } = parts.right
-    const baselineSeries = prices.onDemand(instanceType, region)
+    const { instanceType, lifecycle, product, region } = parts.right
+    // An AZ ID of an unknown region has no baseline.
+    if (region === null) continue
+    const baselineSeries = prices.onDemand(instanceType, region, product)
     const actualSeries = lifecycle === "on-demand" ? baselineSeries : prices.spot(interval.pool)
     if (baselineSeries.length === 0 || actualSeries.length === 0) continue
     // Count only time inside the window and covered by both series: from the later of their

@@ -174,7 +174,9 @@ export const accrueWindow = (
     for (const p of yield* prices.onDemandPrices) onDemand.set(`${p.instanceType}|${p.region}`, [{ at: 0, price: p.price }])
     const lookup: Savings.PriceLookup = {
       spot: (pool) => spot.get(pool) ?? [],
-      onDemand: (instanceType, region) => onDemand.get(`${instanceType}|${region}`) ?? []
+      // Stored on-demand prices are Linux/UNIX prices (see PriceService).
+      onDemand: (instanceType, region, product) =>
+        product === undefined || product === "linux" ? onDemand.get(`${instanceType}|${region}`) ?? [] : []
     }
     // In pieces, each followed by a rest: at 100,000 instances one piece of work would hold the
     // event loop for a noticeable time.

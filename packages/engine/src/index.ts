@@ -62,6 +62,8 @@ export * as PriceService from "./PriceService.js"
 export * as PriceStore from "./PriceStore.js"
 /** @since 0.1.0 */
 export * as Pricing from "./Pricing.js"
+/** @since 0.2.0 */
+export * as Product from "./Product.js"
 /** @since 0.1.0 */
 export * as Savings from "./Savings.js"
 /** @since 0.1.0 */

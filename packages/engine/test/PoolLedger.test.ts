@@ -61,6 +61,28 @@ describe("PoolLedger quarantine", () => {
     }
   })
 
+  it("an emergency keeps the product and the zone form: never another OS, never an AZ-ID price pool", () => {
+    const suse = (zone: string, lifecycle: Pool.Lifecycle = "spot") => Pool.make("t3.medium", zone, lifecycle, "suse")
+    const pools = [poolB, suse("us-east-1b"), suse("use1-az2"), Pool.make("t3.medium", "us-east-1c", "spot", "windows"), suse("us-east-1c")]
+    const ledger: PoolLedger.Ledger = {
+      pools: new Map(pools.map((pool) => [pool, { ...record(null), pool }])),
+      openNotices: new Map(),
+      lastEventId: 0
+    }
+    assert.deepStrictEqual(PoolLedger.emergencyChain(ledger, { interrupted: suse("us-east-1a"), now: 1 }), [
+      suse("us-east-1b"),
+      suse("us-east-1c"),
+      suse("us-east-1a", "on-demand"),
+      suse("us-east-1b", "on-demand"),
+      suse("us-east-1c", "on-demand")
+    ])
+    assert.deepStrictEqual(PoolLedger.emergencyChain(ledger, { interrupted: poolA, now: 1 }), [
+      poolB,
+      Pool.make("t3.medium", "us-east-1a", "on-demand"),
+      Pool.make("t3.medium", "us-east-1b", "on-demand")
+    ])
+  })
+
   it.effect("the engine answers the pools quarantined with its own period (default 5 minutes)", () =>
     Effect.gen(function*() {
       const engine = yield* interruptA

@@ -270,7 +270,7 @@ describe("Savings", () => {
         for (const i of instances) {
           const sums = blank()
           const { instanceType, region } = Either.getOrThrow(Pool.parse(i.pool))
-          const od = lookup.onDemand(instanceType, region)
+          const od = lookup.onDemand(instanceType, region!)
           const actualSeries = i.lifecycle === "on-demand" ? od : lookup.spot(i.pool)
           for (let t = window.from; t < window.to; t += MINUTE) {
             // Running: launched with a cloud id, until its end was observed (else until now).

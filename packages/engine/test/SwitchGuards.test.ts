@@ -92,6 +92,20 @@ describe("SwitchGuards", () => {
     assert.isTrue(Either.isRight(a.switchTo(poolB, Priority.manual)))
   })
 
+  it("a switch keeps the operating system and the zone form of the PRIMARY's pool", () => {
+    const a = agent()
+    const suse = Pool.make("t3.medium", "us-east-1b", "spot", "suse")
+    const byId = Pool.make("t3.medium", "use1-az2")
+    assert.deepStrictEqual(SwitchGuards.blockers(a.state, { pool: suse, priority: Priority.manual }).map(SwitchGuards.describe), [
+      `${suse} is a suse pool; the agent runs linux (${poolA}) and a switch keeps the operating system`
+    ])
+    assert.deepStrictEqual(SwitchGuards.blockers(a.state, { pool: byId, priority: Priority.manual }).map(SwitchGuards.describe), [
+      `${byId} names its zone by AZ ID; the agent's pool ${poolA} by AZ name`
+    ])
+    assert.isTrue(Either.isLeft(a.switchTo(suse, Priority.manual)))
+    assert.deepStrictEqual(SwitchGuards.blockers(a.state, { pool: Pool.make("m5.large", "us-east-1c"), priority: Priority.manual }), [])
+  })
+
   it("an agent without a PRIMARY has nothing to switch from (and no pool to compare)", () => {
     const a = agent()
     a.apply({ _tag: "ConfirmTerminated", cloudInstanceId: "i-primary", launchPools: [poolB] })

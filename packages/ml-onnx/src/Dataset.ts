@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { DecisionModel, Pool, type PriceHistorySource, type Pricing } from "@spotfleet/engine"
+import { Either } from "effect"
 import * as FeatureLayout from "./FeatureLayout.js"
 
 const HOUR = 3_600_000
@@ -67,6 +68,10 @@ export interface Options {
   readonly switchCostHours?: number | undefined
   /** Hours of price lost per interruption (default 1). */
   readonly interruptionCostHours?: number | undefined
+  /**
+   * The Linux/UNIX on-demand price of the instance type: the baseline of Linux/UNIX pools' decisions
+   * (pools of another product have none in the features).
+   */
   readonly onDemandPrice?: number | null | undefined
   /** Default 1. */
   readonly seed?: number | undefined
@@ -207,6 +212,10 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
   const end = Math.floor(Math.max(...points.map((p) => p.time)) / HOUR) * HOUR
   const hours = Math.floor((end - start) / HOUR) + 1
   const grids = new Map(pools.map((pool) => [pool, hourlyGrid(byPool.get(pool)!, start, hours)]))
+  const parts = new Map(pools.flatMap((pool) => {
+    const p = Pool.parse(pool)
+    return Either.isRight(p) ? [[pool, p.right] as const] : []
+  }))
   // Per-pool latent traits: an interruption rate and a boot time.
   const traits = new Map(pools.map((pool) => {
     const r = random(hashString(pool, seed))
@@ -225,6 +234,7 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
     const t = start + h * HOUR
     if (++done % 1000 === 0) options.onProgress?.(done, times.length)
     for (const current of pools) {
+      const here = parts.get(current)
       const g = grids.get(current)!
       const currentPrice = g[h]!
       if (!Number.isFinite(currentPrice)) continue
@@ -235,6 +245,9 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
       const noticeInProgress = rng() < 0.02
       const candidates: Array<DecisionModel.Candidate> = []
       for (const pool of pools) {
+        // Only where an instance may move: same region, product (operating system) and zone form.
+        const there = parts.get(pool)
+        if (here === undefined || there === undefined || !Pool.canMoveTo(here, there)) continue
         if (pool === current || !Number.isFinite(grids.get(pool)![h]!)) continue
         const trait = traits.get(pool)!
         const observed = Math.max(0, trait.rate * (0.5 + rng()))
@@ -253,7 +266,7 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
         agentId,
         currentPool: current,
         currentPrice,
-        onDemandPrice: options.onDemandPrice ?? null,
+        onDemandPrice: here?.product === "linux" ? options.onDemandPrice ?? null : null,
         volatility: mean > 0 ? sd / mean : 0,
         hoursInPool: rng() * 96,
         noticeInProgress,

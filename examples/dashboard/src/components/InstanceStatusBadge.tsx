@@ -1,9 +1,10 @@
 import type { InstanceWire } from "../api.js"
+import { productOf } from "../pool.js"
 
-/** An instance's role and lifecycle (spot / on-demand), with its pool. */
+/** An instance's role and lifecycle (spot / on-demand), with its pool and the pool's product. */
 export const InstanceStatusBadge = (props: { readonly instance: InstanceWire; readonly showPool?: boolean }) => {
   const i = props.instance
-  const label = `${i.role.toLowerCase()} ${i.lifecycle} instance${i.cloudInstanceId ? ` ${i.cloudInstanceId}` : ""} in ${i.pool}`
+  const label = `${i.role.toLowerCase()} ${i.lifecycle} instance${i.cloudInstanceId ? ` ${i.cloudInstanceId}` : ""} in ${i.pool} (${productOf(i.pool) || "unknown product"})`
   return (
     <span className={`badge role-${i.role.toLowerCase()}`} title={label} aria-label={label} data-testid="instance-badge" data-role={i.role}>
       <span className="badge-role">{i.role}</span>

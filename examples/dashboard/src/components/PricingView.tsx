@@ -1,14 +1,10 @@
 import { useEffect, useId, useMemo, useRef, useState } from "react"
 import { dateTime, money, num, time, useNow } from "../format.js"
+import { isPool, parsePool, productOf } from "../pool.js"
 import { useStore } from "../store.js"
 import { ConsolidationRuns } from "./ConsolidationRuns.js"
 import { type ChartSeries, PricingChart, sourceLabel } from "./PricingChart.js"
 
-const poolPattern = /^(ondemand:)?([a-z0-9-]+\.[a-z0-9-]+)\.([a-z]{2}(?:-[a-z]+)+-\d[a-z])$/
-const parts = (pool: string) => {
-  const m = poolPattern.exec(pool)
-  return m === null ? null : { instanceType: m[2]!, region: m[3]!.slice(0, -1) }
-}
 
 /** Pools over time (chosen from the fleet's pools), the latest points as a table, and the consolidation runs. */
 export const PricingView = () => {
@@ -43,8 +39,9 @@ export const PricingView = () => {
   const series: Array<ChartSeries> = selected.flatMap((pool) => {
     const spot = prices[pool]
     if (spot === undefined) return []
-    const p = parts(pool)
-    const od = onDemandList.find((o) => p !== null && o.instanceType === p.instanceType && o.region === p.region)
+    const p = parsePool(pool)
+    // Stored on-demand prices are Linux/UNIX prices: another product's baseline is its own on-demand pool.
+    const od = p?.product === "linux" ? onDemandList.find((o) => o.instanceType === p.instanceType && o.region === p.region) : undefined
     return [{ spot, onDemand: prices[`ondemand:${pool}`], onDemandPrice: od?.price ?? null }]
   })
   // At least the last 15 minutes, else from the first point of the day.
@@ -68,17 +65,18 @@ export const PricingView = () => {
           <legend>Pools</legend>
           {[...new Set([...fleetPools, ...selected])].map((pool) => (
             <label key={pool} className="check">
-              <input type="checkbox" checked={selected.includes(pool)} onChange={(e) => toggle(pool, e.target.checked)} data-pool={pool} /> {pool}
+              <input type="checkbox" checked={selected.includes(pool)} onChange={(e) => toggle(pool, e.target.checked)} data-pool={pool} /> {pool}{" "}
+              <span className="muted small" data-product={pool}>{productOf(pool)}</span>
             </label>
           ))}
           <form className="row" onSubmit={(e) => {
             e.preventDefault()
-            if (poolPattern.test(extra) && !selected.includes(extra)) setChosen([...selected, extra])
+            if (isPool(extra) && !selected.includes(extra)) setChosen([...selected, extra])
             setExtra("")
           }}>
             <label htmlFor={extraId} className="sr-only">Add a pool</label>
-            <input id={extraId} value={extra} onChange={(e) => setExtra(e.target.value.trim())} placeholder="add a pool, e.g. m5.large.us-east-1c" />
-            <button type="submit" className="ghost" disabled={!poolPattern.test(extra)}>Add</button>
+            <input id={extraId} value={extra} onChange={(e) => setExtra(e.target.value.trim())} placeholder="add a pool, e.g. m5.large.us-east-1c or m5.large.us-east-1c~suse" />
+            <button type="submit" className="ghost" disabled={!isPool(extra)}>Add</button>
           </form>
         </fieldset>
         {selected.length === 0
@@ -90,11 +88,11 @@ export const PricingView = () => {
           <summary>Latest points (table)</summary>
           <table>
             <caption className="sr-only">The latest price points of the chosen pools</caption>
-            <thead><tr><th scope="col">Time</th><th scope="col">Pool</th><th scope="col">Price / h</th><th scope="col">Source</th><th scope="col">Confidence</th></tr></thead>
+            <thead><tr><th scope="col">Time</th><th scope="col">Pool</th><th scope="col">Product</th><th scope="col">Price / h</th><th scope="col">Source</th><th scope="col">Confidence</th></tr></thead>
             <tbody data-testid="latest-prices">
               {latest.map((p) => (
                 <tr key={`${p.pool}-${p.at}-${p.source}`}>
-                  <td>{time(p.at)}</td><td>{p.pool}</td><td>{money(p.price, 5)}</td><td>{sourceLabel[p.source]}</td><td>{num(p.confidence, 1)}</td>
+                  <td>{time(p.at)}</td><td>{p.pool}</td><td>{productOf(p.pool)}</td><td>{money(p.price, 5)}</td><td>{sourceLabel[p.source]}</td><td>{num(p.confidence, 1)}</td>
                 </tr>
               ))}
             </tbody>

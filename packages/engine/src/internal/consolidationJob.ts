@@ -82,7 +82,10 @@ export const make = (options: JobOptions = {}) =>
       for (const p of prices) byKey.set(`${p.instanceType}\u0000${p.region}`, p.price)
       return (pool: PoolId) => {
         const parts = Pool.parse(pool)
-        return parts._tag === "Right" ? byKey.get(`${parts.right.instanceType}\u0000${parts.right.region}`) : undefined
+        // Stored on-demand prices are Linux/UNIX prices: other products have no stored baseline.
+        return parts._tag === "Right" && parts.right.product === "linux"
+          ? byKey.get(`${parts.right.instanceType}\u0000${parts.right.region}`)
+          : undefined
       }
     })
 

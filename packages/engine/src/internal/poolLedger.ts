@@ -109,14 +109,14 @@ export const isQuarantined = (record: PoolRecord, now: number, quarantineMillis:
 export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyArray<Pool.PoolId> => {
   const interrupted = Pool.parse(options.interrupted)
   if (Either.isLeft(interrupted)) return []
-  const { az, instanceType, region } = interrupted.right
+  const { az, instanceType, product } = interrupted.right
   const minSamples = options.minSamples ?? 3
   const spot = [...ledger.pools.values()]
     .filter((r) => {
       if (r.pool === options.interrupted || Pool.lifecycleOf(r.pool) !== "spot") return false
       // A workload never moves to another region in an emergency (its data and network are there).
       const parts = Pool.parse(r.pool)
-      if (Either.isLeft(parts) || parts.right.region !== region) return false
+      if (Either.isLeft(parts) || !Pool.canMoveTo(interrupted.right, parts.right)) return false
       if (r.bootSeconds.length < minSamples || r.medianBootSeconds === null) return false
       return !isQuarantined(r, options.now, options.quarantineMillis)
     })
@@ -126,12 +126,12 @@ export const emergencyChain = (ledger: Ledger, options: ChainOptions): ReadonlyA
     })
     .sort((a, b) => Number(b.sameType) - Number(a.sameType) || a.median - b.median || (a.pool < b.pool ? -1 : 1))
     .map((r) => r.pool)
-  const sameAz = Pool.make(instanceType, az, "on-demand")
+  const sameAz = Pool.make(instanceType, az, "on-demand", product)
   const otherAzs = new Set<Pool.PoolId>()
   for (const pool of ledger.pools.keys()) {
     const parts = Pool.parse(pool)
-    if (Either.isRight(parts) && parts.right.instanceType === instanceType && parts.right.region === region && parts.right.az !== az) {
-      otherAzs.add(Pool.make(instanceType, parts.right.az, "on-demand"))
+    if (Either.isRight(parts) && parts.right.instanceType === instanceType && Pool.canMoveTo(interrupted.right, parts.right) && parts.right.az !== az) {
+      otherAzs.add(Pool.make(instanceType, parts.right.az, "on-demand", product))
     }
   }
   return [...spot, sameAz, ...[...otherAzs].sort()]

@@ -4,6 +4,7 @@ import * as Pool from "../Pool.js"
 import type { PoolId } from "../Pool.js"
 import type { HistoryRow, ParseOptions, ParseReport, SkippedRow, SkipReason } from "../PriceHistorySource.js"
 import { PriceHistoryError, skipReasons } from "../PriceHistorySource.js"
+import * as Product from "../Product.js"
 
 const timestampPattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/
 
@@ -70,26 +71,36 @@ type RowResult =
 
 const bad = (reason: SkipReason, detail: string): RowResult => ({ _tag: "Bad", reason, detail })
 
-/** One row: kept, of another product, or bad (with the reason). The pool goes through `Pool`'s own validation. */
-const toRow = (raw: RawRow, wanted: string | null): RowResult => {
+/**
+ * One row: kept (in its product's pool), of another product than the filter's, or bad (with the
+ * reason). The pool goes through `Pool`'s own validation.
+ */
+const toRow = (raw: RawRow, wanted: Product.Product | null, options: ParseOptions): RowResult => {
   const missing = fieldNames.filter(([key]) => str(raw[key]) === "").map(([, name]) => name)
   if (missing.length > 0) return bad("missing-field", `no ${missing.join(", ")}`)
-  const product = str(raw.productDescription)
-  if (wanted !== null && product !== wanted) return { _tag: "OtherProduct" }
+  const description = str(raw.productDescription)
+  const product = Product.fromDescription(description)
+  if (Either.isLeft(product)) return bad("bad-product", product.left)
+  if (wanted !== null && product.right !== wanted) return { _tag: "OtherProduct" }
   const observedAt = parseTimestamp(str(raw.timestamp))
   if (observedAt === null) return bad("bad-timestamp", `Timestamp ${JSON.stringify(raw.timestamp)} is not a time`)
   const price = Number(str(raw.spotPrice))
   if (!(Number.isFinite(price) && price > 0)) return bad("bad-price", `SpotPrice ${JSON.stringify(raw.spotPrice)} is not a positive number`)
   const instanceType = str(raw.instanceType)
-  const az = str(raw.availabilityZone)
+  const given = str(raw.availabilityZone)
+  const az = options.zoneNames !== undefined && Object.hasOwn(options.zoneNames, given) ? options.zoneNames[given]! : given
   const parts = Pool.parse(`${instanceType}.${az}`)
-  if (Either.isLeft(parts)) return bad("bad-pool", `InstanceType ${JSON.stringify(instanceType)} / AvailabilityZone ${JSON.stringify(az)}: ${parts.left}`)
-  return { _tag: "Row", row: { pool: Pool.make(instanceType, az), instanceType, availabilityZone: az, productDescription: product, price, observedAt } }
+  if (Either.isLeft(parts)) {
+    return bad("bad-pool", `InstanceType ${JSON.stringify(instanceType)} / AvailabilityZone ${JSON.stringify(given)}: ${parts.left} (a zone is an AZ name like us-east-1a or an AZ ID like use1-az1)`)
+  }
+  return {
+    _tag: "Row",
+    row: { pool: Pool.make(instanceType, az, "spot", product.right), instanceType, availabilityZone: az, productDescription: description, product: product.right, price, observedAt }
+  }
 }
 
 /** Collects rows and skips; with `strict` the first bad row is the error. */
-const collector = (options: ParseOptions) => {
-  const wanted = options.productDescription === undefined ? "Linux/UNIX" : options.productDescription
+const collector = (options: ParseOptions, wanted: Product.Product | null) => {
   const rows: Array<HistoryRow> = []
   const skipped: Array<SkippedRow> = []
   let read = 0
@@ -97,7 +108,7 @@ const collector = (options: ParseOptions) => {
   return {
     add: (raw: RawRow, where: string, line: number | null): PriceHistoryError | null => {
       read++
-      const r = toRow(raw, wanted)
+      const r = toRow(raw, wanted, options)
       if (r._tag === "Row") rows.push(r.row)
       else if (r._tag === "OtherProduct") otherProducts++
       else {
@@ -113,13 +124,21 @@ const collector = (options: ParseOptions) => {
   }
 }
 
+/** The product the options keep (null: every product), or why the filter is not a product. */
+const wantedProduct = (options: ParseOptions): Either.Either<Product.Product | null, string> =>
+  options.productDescription === undefined || options.productDescription === null
+    ? Either.right(null)
+    : Either.mapLeft(Product.fromDescription(options.productDescription), (reason) => `product filter: ${reason}`)
+
 const columns = ["timestamp", "instancetype", "productdescription", "spotprice", "availabilityzone"] as const
 
 export const reportCsv = (text: string, options: ParseOptions = {}): Either.Either<ParseReport, PriceHistoryError> => {
   const lines = text.split(/\r?\n/)
   let h = 0
   while (h < lines.length && lines[h]!.trim() === "") h++
-  const out = collector(options)
+  const wanted = wantedProduct(options)
+  if (Either.isLeft(wanted)) return Either.left(new PriceHistoryError({ reason: wanted.left }))
+  const out = collector(options, wanted.right)
   if (h === lines.length) return Either.right(out.report())
   const header = splitCsvLine(lines[h]!).map((c) => c.toLowerCase())
   const index = columns.map((c) => header.indexOf(c))
@@ -156,7 +175,9 @@ export const reportJson = (text: string, options: ParseOptions = {}): Either.Eit
     ? (doc as { SpotPriceHistory: Array<unknown> }).SpotPriceHistory
     : null
   if (items === null) return Either.left(new PriceHistoryError({ reason: "expected {\"SpotPriceHistory\": [...]} or an array" }))
-  const out = collector(options)
+  const wanted = wantedProduct(options)
+  if (Either.isLeft(wanted)) return Either.left(new PriceHistoryError({ reason: wanted.left }))
+  const out = collector(options, wanted.right)
   for (let i = 0; i < items.length; i++) {
     const it = items[i]
     const item = typeof it === "object" && it !== null ? it as Record<string, unknown> : {}

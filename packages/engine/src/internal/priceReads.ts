@@ -7,6 +7,7 @@
 import { Effect, Either } from "effect"
 import type { StoreError } from "../EngineError.js"
 import * as Pool from "../Pool.js"
+import * as Product from "../Product.js"
 import type { ChartPoint, PoolOption, PriceHistory, PriceQuote, PriceServiceService } from "../PriceService.js"
 import type { PriceStoreService } from "../PriceStore.js"
 import type { PriceLookup, PricePoint } from "../Savings.js"
@@ -26,7 +27,9 @@ const stepSeries = (points: Iterable<PricePoint>): Array<PricePoint> => {
   return out
 }
 
-const regionKey = (instanceType: string, region: string) => `${instanceType}|${region}`
+/** The key of an on-demand baseline: instance type, region and product. */
+const regionKey = (instanceType: string, region: string, product: Product.Product = Product.defaultProduct) =>
+  `${instanceType}|${region}|${product}`
 
 /**
  * Price series of a set of pools over a window (plus the look-back), and on-demand baselines for
@@ -66,10 +69,12 @@ export const lookupIn = (
     const baselines = new Map<string, Array<PricePoint>>()
     for (const pool of list) {
       const parts = Pool.parse(pool)
-      if (Either.isLeft(parts) || parts.right.lifecycle !== "on-demand") continue
-      const key = regionKey(parts.right.instanceType, parts.right.region)
+      if (Either.isLeft(parts) || parts.right.lifecycle !== "on-demand" || parts.right.region === null) continue
+      const key = regionKey(parts.right.instanceType, parts.right.region, parts.right.product)
       baselines.set(key, [...(baselines.get(key) ?? []), ...series.get(pool)!])
     }
+    // Stored on-demand prices are Linux/UNIX prices: other products' baselines come from their
+    // own observed on-demand pools only (a Linux price would overstate a Windows pool's savings).
     for (const p of stored) {
       const key = regionKey(p.instanceType, p.region)
       const points = baselines.get(key) ?? []
@@ -79,7 +84,7 @@ export const lookupIn = (
     for (const [key, points] of baselines) baselines.set(key, stepSeries(points))
     const lookup: PriceLookup = {
       spot: (pool) => series.get(pool) ?? [],
-      onDemand: (instanceType, region) => baselines.get(regionKey(instanceType, region)) ?? []
+      onDemand: (instanceType, region, product) => baselines.get(regionKey(instanceType, region, product)) ?? []
     }
     return lookup
   })
@@ -98,12 +103,15 @@ const priceAt = (series: ReadonlyArray<PricePoint>, at: number): number | null =
 const actualSeries = (prices: PriceLookup, pool: Pool.PoolId): ReadonlyArray<PricePoint> => {
   const parts = Pool.parse(pool)
   if (Either.isLeft(parts)) return []
-  return parts.right.lifecycle === "on-demand" ? prices.onDemand(parts.right.instanceType, parts.right.region) : prices.spot(pool)
+  if (parts.right.lifecycle === "spot") return prices.spot(pool)
+  return parts.right.region === null ? [] : prices.onDemand(parts.right.instanceType, parts.right.region, parts.right.product)
 }
 
 const baselineSeries = (prices: PriceLookup, pool: Pool.PoolId): ReadonlyArray<PricePoint> => {
   const parts = Pool.parse(pool)
-  return Either.isLeft(parts) ? [] : prices.onDemand(parts.right.instanceType, parts.right.region)
+  return Either.isLeft(parts) || parts.right.region === null
+    ? []
+    : prices.onDemand(parts.right.instanceType, parts.right.region, parts.right.product)
 }
 
 /** A chart's points: consolidated before `rawSince`, raw (non-duplicate) reports from there on, by time. */
@@ -177,30 +185,35 @@ export const make = (store: PriceStoreService) => {
       })
       const latest = (pool: Pool.PoolId) => Effect.map(history(pool, { from, to }), (h) => chartPointsOf(h).at(-1))
       const stored = (yield* store.onDemandPrices).find((p) => p.instanceType === instanceType && p.region === region)
-      // Without a stored baseline: the latest reported price of an on-demand pool of the type.
-      let onDemandPrice = stored?.price ?? null
-      if (onDemandPrice === null) {
-        for (const pool of matching.filter((p) => Pool.lifecycleOf(p) === "on-demand")) {
-          const last = yield* latest(pool)
-          if (last !== undefined) onDemandPrice = last.price
-        }
+      // The baseline of each product: a stored price is Linux/UNIX's; without one (and for every
+      // other product) the latest reported price of an on-demand pool of the type and product.
+      const baselines = new Map<Product.Product, number>()
+      if (stored !== undefined) baselines.set(Product.defaultProduct, stored.price)
+      for (const pool of matching.filter((p) => Pool.lifecycleOf(p) === "on-demand")) {
+        const product = Pool.productOf(pool)
+        if (product === Product.defaultProduct && stored !== undefined) continue
+        const last = yield* latest(pool)
+        if (last !== undefined) baselines.set(product, last.price)
       }
       const options: Array<PoolOption> = []
       for (const pool of matching.filter((p) => Pool.lifecycleOf(p) === "spot").sort()) {
         const last = yield* latest(pool)
         if (last === undefined) continue
         const parts = Pool.parse(pool)
+        const product = Pool.productOf(pool)
+        const onDemand = baselines.get(product) ?? null
         options.push({
           pool,
           availabilityZone: Either.isRight(parts) ? parts.right.az : "",
+          product,
           price: last.price,
           at: last.at,
           source: last.source,
-          savingsPercent: onDemandPrice === null ? null : Math.round(((onDemandPrice - last.price) / onDemandPrice) * 10_000) / 100
+          savingsPercent: onDemand === null ? null : Math.round(((onDemand - last.price) / onDemand) * 10_000) / 100
         })
       }
       options.sort((a, b) => a.price - b.price || (a.pool < b.pool ? -1 : 1))
-      return { onDemandPrice, options }
+      return { onDemandPrice: baselines.get(Product.defaultProduct) ?? null, options }
     })
 
   const spotPoints: PriceServiceService["spotPoints"] = (pool, { from, to }) =>

@@ -91,7 +91,7 @@ export const classifyRecords = (
   for (const r of report.records) {
     if (r.lifecycle === "on-demand") {
       const zone = nonEmpty(r.az)
-      const region = nonEmpty(r.region) ?? agentRegion ?? (zone === undefined ? undefined : zone.slice(0, -1))
+      const region = nonEmpty(r.region) ?? agentRegion ?? (zone === undefined ? undefined : Pool.regionOfZone(zone) ?? undefined)
       const instanceType = nonEmpty(r.instanceType)
       if (instanceType !== undefined && region !== undefined && validPrice(r.price)) onDemand.push({ instanceType, region, price: r.price })
       else skipped++

@@ -10,6 +10,7 @@
 import { assert } from "@effect/vitest"
 import { Effect, type Layer } from "effect"
 import * as Pool from "../Pool.js"
+import * as Product from "../Product.js"
 import { bulkFromRecords, PriceStore } from "../PriceStore.js"
 import { CanonicalPrice, ConsolidatedPrice, ConsolidationRun, OnDemandPrice, PriceFeatures, type PriceSnapshot, SnapshotDraft } from "../Pricing.js"
 import { canonicalPoints, consolidate, consolidatedPoints } from "../internal/consolidation.js"
@@ -252,6 +253,53 @@ export const tests: Tests<PriceStore> = (it) => {
       assert.deepStrictEqual(after.find((p) => p.slotStart === filled.slotStart && p.pool === filled.pool)?.runId, "manual")
       assert.deepStrictEqual(after.find((p) => p.slotStart === changed.slotStart && p.pool === pb)?.price, changed.price)
       assert.deepStrictEqual(after.find((p) => p.slotStart === changed.slotStart && p.pool === pb)?.runId, "bulk-3")
+    }))
+
+  it.effect("keeps the products and zone forms of one type apart in every tier: a second product never overwrites the first", () =>
+    Effect.gen(function*() {
+      const store = yield* PriceStore
+      const bulk = store.bulk ?? bulkFromRecords(store)
+      const type = `px${unique().replaceAll("-", "")}.large`
+      // Every product in an AZ name, plus an AZ ID and an on-demand pool: same type, same slots.
+      const pools = [
+        ...Product.all.map((product) => Pool.make(type, "us-east-1a", "spot", product)),
+        Pool.make(type, "use1-az1", "spot", "suse"),
+        Pool.make(type, "us-east-1a", "on-demand", "windows")
+      ]
+      const priceOf = (i: number, slot: number) => Math.round((0.1 + i * 0.07 + slot * 0.001) * 1e6) / 1e6
+      const t = 3_000 * SLOT
+      // Linux first, through the record path; then every other product, through the same slots.
+      const write = (i: number) =>
+        Effect.gen(function*() {
+          const pool = pools[i]!
+          yield* store.appendSnapshots([1, 2, 3].map((s) => draft(pool, t + s * SLOT + 7, priceOf(i, s))))
+          const points = [1, 2, 3].map((s) => ConsolidatedPrice.make({ ...point(pool, 0, priceOf(i, s), "agent"), slotStart: t + s * SLOT }))
+          assert.deepStrictEqual(yield* store.upsertConsolidated(points), { inserted: 3, updated: 0, unchanged: 0, kept: 0 })
+          const canonical = [1, 2, 3].map((s) => CanonicalPrice.make({ ...canonicalPoint(pool, 0, priceOf(i, s), "run-p"), slotStart: t + s * SLOT }))
+          assert.deepStrictEqual(yield* store.upsertCanonical(canonical), { inserted: 3, updated: 0, unchanged: 0, kept: 0 })
+        })
+      const readAll = Effect.forEach(pools, (pool) =>
+        Effect.all({
+          snapshots: Effect.map(store.snapshots({ pools: [pool], from: t, to: t + 10 * SLOT }), (xs) => xs.map((x) => [x.pool, x.price])),
+          consolidated: Effect.map(store.consolidated({ pool, from: t, to: t + 10 * SLOT }), (xs) => xs.map((x) => [x.pool, x.price])),
+          canonical: Effect.map(store.canonical({ pool, from: t, to: t + 10 * SLOT }), (xs) => xs.map((x) => [x.pool, x.price]))
+        }))
+      yield* write(0)
+      const linuxBefore = (yield* readAll)[0]
+      for (let i = 1; i < pools.length; i++) yield* write(i)
+      const all = yield* readAll
+      assert.deepStrictEqual(all[0], linuxBefore)
+      all.forEach((tiers, i) => {
+        const expected = [1, 2, 3].map((s) => [pools[i], priceOf(i, s)])
+        assert.deepStrictEqual(tiers, { snapshots: expected, consolidated: expected, canonical: expected }, pools[i])
+      })
+      // The columnar path keeps them apart too: one consolidation result over every product.
+      const read = yield* bulk.snapshotColumns({ pools, from: t, to: t + 10 * SLOT })
+      assert.deepStrictEqual([...new Set(Array.from(read.agent.pool, (k) => read.agent.pools[k]))].sort(), [...pools].sort())
+      const result = consolidate(read.agent, { from: t + SLOT, to: t + 4 * SLOT, history: read.backfill, pools, onDemand: new Map() })
+      const rewritten = yield* bulk.upsertResult(result, "run-q")
+      assert.deepStrictEqual(rewritten.consolidated, { inserted: 0, updated: 0, unchanged: 3 * pools.length, kept: 0 })
+      assert.deepStrictEqual(yield* readAll, all)
     }))
 
   it.effect("keeps one on-demand price per instance type and region", () =>
