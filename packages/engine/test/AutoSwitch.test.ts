@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, TestClock } from "effect"
+import { Clock, Effect, Either, Layer, TestClock } from "effect"
 import * as AutoSwitch from "../src/AutoSwitch.js"
 import { CommandResult } from "../src/Command.js"
 import * as DecisionLog from "../src/DecisionLog.js"
 import * as DecisionModel from "../src/DecisionModel.js"
 import * as Engine from "../src/Engine.js"
+import * as InterruptionData from "../src/InterruptionData.js"
 import type { AgentId, TenantId } from "../src/Ids.js"
 import * as MemoryStore from "../src/MemoryStore.js"
 import * as Pool from "../src/Pool.js"
@@ -86,6 +87,40 @@ describe("automatic switching", () => {
       const [record] = yield* engine.switches(t)
       assert.strictEqual(record!.trigger, "ml")
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("with interruption data, candidates carry their band and the risk guard refuses a band-4 pool", () =>
+    Effect.gen(function*() {
+      const { report, t } = yield* setup(["web"])
+      yield* TestClock.adjust("7 hours") // block 1: pool c is 0.0125, the agent's pool a 0.015
+      yield* report
+      const summary = yield* AutoSwitch.runOnce()
+      assert.strictEqual(summary.switches, 0)
+      const [logged] = yield* Effect.flatMap(DecisionLog.DecisionLog, (l) => l.list(t))
+      assert.isTrue(logged!.features.candidates.every((c) => c.interruptionBand === 4))
+      assert.strictEqual(logged!.decision.action, "SWITCH")
+      const risk = logged!.verdicts.find((v) => v.guard === "risk")!
+      assert.isFalse(risk.passed)
+      assert.include(risk.detail, "band 4 \">20%\"")
+      assert.isFalse(logged!.allowed || logged!.acted)
+    }).pipe(Effect.provide(Layer.mergeAll(
+      TestLayer,
+      // A model that ignores risk altogether: the guard, not the model, keeps the band-4 pool out.
+      Layer.succeed(DecisionModel.DecisionModel, {
+        name: "reckless",
+        version: "1",
+        decide: (f) =>
+          Effect.sync(() => {
+            const cheapest = [...f.candidates].sort((a, b) => a.price - b.price)[0]!
+            return DecisionModel.Decision.make({
+              action: "SWITCH", targetPool: cheapest.pool, confidence: 0.95, reasoning: "cheapest",
+              expectedSavingsPercent: ((f.currentPrice - cheapest.price) / f.currentPrice) * 100, risk: 0
+            })
+          })
+      }),
+      InterruptionData.layer(Either.getOrThrow(InterruptionData.decode({
+        spot_advisor: { "us-east-1": { Linux: { "t3.medium": { r: 4, s: 70 } } } }
+      })))
+    ))))
 
   it.effect("dry-run: the log shows what would have been done, and no command is queued", () =>
     Effect.gen(function*() {
