@@ -101,6 +101,13 @@ export interface Manifest {
   readonly label: string
   readonly source: string
   readonly options: Readonly<Record<string, number | null>>
+  /** The interruption data behind the bands (null or absent: none, every band unknown). */
+  readonly interruptions?: {
+    readonly kind: string
+    readonly description: string
+    readonly sha256: string
+    readonly bands: Readonly<Record<string, number | null>>
+  } | null | undefined
   readonly window: { readonly from: number; readonly to: number }
   readonly pools: ReadonlyArray<string>
   readonly examples: number
