@@ -206,6 +206,20 @@ export const lookupIn = (table: Table, key: Key): Option.Option<Interruption> =>
   Option.fromNullable(table.entries.get(keyOf(key.region, operatingSystemOf(key.product ?? DEFAULT_PRODUCT), key.instanceType)))
 
 /**
+ * The product (AWS product description) of parsed pool parts: the parts' `product` when pool ids
+ * carry one, else {@link DEFAULT_PRODUCT}.
+ *
+ * @since 0.2.0
+ * @category lookups
+ */
+export const productOfParts = (parts: Pool.PoolParts): string => {
+  // PRODUCT OF A POOL: pool ids carry no product yet (issue 24, scope 1 adds it to
+  // `Pool.PoolParts`); until then every pool is DEFAULT_PRODUCT. The one place to change.
+  const withProduct = parts as Pool.PoolParts & { readonly product?: string | undefined }
+  return withProduct.product ?? DEFAULT_PRODUCT
+}
+
+/**
  * The key of a pool id: its region and instance type, and its product.
  *
  * @since 0.2.0
@@ -214,10 +228,7 @@ export const lookupIn = (table: Table, key: Key): Option.Option<Interruption> =>
 export const keyOfPool = (pool: Pool.PoolId | string): Option.Option<Key> => {
   const parts = Pool.parse(pool)
   if (Either.isLeft(parts)) return Option.none()
-  // Product of the pool: pool ids carry none yet (issue 24, scope 1 adds it to `Pool.PoolParts`);
-  // until then every pool is priced as DEFAULT_PRODUCT.
-  const withProduct = parts.right as Pool.PoolParts & { readonly product?: string | undefined }
-  return Option.some({ region: parts.right.region, instanceType: parts.right.instanceType, product: withProduct.product ?? DEFAULT_PRODUCT })
+  return Option.some({ region: parts.right.region, instanceType: parts.right.instanceType, product: productOfParts(parts.right) })
 }
 
 /**
