@@ -103,7 +103,7 @@ export interface Manifest {
   readonly options: Readonly<Record<string, number | null>>
   /** The interruption data behind the bands (null or absent: none, every band unknown). */
   readonly interruptions?: {
-    readonly kind: string
+    readonly kind: "spot-advisor"
     readonly description: string
     readonly sha256: string
     readonly bands: Readonly<Record<string, number | null>>
