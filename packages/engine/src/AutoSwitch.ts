@@ -12,7 +12,7 @@ import type { Agent } from "./Agent.js"
 import { AgentStore } from "./AgentStore.js"
 import { Priority } from "./Command.js"
 import { DecisionLog, DecisionRecord, GuardVerdict } from "./DecisionLog.js"
-import { Candidate, DecisionModel, decideWithin, Features } from "./DecisionModel.js"
+import { Candidate, DecisionModel, decideWithin, Features, riskOf } from "./DecisionModel.js"
 import { Engine, type AgentView } from "./Engine.js"
 import * as GuardRails from "./GuardRails.js"
 import { type Interruption, InterruptionData } from "./InterruptionData.js"
@@ -195,6 +195,15 @@ export const runOnce = (options: RunOptions = {}) =>
         for (const pool of pools) yield* bandOf(pool)
         const features = buildFeatures({ view, now, snapshots, onDemand, ledger, interruptions })
         if (features === null) continue
+        // The risk the workload bears where it is: a target no riskier than this passes the risk guard.
+        const currentRecord = ledger.pools.get(primary.pool)
+        const currentRisk = primary.lifecycle === "on-demand" ? 0 : riskOf(Candidate.make({
+          pool: primary.pool,
+          price: features.currentPrice,
+          medianBootSeconds: null,
+          interruptionsPerDay: currentRecord === undefined ? 0 : interruptionsPerDay(currentRecord, now),
+          interruptionBand: interruptions.get(primary.pool)?.band ?? null
+        }))
         const routed = Option.isSome(router) ? yield* router.value.route(agent.id) : { acting: null, shadows: [] }
         const acting = routed.acting?.model ?? model
         const timed = yield* decideWithin(acting, features, options.budget)
@@ -208,6 +217,7 @@ export const runOnce = (options: RunOptions = {}) =>
           hoursInPool: features.hoursInPool,
           noticeInProgress: view.agent.notice !== null,
           flowInProgress: view.agent.flow !== null,
+          currentRisk,
           targetBand: target?.band ?? null,
           targetBandLabel: target?.label ?? null
         })

@@ -77,17 +77,24 @@ describe("InterruptionData", () => {
       action: "SWITCH", targetPool: Pool.make("t3.medium", "us-east-1b"), confidence: 0.9, reasoning: "cheaper",
       expectedSavingsPercent: 30, risk: 0
     })
-    const ctx = (band: number | null): GuardRails.GuardContext => ({
+    const ctx = (band: number | null, currentRisk?: number): GuardRails.GuardContext => ({
       config: defaultConfig, switchesLastDay: 0, switchesLastWeek: 0, hoursInPool: 24,
-      noticeInProgress: false, flowInProgress: false, targetBand: band, targetBandLabel: band === 4 ? ">20%" : null
+      noticeInProgress: false, flowInProgress: false, targetBand: band, targetBandLabel: band === 4 ? ">20%" : null, currentRisk
     })
-    const risk = (band: number | null) => GuardRails.evaluate(decision, ctx(band)).find((v) => v.guard === "risk")!
+    const risk = (band: number | null, currentRisk?: number) =>
+      GuardRails.evaluate(decision, ctx(band, currentRisk)).find((v) => v.guard === "risk")!
     assert.isTrue(risk(0).passed)
     assert.isTrue(risk(null).passed)
     assert.isFalse(risk(4).passed)
     assert.include(risk(4).detail, "band 4 \">20%\"")
     assert.isTrue(risk(1).passed) // 0.25 ≤ default 0.3
     assert.isFalse(risk(2).passed) // 0.5
+    // Relative to where the workload is: no riskier than the current pool passes, riskier does not.
+    assert.isFalse(risk(4, 0).passed)
+    assert.isFalse(risk(4, 0.75).passed)
+    assert.isTrue(risk(4, 1).passed)
+    assert.include(risk(4, 1).detail, "current pool 1.00")
+    assert.isTrue(risk(2, 0.5).passed)
     // The one rule: a low band never hides observed interruptions.
     const c = (band: number | null, perDay: number) =>
       DecisionModel.Candidate.make({ pool: Pool.make("t3.medium", "us-east-1b"), price: 1, medianBootSeconds: null, interruptionsPerDay: perDay, interruptionBand: band })
