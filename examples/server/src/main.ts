@@ -25,6 +25,8 @@
  * - Background jobs: `SPOTFLEET_JOBS`, `SPOTFLEET_JOB_HOLDER`, `SPOTFLEET_JOB_PERIOD_SCALE`,
  *   `SPOTFLEET_JOB_<NAME>_SECONDS`, `SPOTFLEET_OFFLINE_AFTER_SECONDS`,
  *   `SPOTFLEET_ZOMBIE_RETENTION_DAYS` (see ServerJobs.ts).
+ * - `SPOTFLEET_SPOT_ADVISOR`: the AWS Spot Instance Advisor feed (a file, an http(s) URL, or `aws`)
+ *   for the risk guard's interruption bands and `/api/prices/options` (see ServerInterruptions.ts).
  * - Decision models: `SPOTFLEET_DECISION_MODEL` (see ServerJobs.ts), `SPOTFLEET_MODEL_DIR` (see
  *   ServerModels.ts): the model registry (in memory, or MySQL with `MYSQL_URL`) with the shipped
  *   model active by default, served under `/api/models` and `/api/admin/models`.
@@ -47,6 +49,7 @@ import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry, Notification
 import { Cause, Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
+import * as ServerInterruptions from "./ServerInterruptions.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
 import { settings } from "./Settings.js"
@@ -88,6 +91,7 @@ const program = Effect.gen(function*() {
       Layer.provide(Dashboard.layer(config.dashboardDir)),
       Layer.provideMerge(Layer.mergeAll(Engine.layer(), ServerJobs.layer, ServerModels.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
+      Layer.provideMerge(ServerInterruptions.layer),
       Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: config.port, host: config.host }))
     )
   )
@@ -133,6 +137,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`  store: ${Option.isSome(config.mysqlUrl) ? "MySQL (migrated)" : "in-memory (nothing survives a restart)"}`)
   if (config.generated) yield* Console.log(`  admin token (generated for this demo run): ${Redacted.value(config.adminToken)}`)
   yield* Console.log(`  jobs: ${ServerJobs.describe(config.jobs)}`)
+  yield* Console.log(`  interruption data: ${yield* ServerInterruptions.describe}`)
   yield* Console.log(`  OpenAPI: docs/api-spec.yaml · metrics: ${url}/metrics · events: ${url}/api/events/stream`)
   yield* Console.log(
     Dashboard.isBuilt(config.dashboardDir)

@@ -91,7 +91,11 @@ export const PoolOption = Schema.Struct({
   at: Schema.Number,
   source: PointSource,
   /** `(onDemand − price) ÷ onDemand × 100` against the on-demand price of the pool's product; null without one. */
-  savingsPercent: Schema.NullOr(Schema.Number)
+  savingsPercent: Schema.NullOr(Schema.Number),
+  /** The cloud's interruption-frequency band, 0 (`<5%` of instances interrupted a month) … 4 (`>20%`); null when unknown. */
+  interruptionBand: Schema.NullOr(Schema.Int.pipe(Schema.between(0, 4))),
+  /** The band's label (`<5%`, `5-10%`, `10-15%`, `15-20%`, `>20%`); null when unknown. */
+  interruptionLabel: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "PoolOption" })
 
 /**
@@ -109,7 +113,9 @@ export const PoolOptionsResponse = Schema.Struct({
 }).annotations({ identifier: "PoolOptionsResponse" })
 
 /**
- * The query of pool options: pools with prices reported in the last `hours` (default 24).
+ * The query of pool options: pools with prices in any tier in the window `[from, to)` (epoch
+ * milliseconds). `to` defaults to now; `from` to `to` − `hours` (default 24) hours. The window has
+ * no upper limit: `from=0` reaches an export of any age.
  *
  * @since 0.1.0
  * @category schemas
@@ -117,7 +123,9 @@ export const PoolOptionsResponse = Schema.Struct({
 export const PoolOptionsQuery = Schema.Struct({
   instanceType: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
   region: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
-  hours: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 24 * 90)))
+  hours: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  from: Schema.optional(Millis),
+  to: Schema.optional(Millis)
 })
 
 /**
@@ -157,7 +165,10 @@ export class PricingApi extends HttpApiGroup.make("pricing")
     HttpApiEndpoint.get("poolOptions", "/prices/options")
       .setUrlParams(PoolOptionsQuery)
       .addSuccess(PoolOptionsResponse)
-      .annotate(OpenApi.Summary, "Spot pools of an instance type in a region with their latest price and savings % vs on-demand")
+      .annotate(
+        OpenApi.Summary,
+        "Spot pools of an instance type in a region with prices in any tier: latest price, savings % vs on-demand, product and interruption band"
+      )
   )
   .add(
     HttpApiEndpoint.get("consolidationRuns", "/prices/consolidation-runs")

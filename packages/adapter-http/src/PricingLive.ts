@@ -7,7 +7,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { type EngineError, PriceService, type PriceStore } from "@spotfleet/engine"
 import { Clock, Effect, type Layer } from "effect"
 import { Api } from "./Api.js"
-import type * as ApiError from "./ApiError.js"
+import * as ApiError from "./ApiError.js"
 import * as errors from "./internal/errors.js"
 
 const DAY = 24 * 60 * 60 * 1000
@@ -30,8 +30,9 @@ const PricingLive = HttpApiBuilder.group(Api, "pricing", (handlers) =>
         }))
       .handle("poolOptions", ({ urlParams }) =>
         Effect.gen(function*() {
-          const to = (yield* Clock.currentTimeMillis) + 1
-          const from = to - (urlParams.hours ?? 24) * HOUR
+          const to = urlParams.to ?? (yield* Clock.currentTimeMillis) + 1
+          const from = urlParams.from ?? Math.max(0, to - (urlParams.hours ?? 24) * HOUR)
+          if (from >= to) return yield* Effect.fail(ApiError.badField("from", `must be before to (${to}), got ${from}`))
           const found = yield* storeCall(prices.poolOptions({ instanceType: urlParams.instanceType, region: urlParams.region, from, to }))
           return { instanceType: urlParams.instanceType, region: urlParams.region, onDemandPrice: found.onDemandPrice, options: found.options }
         }))

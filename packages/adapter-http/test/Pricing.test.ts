@@ -1,8 +1,8 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { FetchHttpClient, HttpServer } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { ConsolidationJob, Engine, MemoryStore, Pricing, PriceStore } from "@spotfleet/engine"
-import { Effect, Layer, Redacted } from "effect"
+import { ConsolidationJob, Engine, InterruptionData, MemoryStore, Pool, Pricing, PriceStore } from "@spotfleet/engine"
+import { Effect, Either, Layer, Redacted } from "effect"
 import { createServer } from "node:http"
 import * as ApiLive from "../src/ApiLive.js"
 import { adminToken, call, createTenant, TestServer } from "./utils.js"
@@ -15,11 +15,16 @@ const defaultServer = Layer.effect(
   Layer.provideMerge(ApiLive.serve({ adminToken: Redacted.make(adminToken), agentTokenSecret: Redacted.make("agent-secret-for-tests") })),
   Layer.provideMerge(Engine.layer()),
   Layer.provideMerge(MemoryStore.layer),
+  // The Spot Advisor format: zz1.large in us-east-1 (Linux) is in band 4 (">20%").
+  Layer.provideMerge(InterruptionData.layer(Either.getOrThrow(InterruptionData.decode({
+    spot_advisor: { "us-east-1": { Linux: { "zz1.large": { r: 4, s: 61 } } } }
+  })))),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
   Layer.provideMerge(FetchHttpClient.layer)
 )
 
 const SLOT = Pricing.SLOT_MILLIS
+const DAY = 86_400_000
 
 /** Waits on the tenant's SSE stream for the first event of `type` after `after`; answers it and when it arrived. */
 const firstEvent = (baseUrl: string, token: string, after: number, type: string) =>
@@ -136,6 +141,51 @@ layer(defaultServer, { timeout: "60 seconds", excludeTestServices: true })("pric
       const metrics = (yield* call("GET", "/metrics")).text
       assert.match(metrics, /spotfleet_consolidation_last_success_timestamp_seconds \d/)
       assert.match(metrics, /spotfleet_consolidation_points_total\{kind="filled"\} [1-9]/)
+    }))
+
+  it.effect("pool options list pools with prices in any tier and of any age, with product and interruption band", () =>
+    Effect.gen(function*() {
+      const { tenant } = yield* setup()
+      const store = yield* PriceStore.PriceStore
+      // An export of 2023, backfilled: consolidated, canonical and backfill-snapshot points only.
+      const t = Date.UTC(2023, 10, 11, 18, 15)
+      const [a, b, c] = ["us-east-1a", "us-east-1b", "us-east-1c"].map((az) => Pool.make("zz1.large", az))
+      yield* store.upsertConsolidated([
+        Pricing.ConsolidatedPrice.make({ pool: a!, slotStart: t, price: 0.07, source: "backfilled", confidence: 0.9, runId: "bf-1", snapshotsMerged: 0 })
+      ])
+      yield* store.upsertCanonical([
+        Pricing.CanonicalPrice.make({
+          pool: b!, slotStart: t + SLOT, price: 0.05, source: "backfilled", confidence: 0.9, runId: "bf-1",
+          features: Pricing.PriceFeatures.make({ rollingMean: 0.05, volatility: 0, spreadToOnDemand: null, notices: 0, interruptions: 0 })
+        })
+      ])
+      yield* store.appendSnapshots([
+        Pricing.SnapshotDraft.make({
+          tenantId: null, pool: c!, price: 0.06, observedAt: t + 2 * SLOT, reporterAgentId: null, reporterRole: null, source: "backfill", receivedAt: t
+        })
+      ])
+      const options = (query: string) => call("GET", `/api/prices/options?instanceType=zz1.large&region=us-east-1${query}`, { token: tenant.token })
+      // The default window is the last 24 hours: a 2023 export is not in it.
+      assert.deepStrictEqual((yield* options("")).body.options, [])
+      const all = yield* options("&from=0")
+      assert.strictEqual(all.status, 200, all.text)
+      assert.deepStrictEqual(all.body.options.map((o: any) => [o.availabilityZone, o.price, o.at, o.source, o.product, o.interruptionBand, o.interruptionLabel]), [
+        ["us-east-1b", 0.05, t + SLOT, "backfilled", "Linux/UNIX", 4, ">20%"],
+        ["us-east-1c", 0.06, t + 2 * SLOT, "raw", "Linux/UNIX", 4, ">20%"],
+        ["us-east-1a", 0.07, t, "backfilled", "Linux/UNIX", 4, ">20%"]
+      ])
+      // A window of any length (no 90-day cap), and a window that ends before it starts is refused.
+      const long = yield* options(`&to=${t + DAY}&hours=${24 * 365 * 3}`)
+      assert.strictEqual(long.body.options.length, 3)
+      const inverted = yield* options(`&from=${t}&to=${t}`)
+      assert.strictEqual(inverted.status, 400)
+      assert.strictEqual(inverted.body.error.details.field, "from")
+      // A pool the interruption data does not know has no band.
+      yield* store.upsertConsolidated([
+        Pricing.ConsolidatedPrice.make({ pool: Pool.make("zz1.large", "eu-west-1a"), slotStart: t, price: 0.08, source: "backfilled", confidence: 0.9, runId: "bf-1", snapshotsMerged: 0 })
+      ])
+      const unknown = (yield* call("GET", `/api/prices/options?instanceType=zz1.large&region=eu-west-1&from=0`, { token: tenant.token })).body
+      assert.deepStrictEqual(unknown.options.map((o: any) => [o.availabilityZone, o.interruptionBand, o.interruptionLabel]), [["eu-west-1a", null, null]])
     }))
 
   it.effect("pool options of an instance type: latest price per AZ, cheapest first, savings % against on-demand", () =>

@@ -12,9 +12,10 @@ import type { Agent } from "./Agent.js"
 import { AgentStore } from "./AgentStore.js"
 import { Priority } from "./Command.js"
 import { DecisionLog, DecisionRecord, GuardVerdict } from "./DecisionLog.js"
-import { Candidate, DecisionModel, decideWithin, Features } from "./DecisionModel.js"
+import { Candidate, DecisionModel, decideWithin, Features, riskOf } from "./DecisionModel.js"
 import { Engine, type AgentView } from "./Engine.js"
 import * as GuardRails from "./GuardRails.js"
+import { type Interruption, InterruptionData } from "./InterruptionData.js"
 import { ModelRouter } from "./ModelRegistry.js"
 import type { Instance } from "./Instance.js"
 import * as Pool from "./Pool.js"
@@ -53,6 +54,8 @@ export const buildFeatures = (args: {
   readonly snapshots: ReadonlyArray<PriceSnapshot>
   readonly onDemand: ReadonlyArray<OnDemandPrice>
   readonly ledger: Ledger
+  /** The interruption band of each pool the cloud knows (`InterruptionData`); others are null. */
+  readonly interruptions?: ReadonlyMap<string, Interruption> | undefined
 }): Features | null => {
   const primary = args.view.instances.find((i) => i.role === "PRIMARY")
   if (primary === undefined) return null
@@ -84,7 +87,7 @@ export const buildFeatures = (args: {
       price: snapshot.price,
       medianBootSeconds: record?.medianBootSeconds ?? null,
       interruptionsPerDay: record === undefined ? 0 : interruptionsPerDay(record, args.now),
-      interruptionBand: null
+      interruptionBand: args.interruptions?.get(snapshot.pool)?.band ?? null
     }))
   }
   return Features.make({
@@ -153,6 +156,18 @@ export const runOnce = (options: RunOptions = {}) =>
     // With a registry router: the agent's A/B or active version acts, shadow versions only log.
     const router = yield* Effect.serviceOption(ModelRouter)
     const log = yield* DecisionLog
+    // Interruption bands when an InterruptionData service is provided; without one they are unknown.
+    const interruptionData = yield* Effect.serviceOption(InterruptionData)
+    const interruptions = new Map<string, Interruption>()
+    const bandOf = (pool: string | null) =>
+      Effect.gen(function*() {
+        if (pool === null || Option.isNone(interruptionData)) return undefined
+        if (!interruptions.has(pool)) {
+          const found = yield* interruptionData.value.forPool(pool)
+          if (Option.isSome(found)) interruptions.set(pool, found.value)
+        }
+        return interruptions.get(pool)
+      })
     const tenants = yield* TenantStore
     const now = yield* Clock.currentTimeMillis
     const ledger = yield* engine.poolLedger
@@ -180,23 +195,39 @@ export const runOnce = (options: RunOptions = {}) =>
           snapshots = yield* prices.snapshots({ from: now - DAY, to: now + 1, pools })
           snapshotsOf.set(poolKey, snapshots)
         }
-        const features = buildFeatures({ view, now, snapshots, onDemand, ledger })
+        for (const pool of pools) yield* bandOf(pool)
+        const features = buildFeatures({ view, now, snapshots, onDemand, ledger, interruptions })
         if (features === null) continue
+        // The risk the workload bears where it is: a target no riskier than this passes the risk guard.
+        const currentRecord = ledger.pools.get(primary.pool)
+        const currentRisk = primary.lifecycle === "on-demand" ? 0 : riskOf(Candidate.make({
+          pool: primary.pool,
+          price: features.currentPrice,
+          medianBootSeconds: null,
+          interruptionsPerDay: currentRecord === undefined ? 0 : interruptionsPerDay(currentRecord, now),
+          interruptionBand: interruptions.get(primary.pool)?.band ?? null
+        }))
         const routed = Option.isSome(router) ? yield* router.value.route(agent.id) : { acting: null, shadows: [] }
         const acting = routed.acting?.model ?? model
         const timed = yield* decideWithin(acting, features, options.budget)
         const history = yield* engine.switches(agent.tenantId, { agentId: agent.id, since: now - 7 * DAY })
         const counted = history.filter((r) => r.trigger !== "emergency")
-        const guardContext = (threshold: number | undefined): GuardRails.GuardContext => ({
+        const guardContext = (threshold: number | undefined, target: Interruption | undefined): GuardRails.GuardContext => ({
           config: view.agent.config,
           confidenceThreshold: options.confidenceThreshold ?? threshold,
           switchesLastDay: SwitchHistory.countSince(counted, agent.id, now - DAY),
           switchesLastWeek: SwitchHistory.countSince(counted, agent.id, now - 7 * DAY),
           hoursInPool: features.hoursInPool,
           noticeInProgress: view.agent.notice !== null,
-          flowInProgress: view.agent.flow !== null
+          flowInProgress: view.agent.flow !== null,
+          currentRisk,
+          targetBand: target?.band ?? null,
+          targetBandLabel: target?.label ?? null
         })
-        const verdicts = GuardRails.evaluate(timed.decision, guardContext(routed.acting?.confidenceThreshold))
+        const verdicts = GuardRails.evaluate(
+          timed.decision,
+          guardContext(routed.acting?.confidenceThreshold, yield* bandOf(timed.decision.targetPool))
+        )
         const allowed = GuardRails.allows(timed.decision, verdicts)
         let tenantDryRun = dryRunOf.get(agent.tenantId)
         if (tenantDryRun === undefined) {
@@ -252,7 +283,10 @@ export const runOnce = (options: RunOptions = {}) =>
         // Shadow versions: same features, same guards, logged as "shadow"; they never queue anything.
         for (const shadow of routed.shadows) {
           const answer = yield* decideWithin(shadow.model, features, options.budget)
-          const shadowVerdicts = GuardRails.evaluate(answer.decision, guardContext(shadow.confidenceThreshold))
+          const shadowVerdicts = GuardRails.evaluate(
+            answer.decision,
+            guardContext(shadow.confidenceThreshold, yield* bandOf(answer.decision.targetPool))
+          )
           const wouldAct = GuardRails.allows(answer.decision, shadowVerdicts)
           yield* log.append(DecisionRecord.make({
             id: `dec-${globalThis.crypto.randomUUID()}`,

@@ -101,14 +101,27 @@ export interface DecisionModelService {
 export class DecisionModel extends Context.Tag("@spotfleet/engine/DecisionModel")<DecisionModel, DecisionModelService>() {}
 
 /**
- * The interruption risk of a candidate in [0, 1]: its band when the cloud gives one, else the
- * observed interruptions per day (4 a day or more is the maximum).
+ * The interruption risk of a cloud interruption-frequency band in [0, 1]: band ÷ 4, so band 0
+ * (`<5%` of instances interrupted a month) is 0 and band 4 (`>20%`) is 1; `null` when unknown.
+ * With the default `riskThreshold` 0.3 a target in band 2 or higher is refused by the risk guard.
+ *
+ * @since 0.2.0
+ * @category features
+ */
+export const riskOfBand = (band: number | null | undefined): number | null =>
+  band === null || band === undefined ? null : Math.min(1, Math.max(0, band / 4))
+
+/**
+ * The interruption risk of a candidate in [0, 1] — the one rule the models and the risk guard
+ * use: the higher of its band's risk (`riskOfBand`, when the cloud gives one) and its observed
+ * interruptions per day ÷ 4 (4 a day or more is the maximum), so a low band never hides a pool
+ * that keeps being interrupted.
  *
  * @since 0.1.0
  * @category features
  */
 export const riskOf = (c: Candidate): number =>
-  c.interruptionBand !== null ? c.interruptionBand / 4 : Math.min(1, c.interruptionsPerDay / 4)
+  Math.max(riskOfBand(c.interruptionBand) ?? 0, Math.min(1, c.interruptionsPerDay / 4))
 
 /**
  * The default model: the candidate with the best savings weighted by (1 − risk), switched to when

@@ -116,7 +116,10 @@ export interface PriceQuote {
 export interface ChartPoint {
   readonly at: number
   readonly price: number
-  /** A consolidated point's source, or `raw` for an agent report not consolidated yet. */
+  /**
+   * A consolidated point's source, or `raw` for a point not consolidated yet (an agent report; in
+   * pool options also a backfill record written after the last consolidation run).
+   */
   readonly source: ConsolidatedSource | "raw"
   readonly confidence: number | null
   readonly runId: string | null
@@ -149,6 +152,10 @@ export interface PoolOption {
    * rounded to 2 decimals; null without one.
    */
   readonly savingsPercent: number | null
+  /** The cloud's interruption-frequency band (0 `<5%` … 4 `>20%`) from `InterruptionData`; null when unknown. */
+  readonly interruptionBand: number | null
+  /** The band's label, e.g. `>20%`; null when unknown. */
+  readonly interruptionLabel: string | null
 }
 
 /**
@@ -253,8 +260,11 @@ export interface PriceServiceService {
     window: { readonly from: number; readonly to: number }
   ) => Effect.Effect<{ readonly rawSince: number; readonly points: ReadonlyArray<ChartPoint> }, StoreError>
   /**
-   * The spot pools of an instance type in a region that have prices in the window, cheapest
-   * first, each with its product, latest chart point and savings against the on-demand price of
+   * The spot pools of an instance type in a region that have prices in the window in any tier
+   * (snapshots of either source, consolidated, canonical), cheapest first, each with its product,
+   * its latest point in the window (the chart's — consolidated up to the last run, raw reports
+   * after it — or a later consolidated, canonical or backfilled one), its interruption band (when
+   * an `InterruptionData` service is in context) and its savings against the on-demand price of
    * its product: the stored one (a Linux/UNIX price), else the latest reported price of an
    * on-demand pool of the type and product. `onDemandPrice` is the Linux/UNIX one.
    */

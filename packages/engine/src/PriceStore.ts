@@ -77,6 +77,16 @@ export interface UpsertResult {
 }
 
 /**
+ * Whether a pool id is of an instance type in a region (either omitted: any), spot or on-demand:
+ * the filter of {@link PriceStoreService.pricedPools}.
+ *
+ * @since 0.2.0
+ * @category filters
+ */
+export const isOfTypeAndRegion: (pool: string, instanceType?: string | undefined, region?: string | undefined) => boolean =
+  internal.isOfTypeAndRegion
+
+/**
  * The price store port.
  *
  * @since 0.1.0
@@ -91,6 +101,19 @@ export interface PriceStoreService {
   readonly snapshotPools: (
     query: { readonly from: number; readonly to: number; readonly source?: SnapshotSource | undefined }
   ) => Effect.Effect<ReadonlyArray<PoolId>, StoreError>
+  /**
+   * The pools with prices in any tier — snapshots of either source, consolidated or canonical
+   * points — in `[from, to)`, sorted; with `instanceType` and `region`, only the spot and on-demand
+   * pools of that type in that region. A store may answer the consolidated and canonical tiers at
+   * the granularity of a UTC day (listing a pool whose points that day all lie outside the window);
+   * readers check the points themselves.
+   */
+  readonly pricedPools: (query: {
+    readonly from: number
+    readonly to: number
+    readonly instanceType?: string | undefined
+    readonly region?: string | undefined
+  }) => Effect.Effect<ReadonlyArray<PoolId>, StoreError>
   /** Flags snapshots as duplicates; returns how many were not flagged before. */
   readonly flagDuplicates: (ids: ReadonlyArray<number>) => Effect.Effect<number, StoreError>
   /** Idempotent upsert per `(pool, slotStart)` (see the module's write rules). */

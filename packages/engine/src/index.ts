@@ -40,6 +40,8 @@ export * as IdempotencyStore from "./IdempotencyStore.js"
 export * as Ids from "./Ids.js"
 /** @since 0.1.0 */
 export * as Instance from "./Instance.js"
+/** @since 0.2.0 */
+export * as InterruptionData from "./InterruptionData.js"
 /** @since 0.1.0 */
 export * as JobLease from "./JobLease.js"
 /** @since 0.1.0 */

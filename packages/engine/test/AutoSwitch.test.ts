@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, TestClock } from "effect"
+import { Clock, Effect, Either, Layer, TestClock } from "effect"
 import * as AutoSwitch from "../src/AutoSwitch.js"
 import { CommandResult } from "../src/Command.js"
 import * as DecisionLog from "../src/DecisionLog.js"
 import * as DecisionModel from "../src/DecisionModel.js"
 import * as Engine from "../src/Engine.js"
+import * as InterruptionData from "../src/InterruptionData.js"
 import type { AgentId, TenantId } from "../src/Ids.js"
 import * as MemoryStore from "../src/MemoryStore.js"
 import * as Pool from "../src/Pool.js"
@@ -86,6 +87,63 @@ describe("automatic switching", () => {
       const [record] = yield* engine.switches(t)
       assert.strictEqual(record!.trigger, "ml")
     }).pipe(Effect.provide(TestLayer)))
+
+  // A model that ignores risk altogether (the guard, not the model, judges it): it switches to the
+  // cheapest candidate, or to `to` when given.
+  const reckless = (to?: Pool.PoolId) =>
+    Layer.succeed(DecisionModel.DecisionModel, {
+      name: "reckless",
+      version: "1",
+      decide: (f) =>
+        Effect.sync(() => {
+          const cheapest = [...f.candidates].sort((a, b) => a.price - b.price)[0]!
+          return DecisionModel.Decision.make({
+            action: "SWITCH", targetPool: to ?? cheapest.pool, confidence: 0.95, reasoning: "cheapest",
+            expectedSavingsPercent: ((f.currentPrice - cheapest.price) / f.currentPrice) * 100, risk: 0
+          })
+        })
+    })
+  // The Spot Advisor format: t3.medium in us-east-1 in `band`, m5.large in band 4.
+  const advisor = (band: number) =>
+    InterruptionData.layer(Either.getOrThrow(InterruptionData.decode({
+      spot_advisor: { "us-east-1": { Linux: { "t3.medium": { r: band, s: 70 }, "m5.large": { r: 4, s: 60 } } } }
+    })))
+  const riskVerdict = (t: TenantId) =>
+    Effect.map(Effect.flatMap(DecisionLog.DecisionLog, (l) => l.list(t)), ([logged]) => ({
+      logged: logged!,
+      risk: logged!.verdicts.find((v) => v.guard === "risk")!
+    }))
+
+  it.effect("with interruption data, candidates carry their band; a switch within the band the agent is in passes the risk guard", () =>
+    Effect.gen(function*() {
+      const { report, t } = yield* setup(["web"])
+      yield* TestClock.adjust("7 hours") // block 1: pool c is 0.0125, the agent's pool a 0.015
+      yield* report
+      const summary = yield* AutoSwitch.runOnce()
+      const { logged, risk } = yield* riskVerdict(t)
+      // The feed is per region: every zone of t3.medium in us-east-1 is in band 4, the agent's too.
+      assert.isTrue(logged.features.candidates.every((c) => c.interruptionBand === 4))
+      assert.isTrue(risk.passed, risk.detail)
+      assert.include(risk.detail, "band 4 \">20%\"")
+      assert.include(risk.detail, "current pool 1.00")
+      assert.strictEqual(summary.switches, 1)
+    }).pipe(Effect.provide(Layer.mergeAll(TestLayer, reckless(), advisor(4)))))
+
+  it.effect("with interruption data, the risk guard refuses a move from a band-0 pool into a band-4 pool, whatever the model says", () =>
+    Effect.gen(function*() {
+      const { report, t } = yield* setup(["web"])
+      yield* TestClock.adjust("7 hours")
+      yield* report
+      const summary = yield* AutoSwitch.runOnce()
+      const { logged, risk } = yield* riskVerdict(t)
+      assert.isTrue(logged.features.candidates.every((c) => c.interruptionBand === 0))
+      assert.strictEqual(logged.decision.targetPool, Pool.make("m5.large", "us-east-1b"))
+      assert.isFalse(risk.passed)
+      assert.include(risk.detail, "risk 1.00 (target in interruption band 4 \">20%\")")
+      assert.include(risk.detail, "current pool 0.00")
+      assert.isFalse(logged.allowed || logged.acted)
+      assert.strictEqual(summary.switches, 0)
+    }).pipe(Effect.provide(Layer.mergeAll(TestLayer, reckless(Pool.make("m5.large", "us-east-1b")), advisor(0)))))
 
   it.effect("dry-run: the log shows what would have been done, and no command is queued", () =>
     Effect.gen(function*() {

@@ -4,9 +4,19 @@
  * a manifest.
  *
  * For every hour `t` of the window and every pool `a` priced at `t`, an agent running in `a` is
- * simulated (hours in pool, notice, candidates' interruption rates and boot times are drawn from a
- * seeded generator, so a dataset is reproducible). Each other pool `p` gives one example with the
- * feature vector the engine builds at run time (`FeatureLayout`), labelled
+ * simulated. Each other pool `p` gives one example with the feature vector the engine builds at run
+ * time (`FeatureLayout`). What is real and what is not:
+ *
+ * - prices: the price history given (real when it is an export or the canonical tier);
+ * - interruption band and rate: the cloud's band of the candidate's (region, product, instance
+ *   type) from the interruption data given (the AWS Spot Instance Advisor feed), and the expected
+ *   interruptions per day of one instance derived from it (`interruptionsPerDayOfBand`); without
+ *   interruption data, or for a pool the feed does not know, the band is unknown and the rate 0;
+ * - still synthetic, drawn from a seeded generator so a dataset is reproducible: the hours in the
+ *   current pool, whether a notice is being handled (2 %), and the candidates' boot times (known
+ *   70 % of the time).
+ *
+ * Each example is labelled
  *
  *   1 when switching at t to p would have saved more than the switch cost over the next H hours:
  *   Σ_{h=1..H} (price_a(t+h) − price_p(t+h)) > switchCostHours × price_p(t)
@@ -16,8 +26,8 @@
  *
  * @since 0.1.0
  */
-import { DecisionModel, Pool, type PriceHistorySource, type Pricing } from "@spotfleet/engine"
-import { Either } from "effect"
+import { DecisionModel, InterruptionData, Pool, type PriceHistorySource, type Pricing } from "@spotfleet/engine"
+import { Either, Option } from "effect"
 import * as FeatureLayout from "./FeatureLayout.js"
 
 const HOUR = 3_600_000
@@ -95,6 +105,13 @@ export interface Manifest {
   readonly label: string
   readonly source: string
   readonly options: Readonly<Record<string, number | null>>
+  /** The interruption data behind the bands (null or absent: none, every band unknown). */
+  readonly interruptions?: {
+    readonly kind: "spot-advisor"
+    readonly description: string
+    readonly sha256: string
+    readonly bands: Readonly<Record<string, number | null>>
+  } | null | undefined
   readonly window: { readonly from: number; readonly to: number }
   readonly pools: ReadonlyArray<string>
   readonly examples: number
@@ -126,6 +143,24 @@ const hashString = (s: string, seed: number) => {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
   return h >>> 0
 }
+
+/**
+ * The monthly share of instances interrupted that each band stands for, taken at the band's
+ * middle (`<5%` → 2.5 %, `5-10%` → 7.5 %, …; `>20%` → 25 %, an assumption: the feed gives no upper
+ * bound).
+ *
+ * @since 0.2.0
+ * @category interruptions
+ */
+export const BAND_MONTHLY_SHARE: ReadonlyArray<number> = [0.025, 0.075, 0.125, 0.175, 0.25]
+
+/**
+ * Expected interruptions per day of one instance in a pool of that band: its monthly share ÷ 30.
+ *
+ * @since 0.2.0
+ * @category interruptions
+ */
+export const interruptionsPerDayOfBand = (band: number): number => BAND_MONTHLY_SHARE[band]! / 30
 
 /**
  * Price points from a spot price history export.
@@ -198,7 +233,11 @@ const hourlyGrid = (points: ReadonlyArray<PricePoint>, start: number, hours: num
  * @since 0.1.0
  * @category constructors
  */
-export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}): Array<Example> => {
+export const build = (
+  points: ReadonlyArray<PricePoint>,
+  options: Options = {},
+  interruptions?: InterruptionData.Table | undefined
+): Array<Example> => {
   if (points.length === 0) return []
   const H = options.horizonHours ?? 24
   const step = options.stepHours ?? 1
@@ -216,10 +255,15 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
     const p = Pool.parse(pool)
     return Either.isRight(p) ? [[pool, p.right] as const] : []
   }))
-  // Per-pool latent traits: an interruption rate and a boot time.
+  // Per pool: the cloud's interruption band (real, when the interruption data knows the pool) and
+  // a boot time (synthetic, seeded).
   const traits = new Map(pools.map((pool) => {
     const r = random(hashString(pool, seed))
-    return [pool, { rate: r() * 3, boot: 60 + r() * 240 }]
+    const known = interruptions === undefined
+      ? Option.none()
+      : Option.flatMap(InterruptionData.keyOfPool(pool), (key) => InterruptionData.lookupIn(interruptions, key))
+    const band = Option.isSome(known) ? known.value.band : null
+    return [pool, { band, rate: band === null ? 0 : interruptionsPerDayOfBand(band), boot: 60 + r() * 240 }]
   }))
   const examples: Array<Example> = []
   const times: Array<number> = []
@@ -250,13 +294,12 @@ export const build = (points: ReadonlyArray<PricePoint>, options: Options = {}):
         if (here === undefined || there === undefined || !Pool.canMoveTo(here, there)) continue
         if (pool === current || !Number.isFinite(grids.get(pool)![h]!)) continue
         const trait = traits.get(pool)!
-        const observed = Math.max(0, trait.rate * (0.5 + rng()))
         candidates.push(DecisionModel.Candidate.make({
           pool,
           price: grids.get(pool)![h]!,
           medianBootSeconds: rng() < 0.7 ? Math.round(trait.boot) : null,
-          interruptionsPerDay: Math.round(observed * 100) / 100,
-          interruptionBand: rng() < 0.5 ? Math.min(4, Math.round(trait.rate * 4 / 3)) : null
+          interruptionsPerDay: trait.rate,
+          interruptionBand: trait.band
         }))
       }
       if (candidates.length === 0) continue

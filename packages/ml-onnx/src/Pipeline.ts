@@ -1,12 +1,13 @@
 /**
  * The training pipeline's shared steps (used by `spotfleet ml` and the script that trains the
- * shipped model): read a price history, build the dataset, split by time, train, evaluate, and
- * write the ONNX file with a JSON card beside it.
+ * shipped model): read a price history and the interruption data (the Spot Instance Advisor feed),
+ * build the dataset, split by time, train, evaluate, and write the ONNX file with a JSON card
+ * beside it (the human-readable card is MODEL_CARD.md).
  *
  * @since 0.1.0
  */
-import { PriceHistorySource } from "@spotfleet/engine"
-import { Either } from "effect"
+import { InterruptionData, PriceHistorySource } from "@spotfleet/engine"
+import { Either, Option } from "effect"
 import { createHash } from "node:crypto"
 import * as Dataset from "./Dataset.js"
 import * as FeatureLayout from "./FeatureLayout.js"
@@ -81,6 +82,42 @@ export const generatedSource = (seed = 7, days = 60): PriceSource => ({
 })
 
 /**
+ * The interruption data a dataset was built with, as the card records it: the feed's name and
+ * sha256, and the band it gave each pool of the dataset (null: the feed does not know the pool).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface InterruptionSource {
+  readonly kind: "spot-advisor"
+  readonly description: string
+  readonly sha256: string
+  readonly bands: Readonly<Record<string, number | null>>
+}
+
+/**
+ * What the card records of the interruption data behind a dataset.
+ *
+ * @since 0.2.0
+ * @category sources
+ */
+export const interruptionSource = (
+  loaded: { readonly table: InterruptionData.Table; readonly description: string; readonly sha256: string },
+  pools: ReadonlyArray<string>
+): InterruptionSource => ({
+  kind: "spot-advisor",
+  description: loaded.description,
+  sha256: loaded.sha256,
+  bands: Object.fromEntries([...new Set(pools)].sort().map((pool) => [
+    pool,
+    Option.getOrNull(Option.map(
+      Option.flatMap(InterruptionData.keyOfPool(pool), (key) => InterruptionData.lookupIn(loaded.table, key)),
+      (i) => i.band
+    ))
+  ]))
+})
+
+/**
  * The card written beside a trained model.
  *
  * @since 0.1.0
@@ -94,6 +131,8 @@ export interface ModelCard {
   readonly featureNames: ReadonlyArray<string>
   readonly source: { readonly kind: string; readonly description: string; readonly sha256: string }
   readonly dataset: Readonly<Record<string, number | null>>
+  /** The interruption data the dataset's bands came from (null: none, every band unknown). */
+  readonly interruptions?: InterruptionSource | null | undefined
   readonly holdoutFraction: number
   /** Decision times ≥ cutoff are the hold-out set. */
   readonly cutoff: number
@@ -115,6 +154,7 @@ export const trainAndExport = (args: {
   readonly examples: ReadonlyArray<Dataset.Example>
   readonly source: { readonly kind: string; readonly description: string; readonly sha256: string }
   readonly dataset: Readonly<Record<string, number | null>>
+  readonly interruptions?: InterruptionSource | null | undefined
   readonly holdoutFraction?: number | undefined
   readonly train?: Trainer.TrainOptions | undefined
 }): {
@@ -139,6 +179,7 @@ export const trainAndExport = (args: {
       featureNames: [...FeatureLayout.NAMES],
       source: { kind: args.source.kind, description: args.source.description, sha256: args.source.sha256 },
       dataset: args.dataset,
+      interruptions: args.interruptions ?? null,
       holdoutFraction: fraction,
       cutoff: split.cutoff,
       weights: model.weights,

@@ -42,6 +42,13 @@ export * as OnnxDecisionModel from "./OnnxDecisionModel.js"
 export * as Pipeline from "./Pipeline.js"
 
 /**
+ * The engine's `InterruptionData` read from the AWS Spot Instance Advisor feed (file or URL).
+ *
+ * @since 0.2.0
+ */
+export * as SpotAdvisor from "./SpotAdvisor.js"
+
+/**
  * The logistic-regression trainer and its ONNX export.
  *
  * @since 0.1.0

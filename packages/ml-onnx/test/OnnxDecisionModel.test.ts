@@ -8,6 +8,7 @@ import * as FeatureLayout from "../src/FeatureLayout.js"
 import { encodeModel, logisticRegression } from "../src/internal/onnxProto.js"
 import * as OnnxDecisionModel from "../src/OnnxDecisionModel.js"
 import * as Pipeline from "../src/Pipeline.js"
+import * as SpotAdvisor from "../src/SpotAdvisor.js"
 import * as Trainer from "../src/Trainer.js"
 
 const card = JSON.parse(
@@ -29,7 +30,20 @@ const holdout = (() => {
     const examples = Dataset.build(Pipeline.generatedSource().points, Pipeline.defaultDatasetOptions)
     return { exact: false, examples: Trainer.splitByTime(examples, card.holdoutFraction).holdout }
   }
-  const examples = Dataset.build(source.points, card.dataset)
+  // The bands the card says the model was trained with come from the Spot Advisor feed it names.
+  const advisor = process.env.SPOTFLEET_SPOT_ADVISOR ??
+    fileURLToPath(new URL("../../../../shared/data/spot-advisor-data.json", import.meta.url))
+  const interruptions = card.interruptions ?? null
+  const loaded = interruptions !== null && existsSync(advisor)
+    ? Either.getOrThrow(SpotAdvisor.fromText(readFileSync(advisor, "utf8"), advisor))
+    : null
+  if (interruptions !== null && (loaded === null || loaded.sha256 !== interruptions.sha256)) {
+    if (process.env.CI === "true") throw new Error(`CI: the shipped model's Spot Advisor feed (${interruptions.description}) is missing`)
+    console.warn(`!! SKIPPED exact comparison: the shipped model's Spot Advisor feed (${interruptions.description}) is not at ${advisor}`)
+    const examples = Dataset.build(source.points, card.dataset)
+    return { exact: false, examples: Trainer.splitByTime(examples, card.holdoutFraction).holdout }
+  }
+  const examples = Dataset.build(source.points, card.dataset, loaded?.table)
   const split = Trainer.splitByTime(examples, card.holdoutFraction)
   assert.strictEqual(split.cutoff, card.cutoff)
   return { exact: true, examples: split.holdout }

@@ -48,7 +48,13 @@ export const exportDatasetOptions = {
   windowDays: CliOptions.integer("window-days").pipe(Options.withDescription("days before the newest price"), Options.withDefault(90)),
   horizonHours: CliOptions.integer("horizon-hours").pipe(Options.withDefault(24)),
   onDemand: CliOptions.float("on-demand-price").pipe(Options.withDefault(C5A_2XLARGE_ON_DEMAND)),
-  seed: CliOptions.integer("seed").pipe(Options.withDefault(1))
+  seed: CliOptions.integer("seed").pipe(Options.withDefault(1)),
+  interruptions: Options.text("interruptions").pipe(
+    Options.withDescription(
+      "the AWS Spot Instance Advisor feed (spot-advisor-data.json) as a file or an http(s) URL: each candidate's interruption band and rate; without it every band is unknown"
+    ),
+    Options.optional
+  )
 }
 
 const exportDataset = Command.make("export-dataset", exportDatasetOptions, (args) =>

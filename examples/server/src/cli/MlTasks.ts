@@ -5,7 +5,7 @@
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { MysqlFailure, MysqlMigrations, MysqlModelRegistry, MysqlStore } from "@spotfleet/adapter-mysql"
 import { ModelRegistry, PriceStore } from "@spotfleet/engine"
-import { ArtifactStore, Dataset, OnnxDecisionModel, Pipeline, Trainer } from "@spotfleet/ml-onnx"
+import { ArtifactStore, Dataset, OnnxDecisionModel, Pipeline, SpotAdvisor, Trainer } from "@spotfleet/ml-onnx"
 import { Cause, Config, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHash } from "node:crypto"
 import { createWriteStream } from "node:fs"
@@ -127,6 +127,7 @@ export const exportDataset = (args: {
   readonly horizonHours: number
   readonly onDemand: number
   readonly seed: number
+  readonly interruptions: Option.Option<string>
 }) =>
   Effect.gen(function*() {
     const chosen = [Option.isSome(args.history), args.generated, args.fromStore].filter(Boolean).length
@@ -159,7 +160,13 @@ export const exportDataset = (args: {
       seed: args.seed,
       from: newest - args.windowDays * DAY
     }
-    const examples = Dataset.build(source.points, { ...options, onProgress: progress("building") })
+    const loaded = Option.isNone(args.interruptions)
+      ? null
+      : yield* (/^https?:\/\//.test(args.interruptions.value)
+        ? SpotAdvisor.fromUrl(args.interruptions.value)
+        : SpotAdvisor.fromFile(args.interruptions.value)).pipe(Effect.mapError((e) => new CliFailure(`--interruptions: ${e.message}`)))
+    const interruptions = loaded === null ? null : Pipeline.interruptionSource(loaded, source.points.map((p) => p.pool))
+    const examples = Dataset.build(source.points, { ...options, onProgress: progress("building") }, loaded?.table)
     if (examples.length === 0) {
       return yield* Effect.fail(new CliFailure(`no examples: the window (${args.windowDays} days) and horizon (${args.horizonHours} h) leave no decision time in the source`))
     }
@@ -195,6 +202,7 @@ export const exportDataset = (args: {
       label: `switching at t to the candidate saves more than the switch cost over the next ${args.horizonHours} h`,
       source: `${described} (sha256 ${source.sha256})`,
       options: { ...options },
+      interruptions,
       window: { from: options.from, to: newest },
       pools: [...new Set(source.points.map((p) => p.pool))].sort(),
       examples: examples.length,
@@ -262,6 +270,7 @@ export const train = (args: {
           examples,
           source: { kind: "dataset", description: manifest.source, sha256: manifest.sha256 },
           dataset: manifest.options,
+          interruptions: manifest.interruptions ?? null,
           holdoutFraction: args.holdout,
           train: { epochs: args.epochs }
         }),

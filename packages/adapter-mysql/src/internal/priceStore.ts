@@ -288,6 +288,32 @@ export const make = (
           (rows) => rows.map((r) => r.pool as Pool.PoolId)
         )
       ),
+    pricedPools: ({ from, instanceType, region, to }) => {
+      // With a type (and region): a prefix range of the pool keys, spot and on-demand; the exact
+      // match is checked on the ids found (a LIKE prefix is looser: us-east-1 matches us-east-10a).
+      const like = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+      const prefix = instanceType === undefined ? null : `${like(instanceType)}.${region === undefined ? "" : like(region)}%`
+      const poolWhere = prefix === null ? "" : "(pool LIKE ? OR pool LIKE ?) AND "
+      const poolParams = prefix === null ? [] : [prefix, `ondemand:${prefix}`]
+      return run(
+        "pricedPools",
+        Effect.map(
+          query(
+            `SELECT pool FROM price_snapshots WHERE ${poolWhere}observed_at >= ? AND observed_at < ? ` +
+              `UNION SELECT pool FROM ${PriceBlocks.consolidatedLayout.table} WHERE ${poolWhere}block_start >= ? AND block_start < ? ` +
+              `UNION SELECT pool FROM ${PriceBlocks.canonicalLayout.table} WHERE ${poolWhere}block_start >= ? AND block_start < ? ` +
+              "ORDER BY pool",
+            [
+              ...poolParams, from, to,
+              ...poolParams, PriceBlocks.blockOf(from), to,
+              ...poolParams, PriceBlocks.blockOf(from), to
+            ]
+          ),
+          (rows) =>
+            rows.map((r) => r.pool as Pool.PoolId).filter((pool) => PriceStore.isOfTypeAndRegion(pool, instanceType, region))
+        )
+      )
+    },
     flagDuplicates: (ids) =>
       run(
         "flagDuplicates",

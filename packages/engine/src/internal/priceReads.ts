@@ -4,7 +4,8 @@
  * history and chart (consolidated points up to the newest successful consolidation run, raw
  * reports after it: `chartPointsOf`), and the spot options of an instance type in a region.
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
+import type { InterruptionDataService } from "../InterruptionData.js"
 import type { StoreError } from "../EngineError.js"
 import * as Pool from "../Pool.js"
 import * as Product from "../Product.js"
@@ -149,7 +150,7 @@ export const quoteIn = (
     return quotes
   })
 
-export const make = (store: PriceStoreService) => {
+export const make = (store: PriceStoreService, interruptions: Option.Option<InterruptionDataService> = Option.none()) => {
   const lookup: PriceServiceService["lookup"] = (pools, window) => lookupIn(store, pools, window)
 
   const quote: PriceServiceService["quote"] = (pools, at) => quoteIn(store, pools, at)
@@ -175,15 +176,11 @@ export const make = (store: PriceStoreService) => {
 
   const poolOptions: PriceServiceService["poolOptions"] = ({ from, instanceType, region, to }) =>
     Effect.gen(function*() {
-      const seen = new Set<Pool.PoolId>()
-      for (const source of ["agent", "backfill"] as const) {
-        for (const p of yield* store.snapshotPools({ from, to, source })) seen.add(p)
-      }
-      const matching = [...seen].filter((pool) => {
+      // Every tier: snapshots of either source, consolidated and canonical points.
+      const matching = (yield* store.pricedPools({ from, to, instanceType, region })).filter((pool) => {
         const parts = Pool.parse(pool)
         return Either.isRight(parts) && parts.right.instanceType === instanceType && parts.right.region === region
       })
-      const latest = (pool: Pool.PoolId) => Effect.map(history(pool, { from, to }), (h) => chartPointsOf(h).at(-1))
       const stored = (yield* store.onDemandPrices).find((p) => p.instanceType === instanceType && p.region === region)
       // The baseline of each product: a stored price is Linux/UNIX's; without one (and for every
       // other product) the latest reported price of an on-demand pool of the type and product.
@@ -192,16 +189,17 @@ export const make = (store: PriceStoreService) => {
       for (const pool of matching.filter((p) => Pool.lifecycleOf(p) === "on-demand")) {
         const product = Pool.productOf(pool)
         if (product === Product.defaultProduct && stored !== undefined) continue
-        const last = yield* latest(pool)
+        const last = yield* latestIn(pool, { from, to })
         if (last !== undefined) baselines.set(product, last.price)
       }
       const options: Array<PoolOption> = []
       for (const pool of matching.filter((p) => Pool.lifecycleOf(p) === "spot").sort()) {
-        const last = yield* latest(pool)
+        const last = yield* latestIn(pool, { from, to })
         if (last === undefined) continue
         const parts = Pool.parse(pool)
         const product = Pool.productOf(pool)
         const onDemand = baselines.get(product) ?? null
+        const band = Option.isSome(interruptions) ? yield* interruptions.value.forPool(pool) : Option.none()
         options.push({
           pool,
           availabilityZone: Either.isRight(parts) ? parts.right.az : "",
@@ -209,11 +207,35 @@ export const make = (store: PriceStoreService) => {
           price: last.price,
           at: last.at,
           source: last.source,
-          savingsPercent: onDemand === null ? null : Math.round(((onDemand - last.price) / onDemand) * 10_000) / 100
+          savingsPercent: onDemand === null ? null : Math.round(((onDemand - last.price) / onDemand) * 10_000) / 100,
+          interruptionBand: Option.isSome(band) ? band.value.band : null,
+          interruptionLabel: Option.isSome(band) ? band.value.label : null
         })
       }
       options.sort((a, b) => a.price - b.price || (a.pool < b.pool ? -1 : 1))
       return { onDemandPrice: baselines.get(Product.defaultProduct) ?? null, options }
+    })
+
+  /**
+   * A pool's latest point in a window over every tier: the chart's last point, unless a
+   * consolidated, canonical or backfilled (not yet consolidated) point is later — a backfill
+   * writes past the last consolidation run. At equal times the chart's point wins.
+   */
+  const latestIn = (pool: Pool.PoolId, window: { readonly from: number; readonly to: number }) =>
+    Effect.gen(function*() {
+      const h = yield* history(pool, window)
+      let best: { readonly at: number; readonly price: number; readonly source: ChartPoint["source"] } | undefined = chartPointsOf(h).at(-1)
+      const later = (at: number, price: number, source: ChartPoint["source"]) => {
+        if (best === undefined || at > best.at) best = { at, price, source }
+      }
+      const consolidated = h.consolidated.at(-1)
+      if (consolidated !== undefined) later(consolidated.slotStart, consolidated.price, consolidated.source)
+      const canonical = (yield* store.canonical({ pool, ...window })).at(-1)
+      if (canonical !== undefined) later(canonical.slotStart, canonical.price, canonical.source)
+      for (const s of yield* store.snapshots({ pools: [pool], ...window, source: "backfill" })) {
+        if (!s.duplicate) later(s.observedAt, s.price, "raw")
+      }
+      return best
     })
 
   const spotPoints: PriceServiceService["spotPoints"] = (pool, { from, to }) =>

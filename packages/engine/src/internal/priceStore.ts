@@ -1,4 +1,5 @@
-import { Effect, Equal } from "effect"
+import { Effect, Either, Equal } from "effect"
+import * as Pool from "../Pool.js"
 import type { PoolId } from "../Pool.js"
 import type { PriceStoreBulk, PriceStoreService, UpsertResult } from "../PriceStore.js"
 import { canonicalPoints, columnsFromRows, consolidatedPoints, type HistoryRecord } from "./consolidation.js"
@@ -10,6 +11,13 @@ import {
   PriceSnapshot,
   type SnapshotDraft
 } from "../Pricing.js"
+
+export const isOfTypeAndRegion = (pool: string, instanceType?: string | undefined, region?: string | undefined): boolean => {
+  if (instanceType === undefined && region === undefined) return true
+  const parts = Pool.parse(pool)
+  return Either.isRight(parts) && (instanceType === undefined || parts.right.instanceType === instanceType) &&
+    (region === undefined || parts.right.region === region)
+}
 
 interface Keyed {
   readonly pool: PoolId
@@ -92,6 +100,23 @@ export const makeMemoryWith = (): {
         const wanted = source ?? "agent"
         for (const s of snapshots) if (s.source === wanted && s.observedAt >= from && s.observedAt < to) pools.add(s.pool)
         return [...pools].sort()
+      }),
+    pricedPools: ({ from, instanceType, region, to }) =>
+      Effect.sync(() => {
+        const pools = new Set<PoolId>()
+        for (const s of snapshots) if (s.observedAt >= from && s.observedAt < to) pools.add(s.pool)
+        for (const tier of [consolidated, canonical] as const) {
+          for (const [pool, points] of tier) {
+            if (pools.has(pool)) continue
+            for (const slot of points.keys()) {
+              if (slot >= from && slot < to) {
+                pools.add(pool)
+                break
+              }
+            }
+          }
+        }
+        return [...pools].filter((pool) => isOfTypeAndRegion(pool, instanceType, region)).sort()
       }),
     flagDuplicates: (ids) =>
       Effect.sync(() => {

@@ -118,6 +118,46 @@ export const tests: Tests<PriceStore> = (it) => {
       assert.notInclude([...backfillPools], p2)
     }))
 
+  it.effect("pricedPools: pools with prices in any tier, of one type and region, spot and on-demand", () =>
+    Effect.gen(function*() {
+      const store = yield* PriceStore
+      // One fresh instance type (the store may be shared), its pools in every tier.
+      const type = `pq${unique().replaceAll("-", "")}.large`
+      const [agent, backfill, consolidated, canonical, other, otherRegion, old] = [
+        Pool.make(type, "us-east-1a"),
+        Pool.make(type, "us-east-1b"),
+        Pool.make(type, "us-east-1c"),
+        Pool.make(type, "us-east-1d"),
+        Pool.make(`${type}x`, "us-east-1a"),
+        Pool.make(type, "eu-west-1a"),
+        Pool.make(type, "us-east-1f")
+      ]
+      const onDemand = Pool.make(type, "us-east-1a", "on-demand")
+      const day = 86_400_000
+      const from = 400 * day
+      const to = from + 2 * day
+      const slot = (at: number) => at / SLOT
+      yield* store.appendSnapshots([
+        draft(agent, from + 10, 0.1),
+        draft(backfill, from + day, 0.1, "backfill"),
+        draft(onDemand, from + 20, 0.4),
+        draft(other, from + 30, 0.1),
+        draft(otherRegion, from + 40, 0.1),
+        draft(old, from - 3 * day, 0.1)
+      ])
+      yield* store.upsertConsolidated([point(consolidated, slot(from + day), 0.1, "backfilled", "run-pq"), point(old, slot(to + 3 * day), 0.1, "agent", "run-pq")])
+      yield* store.upsertCanonical([canonicalPoint(canonical, slot(from + day + SLOT), 0.1, "run-pq")])
+      const found = yield* store.pricedPools({ from, to, instanceType: type, region: "us-east-1" })
+      assert.deepStrictEqual([...found], [canonical, agent, backfill, consolidated, onDemand].sort())
+      const everyRegion = yield* store.pricedPools({ from, to, instanceType: type })
+      assert.deepStrictEqual([...everyRegion], [canonical, agent, backfill, consolidated, onDemand, otherRegion].sort())
+      const any = yield* store.pricedPools({ from, to })
+      assert.includeMembers([...any], [agent, backfill, consolidated, canonical, other, otherRegion, onDemand])
+      assert.notInclude([...any], old)
+      // Characters that mean something to SQL LIKE are taken as they are.
+      assert.deepStrictEqual([...(yield* store.pricedPools({ from, to, instanceType: "pq%", region: "us-east-1" }))], [])
+    }))
+
   it.effect("flags duplicates without deleting them; flagging twice is counted once", () =>
     Effect.gen(function*() {
       const store = yield* PriceStore
