@@ -1,56 +1,27 @@
 import { assert, layer } from "@effect/vitest"
 import { DomainEvent, EventLog, Ids } from "@spotfleet/engine"
 import { Effect, Schema } from "effect"
-import { call, createTenant, memoryServer, TestServer } from "./utils.js"
+import { call, createTenant, memoryServer, readSse, type SseBlock } from "./utils.js"
 
 interface Received {
   readonly ids: Array<number>
   readonly types: Array<string>
-  comments: number
+  readonly comments: number
 }
 
-/** Opens the stream and collects events until `until` holds; then disconnects. */
-const readStream = (token: string, lastEventId: number | undefined, until: (r: Received) => boolean) =>
-  Effect.gen(function*() {
-    const { baseUrl } = yield* TestServer
-    return yield* Effect.promise(async () => {
-      const controller = new AbortController()
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "text/event-stream" }
-      if (lastEventId !== undefined) headers["last-event-id"] = String(lastEventId)
-      const response = await fetch(`${baseUrl}/api/events/stream`, { headers, signal: controller.signal })
-      assert.strictEqual(response.status, 200)
-      assert.include(response.headers.get("content-type") ?? "", "text/event-stream")
-      const received: Received = { ids: [], types: [], comments: 0 }
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-      let buffer = ""
-      const deadline = Date.now() + 10_000
-      while (!until(received) && Date.now() < deadline) {
-        const { done, value } = await reader.read()
-        if (done) break
-        buffer += value
-        let end: number
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const lines = block.split("\n")
-          if (lines.every((l) => l.startsWith(":") || l.startsWith("retry:"))) {
-            received.comments += lines.filter((l) => l.startsWith(":")).length
-            continue
-          }
-          const id = lines.find((l) => l.startsWith("id:"))!.slice(3).trim()
-          const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n")
-          const event = Schema.decodeUnknownSync(DomainEvent.DomainEvent)(JSON.parse(data))
-          assert.strictEqual(String(event.id), id)
-          assert.strictEqual(lines.find((l) => l.startsWith("event:"))!.slice(6).trim(), event.type)
-          received.ids.push(event.id)
-          received.types.push(event.type)
-        }
-      }
-      controller.abort()
-      await reader.cancel().catch(() => undefined)
-      return received
+/** Opens the event stream and collects events until `until` holds; each block's id and type are the event's. */
+const readStream = (token: string, lastEventId: number | undefined, until: (r: Received) => boolean) => {
+  const received = (blocks: ReadonlyArray<SseBlock>, comments: number): Received => {
+    const events = blocks.map((b) => {
+      const event = Schema.decodeUnknownSync(DomainEvent.DomainEvent)(JSON.parse(b.data))
+      assert.strictEqual(String(event.id), b.id)
+      assert.strictEqual(b.event, event.type)
+      return event
     })
-  })
+    return { ids: events.map((e) => e.id), types: events.map((e) => e.type), comments }
+  }
+  return Effect.map(readSse("/api/events/stream", token, lastEventId, (blocks, comments) => until(received(blocks, comments))), (r) => received(r.blocks, r.comments))
+}
 
 layer(memoryServer, { timeout: "30 seconds", excludeTestServices: true })("SSE /api/events/stream", (it) => {
   it.effect("a reconnect with Last-Event-ID receives exactly the missed events, in order, once", () =>

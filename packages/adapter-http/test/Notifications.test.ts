@@ -5,46 +5,20 @@
 import { assert, layer } from "@effect/vitest"
 import { Notification } from "@spotfleet/engine"
 import { Effect, Layer } from "effect"
-import { call, createTenant, memoryServer, TestServer } from "./utils.js"
+import { call, createTenant, memoryServer, readSse } from "./utils.js"
 
 // The notification store is in the context the server is built in, so its routes find it.
 const withNotifications = memoryServer.pipe(Layer.provideMerge(Notification.layerMemory))
 
 /** Reads `count` SSE notifications (after `lastEventId` when given), then disconnects. */
 const readNotifications = (token: string, lastEventId: number | undefined, count: number) =>
-  Effect.gen(function*() {
-    const { baseUrl } = yield* TestServer
-    return yield* Effect.promise(async () => {
-      const controller = new AbortController()
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "text/event-stream" }
-      if (lastEventId !== undefined) headers["last-event-id"] = String(lastEventId)
-      const response = await fetch(`${baseUrl}/api/notifications/stream`, { headers, signal: controller.signal })
-      assert.strictEqual(response.status, 200)
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-      const received: Array<{ id: number; kind: string }> = []
-      let buffer = ""
-      const deadline = Date.now() + 10_000
-      while (received.length < count && Date.now() < deadline) {
-        const { done, value } = await reader.read()
-        if (done) break
-        buffer += value
-        let end: number
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const lines = buffer.slice(0, end).split("\n")
-          buffer = buffer.slice(end + 2)
-          const event = lines.find((l) => l.startsWith("event:"))
-          if (event === undefined) continue
-          assert.strictEqual(event.slice(6).trim(), "notification")
-          const data = JSON.parse(lines.find((l) => l.startsWith("data:"))!.slice(5))
-          assert.strictEqual(lines.find((l) => l.startsWith("id:"))!.slice(3).trim(), String(data.id))
-          received.push({ id: data.id, kind: data.kind })
-        }
-      }
-      controller.abort()
-      await reader.cancel().catch(() => undefined)
-      return received
-    })
-  })
+  Effect.map(readSse("/api/notifications/stream", token, lastEventId, (blocks) => blocks.length >= count), ({ blocks }) =>
+    blocks.map((b) => {
+      assert.strictEqual(b.event, "notification")
+      const data = JSON.parse(b.data)
+      assert.strictEqual(b.id, String(data.id))
+      return { id: data.id as number, kind: data.kind as string }
+    }))
 
 const terminationNotice = (token: string, name: string) =>
   Effect.gen(function*() {

@@ -177,3 +177,54 @@ export const head = (method: string, path: string, headers: Record<string, strin
   return `${lines.join("\r\n")}\r\n\r\n`
 }
 
+
+/** One server-sent event block: its `id:`, `event:` and joined `data:` lines. */
+export interface SseBlock {
+  readonly id: string
+  readonly event: string
+  readonly data: string
+}
+
+/**
+ * Opens an SSE route (resuming after `lastEventId` when given) and collects its blocks until
+ * `until` holds (10 s at most), counting comment lines apart; then disconnects.
+ */
+export const readSse = (
+  route: string,
+  token: string,
+  lastEventId: number | undefined,
+  until: (blocks: ReadonlyArray<SseBlock>, comments: number) => boolean
+) =>
+  Effect.gen(function*() {
+    const { baseUrl } = yield* TestServer
+    return yield* Effect.promise(async () => {
+      const controller = new AbortController()
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "text/event-stream" }
+      if (lastEventId !== undefined) headers["last-event-id"] = String(lastEventId)
+      const response = await fetch(`${baseUrl}${route}`, { headers, signal: controller.signal })
+      if (response.status !== 200) throw new Error(`${route}: ${response.status}`)
+      if (!(response.headers.get("content-type") ?? "").includes("text/event-stream")) throw new Error(`${route}: not an event stream`)
+      const blocks: Array<SseBlock> = []
+      let comments = 0
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+      let buffer = ""
+      const deadline = Date.now() + 10_000
+      while (!until(blocks, comments) && Date.now() < deadline) {
+        const { done, value } = await reader.read()
+        if (done) break
+        buffer += value
+        let end: number
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const lines = buffer.slice(0, end).split("\n")
+          buffer = buffer.slice(end + 2)
+          comments += lines.filter((l) => l.startsWith(":")).length
+          const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).trim())
+          if (field("event").length === 0 && field("data").length === 0) continue
+          blocks.push({ id: field("id")[0] ?? "", event: field("event")[0] ?? "", data: field("data").join("\n") })
+        }
+      }
+      controller.abort()
+      await reader.cancel().catch(() => undefined)
+      return { blocks, comments }
+    })
+  })

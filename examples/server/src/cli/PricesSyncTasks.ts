@@ -2,38 +2,12 @@
  * The work behind `spotfleet prices sync` (see PricesSyncCommand.ts), loaded only when it runs.
  * Every failure is a {@link CliFailure} in words.
  */
-import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
-import { MysqlFailure, MysqlMigrations, MysqlStore } from "@spotfleet/adapter-mysql"
 import { PriceSync } from "@spotfleet/aws"
-import { MemoryStore } from "@spotfleet/engine"
-import { Cause, Clock, Config, Console, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { CliFailure, parseTime } from "./CliOptions.js"
+import { messageOf, storeLayer } from "./PricingTasks.js"
 
 const DAY = 86_400_000
-
-const messageOf = (e: unknown): string => {
-  const m = e instanceof Error ? e.message : typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e)
-  return m.split("\n")[0] ?? m
-}
-
-/** The store: MySQL at `MYSQL_URL` (migrated), else (or with --dry-run) in memory. */
-const storeLayer = (dryRun: boolean) =>
-  Layer.unwrapEffect(
-    Effect.gen(function*() {
-      const url = dryRun ? Option.none() : yield* Config.option(Config.redacted("MYSQL_URL")).pipe(Effect.orDie)
-      const usable = Option.filter(url, (u) => Redacted.value(u).trim() !== "")
-      if (Option.isNone(usable)) {
-        yield* Console.error(dryRun ? "dry run: in-memory store, nothing is kept" : "MYSQL_URL not set: dry run on an in-memory store, nothing is kept")
-        return MemoryStore.layer
-      }
-      return MysqlStore.layer.pipe(
-        Layer.provide(MysqlMigrations.layer.pipe(Layer.provideMerge(MysqlClient.layer({ url: usable.value })))),
-        Layer.catchAllCause((cause) =>
-          Layer.fail(new CliFailure(MysqlFailure.explain(cause, { url: usable.value }) ?? `cannot open the store at MYSQL_URL: ${messageOf(Cause.squash(cause))}`))
-        )
-      )
-    })
-  )
 
 /** One stderr line per page and per 10 % of the consolidation. */
 const progress = () => {

@@ -43,7 +43,7 @@ export const messageOf = (e: unknown): string => {
 }
 
 /** The store the job writes to: MySQL at `MYSQL_URL` (migrated), else (or with --dry-run) in memory. */
-const storeLayer = (dryRun: boolean) =>
+export const storeLayer = (dryRun: boolean) =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
       const url = dryRun ? Option.none() : yield* Config.option(Config.redacted("MYSQL_URL")).pipe(Effect.orDie)
