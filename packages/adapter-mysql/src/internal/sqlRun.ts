@@ -33,5 +33,14 @@ export const helpers = (client: SqlClient.SqlClient, lockRetries = 5) => {
         })),
       Effect.catchIf(isSqlError, (e) => Effect.fail(Errors.toStoreError(operation)(e)))
     ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
-  return { sql, query, exec, run }
+  /**
+   * An idempotent statement of a hot path (a heartbeat, a keyed read): the success path skips
+   * the retry machinery; a failure the error allows is tried once more, then mapped as by `run`.
+   */
+  const retryOnce = <A, R>(operation: string, once: Effect.Effect<A, SqlError, R>) =>
+    Effect.catchAll(once, (e) => run(operation, Errors.isRetryable(e) ? once : Effect.fail(e)))
+  return { sql, query, exec, run, retryOnce }
 }
+
+/** The statement helpers of a store (see {@link helpers}). */
+export type Run = ReturnType<typeof helpers>
