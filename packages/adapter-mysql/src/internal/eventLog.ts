@@ -134,14 +134,15 @@ export const make = (transport: Transport, { run }: Run): EventLog.EventLogServi
   })
 
   const commit: EventLog.EventLogService["commit"] = (c) => {
-    const alone = Effect.map(writeLogCommits(transport, [c]), (answers) => answers[0]!).pipe(
-      Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => Effect.fail(keyTaken(c)))
-    )
+    const alone = () =>
+      Effect.map(writeLogCommits(transport, [c]), (answers) => answers[0]!).pipe(
+        Effect.catchIf((e) => Errors.duplicateKeyName(e) !== null, () => Effect.fail(keyTaken(c)))
+      )
     return run(
       "commitLog",
       (c.snapshots?.length ?? 0) > PriceStoreSql.APPEND_ROWS
-        ? alone
-        : standalone(alone, Effect.flatMap(logGrouped.one(c), Either.match({ onLeft: Effect.fail, onRight: Effect.succeed })))
+        ? alone()
+        : standalone(alone, () => Effect.flatMap(logGrouped.one(c), Either.match({ onLeft: Effect.fail, onRight: Effect.succeed })))
     )
   }
 
@@ -171,7 +172,7 @@ export const make = (transport: Transport, { run }: Run): EventLog.EventLogServi
         )
       )
     },
-    append: (drafts) => run("appendEvents", standalone(appendNow(drafts), appendGrouped.one(drafts))),
+    append: (drafts) => run("appendEvents", standalone(() => appendNow(drafts), () => appendGrouped.one(drafts))),
     latestId: run("latestEventId", Effect.map(transport.query("SELECT COALESCE(MAX(id), 0) AS id FROM events"), (rows) => Number(rows[0]?.id ?? 0)))
   }
 }

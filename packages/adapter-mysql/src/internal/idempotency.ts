@@ -69,10 +69,13 @@ export const make = (transport: Transport, { retryOnce, run }: Run): Idempotency
       run(
         "putIdempotency",
         standalone(
-          Effect.asVoid(
-            Effect.catchIf(transport.exec(INSERT, insert(record).params), (e) => Errors.duplicateKeyName(e) !== null, () => Effect.fail(keyTaken(record.key)))
-          ),
-          Effect.flatMap(putGrouped.one(record), (written) => written ? Effect.void : Effect.fail(keyTaken(record.key)))
+          () => {
+            const statement = insert(record)
+            return Effect.asVoid(
+              Effect.catchIf(transport.exec(statement.text, statement.params), (e) => Errors.duplicateKeyName(e) !== null, () => Effect.fail(keyTaken(record.key)))
+            )
+          },
+          () => Effect.flatMap(putGrouped.one(record), (written) => written ? Effect.void : Effect.fail(keyTaken(record.key)))
         )
       ),
     purgeBefore: (time) =>

@@ -98,12 +98,12 @@ export const make = (rawPool: Mysql.Pool, sqlClient: Transport, runtime: Runtime
     query: sqlClient.query,
     exec: sqlClient.exec,
     withTransaction: sqlClient.withTransaction,
-    hotExec: (t, p) => standalone(sqlClient.exec(t, p), execute(t, p)),
+    hotExec: (t, p) => standalone(() => sqlClient.exec(t, p), () => execute(t, p)),
     hotRead: (kind) => {
       const reads = Batcher.unsafeMake(runtime, ReadBatch.read(readOps, kind), { concurrent: true })
       return reads.one
     },
-    transaction: (statements) => standalone(sqlClient.transaction(statements), script(statements)),
+    transaction: (statements) => standalone(() => sqlClient.transaction(statements), () => script(statements)),
     heartbeats: (beats, at) => heartbeats.all(beats.map((b) => ({ tenantId: b.tenantId, agentId: b.agentId, at }))),
     group: groupCommit(runtime)
   }

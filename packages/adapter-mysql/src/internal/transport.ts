@@ -90,6 +90,12 @@ export interface Transport {
   readonly group: <I, O, E>(writeAll: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E>) => Batcher.Batcher<I, O, E>
 }
 
-/** `inTransaction` inside a caller's `SqlClient` transaction, else `outside`. */
-export const standalone = <A, E, R>(inTransaction: Effect.Effect<A, E, R>, outside: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (t) => Option.isSome(t) ? inTransaction : outside)
+/**
+ * `inTransaction()` inside a caller's `SqlClient` transaction, else `outside()`. Thunks: only
+ * the way taken is built (the hot paths build statements for it).
+ */
+export const standalone = <A, E, R>(
+  inTransaction: () => Effect.Effect<A, E, R>,
+  outside: () => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (t) => Option.isSome(t) ? inTransaction() : outside())
