@@ -104,7 +104,10 @@ export const make = (rawPool: Mysql.Pool, sqlClient: Transport, runtime: Runtime
       return reads.one
     },
     transaction: (statements) => standalone(() => sqlClient.transaction(statements), () => script(statements)),
-    heartbeats: (beats, at) => heartbeats.all(beats.map((b) => ({ tenantId: b.tenantId, agentId: b.agentId, at }))),
+    heartbeats: (beats, at) =>
+      beats.length === 1
+        ? Effect.map(heartbeats.one({ tenantId: beats[0]!.tenantId, agentId: beats[0]!.agentId, at }), (touched) => [touched])
+        : heartbeats.all(beats.map((b) => ({ tenantId: b.tenantId, agentId: b.agentId, at }))),
     group: groupCommit(runtime)
   }
 }
