@@ -10,7 +10,7 @@ import * as EventLog from "./eventLog.js"
 import type * as HeartbeatBatch from "./heartbeatBatch.js"
 import * as ReadBatch from "./readBatch.js"
 import * as Rows from "./rows.js"
-import { placeholders, type Run } from "./sqlRun.js"
+import { placeholders, type Run, where } from "./sqlRun.js"
 import type { Row, Transport } from "./transport.js"
 
 const { limitClause } = EventLog
@@ -87,32 +87,14 @@ export const make = (transport: Transport, { retryOnce, run }: Run): AgentStore.
       )
 
   const list: AgentStore.AgentStoreService["list"] = (tenantId, listOptions = {}) => {
-    const where: Array<string> = []
-    const params: Array<unknown> = []
-    if (tenantId !== null) {
-      where.push("tenant_id = ?")
-      params.push(tenantId)
-    }
-    if (listOptions.liveness !== undefined) {
-      where.push("liveness = ?")
-      params.push(listOptions.liveness)
-    }
-    if (listOptions.heartbeatBefore !== undefined) {
-      where.push("COALESCE(last_heartbeat_at, 0) < ?")
-      params.push(listOptions.heartbeatBefore)
-    }
-    if (listOptions.autoSwitch !== undefined) {
-      where.push("auto_switch = ?")
-      params.push(listOptions.autoSwitch)
-    }
-    if (listOptions.afterId !== undefined) {
-      where.push("id > ?")
-      params.push(listOptions.afterId)
-    }
-    const text = `SELECT ${Rows.agentColumns} FROM agents${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY id${
-      limitClause(listOptions.limit)
-    }`
-    return run("list", Effect.flatMap(query(text, params), (rows) => decodeAll(rows, Rows.decodeAgent)))
+    const filter = where()
+      .and(tenantId !== null, "tenant_id = ?", tenantId)
+      .and(listOptions.liveness !== undefined, "liveness = ?", listOptions.liveness)
+      .and(listOptions.heartbeatBefore !== undefined, "COALESCE(last_heartbeat_at, 0) < ?", listOptions.heartbeatBefore)
+      .and(listOptions.autoSwitch !== undefined, "auto_switch = ?", listOptions.autoSwitch)
+      .and(listOptions.afterId !== undefined, "id > ?", listOptions.afterId)
+    const text = `SELECT ${Rows.agentColumns} FROM agents${filter.text()} ORDER BY id${limitClause(listOptions.limit)}`
+    return run("list", Effect.flatMap(query(text, filter.params), (rows) => decodeAll(rows, Rows.decodeAgent)))
   }
 
   const countAgents: AgentStore.AgentStoreService["countAgents"] = (tenantId) =>
@@ -178,41 +160,24 @@ export const make = (transport: Transport, { retryOnce, run }: Run): AgentStore.
 
 
   const listInstances: NonNullable<AgentStore.AgentStoreService["listInstances"]> = (tenantId, listOptions = {}) => {
-    const where: Array<string> = []
-    const params: Array<unknown> = []
-    if (tenantId !== null) {
-      where.push("tenant_id = ?")
-      params.push(tenantId)
-    }
-    if (listOptions.roles !== undefined) {
-      if (listOptions.roles.length === 0) return Effect.succeed([])
-      where.push(`role IN (${placeholders(listOptions.roles.length)})`)
-      params.push(...listOptions.roles)
-    }
-    if (listOptions.notTerminatedBy !== undefined) {
-      where.push("(terminated_at IS NULL OR terminated_at > ?)")
-      params.push(listOptions.notTerminatedBy)
-    }
-    if (listOptions.runningAfter !== undefined) {
-      where.push(
-        "launch_confirmed_at IS NOT NULL AND cloud_instance_id IS NOT NULL AND (termination_confirmed_at IS NULL OR termination_confirmed_at > ?)"
+    const roles = listOptions.roles
+    if (roles !== undefined && roles.length === 0) return Effect.succeed([])
+    const filter = where()
+      .and(tenantId !== null, "tenant_id = ?", tenantId)
+      .and(roles !== undefined, `role IN (${placeholders(roles?.length ?? 0)})`, ...(roles ?? []))
+      .and(listOptions.notTerminatedBy !== undefined, "(terminated_at IS NULL OR terminated_at > ?)", listOptions.notTerminatedBy)
+      .and(
+        listOptions.runningAfter !== undefined,
+        "launch_confirmed_at IS NOT NULL AND cloud_instance_id IS NOT NULL AND (termination_confirmed_at IS NULL OR termination_confirmed_at > ?)",
+        listOptions.runningAfter
       )
-      params.push(listOptions.runningAfter)
-    }
-    if (listOptions.unreconciled !== undefined) {
       // `true` reads the (role, termination_confirmed_at) index of migration 9.
-      where.push(`${listOptions.unreconciled ? "" : "NOT "}(${UNRECONCILED})`)
-    }
-    if (listOptions.afterId !== undefined) {
-      where.push("id > ?")
-      params.push(listOptions.afterId)
-    }
-    const text = `SELECT tenant_id, ${Rows.instanceColumns} FROM instances${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY id${
-      limitClause(listOptions.limit)
-    }`
+      .and(listOptions.unreconciled !== undefined, `${listOptions.unreconciled === true ? "" : "NOT "}(${UNRECONCILED})`)
+      .and(listOptions.afterId !== undefined, "id > ?", listOptions.afterId)
+    const text = `SELECT tenant_id, ${Rows.instanceColumns} FROM instances${filter.text()} ORDER BY id${limitClause(listOptions.limit)}`
     return run(
       "listInstances",
-      Effect.flatMap(query(text, params), (rows) =>
+      Effect.flatMap(query(text, filter.params), (rows) =>
         decodeAll(rows, (row) =>
           Either.map(Rows.decodeInstance(row), (instance) => ({ tenantId: row.tenant_id as Agent.Agent["tenantId"], instance }))))
     )
@@ -220,22 +185,13 @@ export const make = (transport: Transport, { retryOnce, run }: Run): AgentStore.
 
   /** Agents with a notice or an open command (the poll peek's test), one page in one read. */
   const busyAgents: NonNullable<AgentStore.AgentStoreService["busyAgents"]> = (tenantId, busyOptions = {}) => {
-    const where = [
-      BUSY_WHERE
-    ]
-    const params: Array<unknown> = []
-    if (tenantId !== null) {
-      where.push("a.tenant_id = ?")
-      params.push(tenantId)
-    }
-    if (busyOptions.afterId !== undefined) {
-      where.push("a.id > ?")
-      params.push(busyOptions.afterId)
-    }
+    const filter = where(BUSY_WHERE)
+      .and(tenantId !== null, "a.tenant_id = ?", tenantId)
+      .and(busyOptions.afterId !== undefined, "a.id > ?", busyOptions.afterId)
     return run(
       "busyAgents",
       Effect.map(
-        query(`SELECT a.id, a.tenant_id, a.version FROM agents a WHERE ${where.join(" AND ")} ORDER BY a.id${limitClause(busyOptions.limit)}`, params),
+        query(`SELECT a.id, a.tenant_id, a.version FROM agents a${filter.text()} ORDER BY a.id${limitClause(busyOptions.limit)}`, filter.params),
         (rows) =>
           rows.map((r): AgentStore.AgentRef => ({
             tenantId: r.tenant_id as Agent.Agent["tenantId"],

@@ -11,7 +11,7 @@ import * as Errors from "./errors.js"
 import * as Idempotency from "./idempotency.js"
 import * as PriceStoreSql from "./priceStore.js"
 import * as Rows from "./rows.js"
-import { placeholders, type Run } from "./sqlRun.js"
+import { placeholders, type Run, where } from "./sqlRun.js"
 import { header, type Results, type Statement, standalone, type Transport } from "./transport.js"
 
 /** LIMIT is inlined (prepared-statement LIMIT parameters are rejected by some MySQL 8 versions). */
@@ -150,24 +150,15 @@ export const make = (transport: Transport, { run }: Run): EventLog.EventLogServi
     commit,
     read: ({ afterId, agentId, limit, tenantId, types }) => {
       if (types !== undefined && types.length === 0) return Effect.succeed([])
-      const where = ["id > ?"]
-      const params: Array<unknown> = [afterId]
-      if (types !== undefined) {
-        where.push(`type IN (${placeholders(types.length)})`)
-        params.push(...types)
-      }
-      if (tenantId !== null) {
-        where.push("tenant_id = ?")
-        params.push(tenantId)
-      }
-      if (agentId !== undefined) {
-        where.push("agent_id = ?")
-        params.push(agentId)
-      }
+      const filter = where()
+        .and(true, "id > ?", afterId)
+        .and(types !== undefined, `type IN (${placeholders(types?.length ?? 0)})`, ...(types ?? []))
+        .and(tenantId !== null, "tenant_id = ?", tenantId)
+        .and(agentId !== undefined, "agent_id = ?", agentId)
       return run(
         "readEvents",
         Effect.flatMap(
-          transport.query(`SELECT ${Rows.eventColumns} FROM events WHERE ${where.join(" AND ")} ORDER BY id${limitClause(limit)}`, params),
+          transport.query(`SELECT ${Rows.eventColumns} FROM events${filter.text()} ORDER BY id${limitClause(limit)}`, filter.params),
           (rows) => Rows.decodeRows(rows, Rows.decodeEvent)
         )
       )

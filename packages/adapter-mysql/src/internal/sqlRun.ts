@@ -9,6 +9,33 @@ type Row = Record<string, unknown>
 /** `?, ?, …` for `n` parameters (IN lists, VALUES tuples). */
 export const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ")
 
+/** A WHERE clause from conditions that apply or not (the filters of a list read). */
+export interface Where {
+  /** Adds `clause` (with the parameters of its placeholders) when `applies`. */
+  readonly and: (applies: boolean, clause: string, ...params: ReadonlyArray<unknown>) => Where
+  /** ` WHERE a AND b …`, or nothing without conditions. */
+  readonly text: () => string
+  readonly params: ReadonlyArray<unknown>
+}
+
+/** A {@link Where} starting with `clauses` that always apply. */
+export const where = (...clauses: ReadonlyArray<string>): Where => {
+  const all = [...clauses]
+  const params: Array<unknown> = []
+  const self: Where = {
+    and: (applies, clause, ...values) => {
+      if (applies) {
+        all.push(clause)
+        params.push(...values)
+      }
+      return self
+    },
+    text: () => all.length === 0 ? "" : ` WHERE ${all.join(" AND ")}`,
+    params
+  }
+  return self
+}
+
 const isSqlError = (e: unknown): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError"
 
 /** Statement helpers on a client without name transforms, with lock retries and error mapping. */
