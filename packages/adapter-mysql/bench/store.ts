@@ -24,7 +24,7 @@ const url = (() => {
   u.pathname = `/${database}`
   return u.toString()
 })()
-/** The statement `touchHeartbeat` sends (mysqlStore.ts), byte for byte: ownership check and answer included. */
+/** The statement `touchHeartbeat` sends (heartbeatBatch.ts, `singleSql`), byte for byte: ownership check and answer included. */
 const HEARTBEAT_SQL = "UPDATE agents SET last_heartbeat_at = " +
   "IF(LAST_INSERT_ID(config_version * 2 + (liveness = 'online') + 1) > 0, " +
   "GREATEST(COALESCE(last_heartbeat_at, ?), ?), last_heartbeat_at) " +

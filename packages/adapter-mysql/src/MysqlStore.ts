@@ -49,19 +49,30 @@ export interface Options {
   /** Retries of a transaction that hit a deadlock (1213) or a lock wait timeout (1205). Default 5. */
   readonly lockRetries?: number | undefined
   /**
-   * Heartbeats are the hottest write: when the client in context is a `MysqlClient`, the store
-   * opens its own mysql2 pool for them from the client's config (so up to this many extra
-   * connections; default the client's `maxConnections`, else 10), writes them there in batches
-   * (group commit: the heartbeats that arrive while one batch is written go together in the
-   * next) and closes the pool with its scope. 0 sends each heartbeat through the `SqlClient`
-   * like every other statement (and records its `sql.execute` span, which the own pool does not).
+   * The store's own mysql2 pool: when the client in context is a `MysqlClient`, the store opens
+   * a pool of its own from the client's config (so up to this many extra connections; default
+   * the client's `maxConnections`, else 10) and closes it with its scope. Every statement that
+   * runs outside a caller's `SqlClient` transaction goes there: commits, event appends and log
+   * commits in one round trip each, heartbeats in batches (group commit: the heartbeats that
+   * arrive while one batch is written go together in the next), the agents' hot reads
+   * coalesced, idempotency records. 0 sends everything through the `SqlClient` (and records
+   * each statement's `sql.execute` span, which the own pool does not).
+   *
+   * @since 0.2.0
+   */
+  readonly rawPoolConnections?: number | undefined
+  /**
+   * The old name of {@link Options.rawPoolConnections} (the pool carries far more than
+   * heartbeats); `rawPoolConnections` wins when both are set.
+   *
+   * @deprecated use `rawPoolConnections`.
    */
   readonly heartbeatConnections?: number | undefined
 }
 
 /**
  * Builds the store ports on the `SqlClient` in context (a MySQL or MariaDB client). Runs no
- * migrations. The scope owns the heartbeat pool (see {@link Options.heartbeatConnections}).
+ * migrations. The scope owns the store's own pool (see {@link Options.rawPoolConnections}).
  *
  * @since 0.1.0
  * @category constructors

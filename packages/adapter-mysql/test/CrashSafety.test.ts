@@ -201,5 +201,5 @@ describeMysql("crash safety", () => {
         }).pipe(Effect.provide(Engine.layer())))
     })
   logCommitDies("own pool", undefined)
-  logCommitDies("SqlClient only", { store: { heartbeatConnections: 0 } })
+  logCommitDies("SqlClient only", { store: { rawPoolConnections: 0 } })
 })

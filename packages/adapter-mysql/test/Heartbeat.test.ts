@@ -35,9 +35,11 @@ describeMysql("heartbeat write on MySQL", () => {
     it.effect("the store's own pool and the SqlClient path answer and write alike; the pool closes with the scope", () =>
       Effect.gen(function*() {
         const idle = yield* connections
-        for (const heartbeatConnections of [undefined, 0]) {
+        // `heartbeatConnections` is the deprecated name of `rawPoolConnections`: both still turn the pool off.
+        for (const options of [{}, { rawPoolConnections: 0 }, { heartbeatConnections: 0 }]) {
+          const off = Object.values(options).includes(0)
           const opened = yield* Effect.scoped(Effect.gen(function*() {
-            const { agent, other, store, tenant } = yield* storeWithAgent({ heartbeatConnections })
+            const { agent, other, store, tenant } = yield* storeWithAgent(options)
             const touched = yield* store.touchHeartbeat(tenant.id, agent.id, 1_000)
             assert.deepStrictEqual(Option.getOrThrow(touched), { liveness: "online", configVersion: agent.configVersion })
             assert.isTrue(Option.isNone(yield* store.touchHeartbeat(other.id, agent.id, 2_000)))
@@ -49,7 +51,7 @@ describeMysql("heartbeat write on MySQL", () => {
             assert.strictEqual(loaded.version, agent.version)
             return yield* connections
           }))
-          if (heartbeatConnections === 0) assert.strictEqual(opened, idle, "no extra pool when disabled")
+          if (off) assert.strictEqual(opened, idle, "no extra pool when disabled")
           else assert.isAbove(opened, idle, "heartbeats ran on the store's own pool")
         }
         // Closed with the scope: the server lets go of those connections.
@@ -63,7 +65,7 @@ describeMysql("heartbeat write on MySQL", () => {
 
     it.effect("concurrent heartbeats go in batches: each caller gets its own agent's answer, times never move back", () =>
       Effect.scoped(Effect.gen(function*() {
-        const { agent, engine, other, store, tenant } = yield* storeWithAgent({ heartbeatConnections: 2 })
+        const { agent, engine, other, store, tenant } = yield* storeWithAgent({ rawPoolConnections: 2 })
         const more = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
           engine.register(tenant.id, { logicalAgentId: `b-${i}-${unique()}`, cloudInstanceId: `i-${unique()}`, pool: Pool.make("t3.medium", "us-east-1a") }))
         const foreign = yield* engine.register(other.id, { logicalAgentId: `f-${unique()}`, cloudInstanceId: `i-${unique()}`, pool: Pool.make("t3.medium", "us-east-1a") })

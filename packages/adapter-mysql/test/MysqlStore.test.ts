@@ -5,4 +5,4 @@ import { describeMysql, layerStore } from "./utils.js"
 describeMysql("MysqlStore", () => StoreSuite.suite("mysql", layerStore()))
 
 // Without the own pool every statement goes through the SqlClient, one at a time.
-describeMysql("MysqlStore without its own pool", () => StoreSuite.suite("mysql (SqlClient only)", layerStore({ store: { heartbeatConnections: 0 } })))
+describeMysql("MysqlStore without its own pool", () => StoreSuite.suite("mysql (SqlClient only)", layerStore({ store: { rawPoolConnections: 0 } })))

@@ -10,6 +10,8 @@ export * as Agent from "./Agent.js"
 export * as AgentStore from "./AgentStore.js"
 /** @since 0.1.0 */
 export * as AutoSwitch from "./AutoSwitch.js"
+/** @since 0.2.0 */
+export * as Batcher from "./Batcher.js"
 /** @since 0.1.0 */
 export * as Command from "./Command.js"
 /** @since 0.1.0 */

@@ -9,6 +9,33 @@ type Row = Record<string, unknown>
 /** `?, ?, …` for `n` parameters (IN lists, VALUES tuples). */
 export const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ")
 
+/** A WHERE clause from conditions that apply or not (the filters of a list read). */
+export interface Where {
+  /** Adds `clause` (with the parameters of its placeholders) when `applies`. */
+  readonly and: (applies: boolean, clause: string, ...params: ReadonlyArray<unknown>) => Where
+  /** ` WHERE a AND b …`, or nothing without conditions. */
+  readonly text: () => string
+  readonly params: ReadonlyArray<unknown>
+}
+
+/** A {@link Where} starting with `clauses` that always apply. */
+export const where = (...clauses: ReadonlyArray<string>): Where => {
+  const all = [...clauses]
+  const params: Array<unknown> = []
+  const self: Where = {
+    and: (applies, clause, ...values) => {
+      if (applies) {
+        all.push(clause)
+        params.push(...values)
+      }
+      return self
+    },
+    text: () => all.length === 0 ? "" : ` WHERE ${all.join(" AND ")}`,
+    params
+  }
+  return self
+}
+
 const isSqlError = (e: unknown): e is SqlError => typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "SqlError"
 
 /** Statement helpers on a client without name transforms, with lock retries and error mapping. */
@@ -33,5 +60,14 @@ export const helpers = (client: SqlClient.SqlClient, lockRetries = 5) => {
         })),
       Effect.catchIf(isSqlError, (e) => Effect.fail(Errors.toStoreError(operation)(e)))
     ) as Effect.Effect<A, Exclude<E, SqlError> | EngineError.StoreError, R>
-  return { sql, query, exec, run }
+  /**
+   * An idempotent statement of a hot path (a heartbeat, a keyed read): the success path skips
+   * the retry machinery; a failure the error allows is tried once more, then mapped as by `run`.
+   */
+  const retryOnce = <A, R>(operation: string, once: Effect.Effect<A, SqlError, R>) =>
+    Effect.catchAll(once, (e) => run(operation, Errors.isRetryable(e) ? once : Effect.fail(e)))
+  return { sql, query, exec, run, retryOnce }
 }
+
+/** The statement helpers of a store (see {@link helpers}). */
+export type Run = ReturnType<typeof helpers>
