@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { EngineError, Pool } from "@spotfleet/engine"
 import { Effect } from "effect"
+import * as PriceBlockSql from "./priceBlockSql.js"
 import * as PriceBlocks from "./priceBlocks.js"
 
 /** Old rows per read (keyset pages in key order, so a block's rows are contiguous). */
@@ -53,7 +54,7 @@ const tiers: ReadonlyArray<OldTier> = [
 export const moveWith = (page: number): Effect.Effect<void, SqlError | EngineError.StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const blocks = PriceBlocks.makeSql(sql)
+  const blocks = PriceBlockSql.makeSql(sql)
   for (const tier of tiers) {
     const exists = yield* sql.unsafe(
       "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? LIMIT 1",

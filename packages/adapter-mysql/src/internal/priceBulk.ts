@@ -11,6 +11,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Consolidation, type EngineError, type Pool, type PriceStore } from "@spotfleet/engine"
 import { Effect, Option } from "effect"
+import * as PriceBlockSql from "./priceBlockSql.js"
 import * as PriceBlocks from "./priceBlocks.js"
 import { placeholders } from "./sqlRun.js"
 
@@ -62,7 +63,7 @@ interface Counts {
   kept: number
 }
 
-export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlocks.BlockSql): PriceStore.PriceStoreBulk => {
+export const make = (sql: SqlClient.SqlClient, run: Run, blocks: PriceBlockSql.BlockSql): PriceStore.PriceStoreBulk => {
   const values = (text: string, params: ReadonlyArray<unknown>) => sql.unsafe(text, params).values
 
   const snapshotColumns: PriceStore.PriceStoreBulk["snapshotColumns"] = ({ from, pools, to }) =>

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type EngineError, type Pool, PriceStore, Pricing } from "@spotfleet/engine"
 import { Effect, Option, Schema } from "effect"
+import * as PriceBlockSql from "./priceBlockSql.js"
 import * as PriceBlocks from "./priceBlocks.js"
 import * as PriceBulk from "./priceBulk.js"
 import * as Rows from "./rows.js"
@@ -149,7 +150,7 @@ export const make = (
    */
   hotExec?: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>,
   /**
-   * Makes a group commit (see groupCommit): small appends made together (a batch of price
+   * Makes a group commit (see `Transport.group`, on the engine's `Batcher`): small appends made together (a batch of price
    * reports) then share one INSERT.
    */
   group?: <I, O, E>(writeAll: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E>) => (item: I) => Effect.Effect<O, E>
@@ -159,7 +160,7 @@ export const make = (
     Effect.map(sql.unsafe(text, params).raw, (r) => Number((r as { affectedRows?: number } | null)?.affectedRows ?? 0))
   const execOne = hotExec ?? exec
 
-  const blocks = PriceBlocks.makeSql(sql)
+  const blocks = PriceBlockSql.makeSql(sql)
 
   // Points applied one after the other to the locked blocks they fall in (the last point per
   // key wins within a call, as in the reference store); the changed blocks written once.
