@@ -76,6 +76,19 @@ describe.skipIf(!reachable)("spotfleet backfill of a second product on MariaDB",
           [susePools[0], [[0, 0.19], [5, 0.19], [10, 0.19], [15, 0.19], [20, 0.1964], [25, 0.1964]]],
           [susePools[1], [[5, 0.1714], [10, 0.1714], [15, 0.1714], [20, 0.1714], [25, 0.1714]]]
         ])
+
+        // every product at once, an AZ ID mapped to its name: the SUSE row of use1-az2 lands in
+        // us-east-1c's SUSE pool; what was there stays
+        const names = path.join(dir, "zones.json")
+        yield* Effect.promise(() => writeFile(names, JSON.stringify({ "use1-az2": "us-east-1c" })))
+        yield* cli("backfill", "--file", file, "--product", "all", "--zone-names", names, "--to", String(T0 + 30 * MIN))
+        const mapped = Pool.make("c5a.large", "us-east-1c", "spot", "suse")
+        assert.deepStrictEqual(prices(yield* tiers([mapped])), [[mapped, [[5, 0.1714], [10, 0.1714], [15, 0.1714], [20, 0.1714], [25, 0.1714]]]])
+        assert.deepStrictEqual(yield* tiers(linuxPools), linux)
+        // a mapping that is not AZ ID → AZ name is refused with the entry, nothing written
+        yield* Effect.promise(() => writeFile(names, JSON.stringify({ "us-east-1a": "use1-az1" })))
+        const refused = yield* Effect.flip(cli("backfill", "--file", file, "--zone-names", names))
+        assert.include(String((refused as { message?: string }).message ?? refused), "\"us-east-1a\" is not an AZ ID")
       } finally {
         yield* Effect.promise(db.drop)
         yield* Effect.promise(() => rm(dir, { recursive: true, force: true }))

@@ -5,8 +5,8 @@
  * products and skipped (by reason, with their lines), pools in the export and pools that got
  * points, and points per tier (computed and written). Every failure is a {@link CliFailure}.
  */
-import { PriceHistorySource, type Pricing } from "@spotfleet/engine"
-import type { FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
+import { Pool, PriceHistorySource, type Pricing } from "@spotfleet/engine"
 import { Console, Effect, Option } from "effect"
 import * as HistoryFile from "../HistoryFile.js"
 import { CliFailure } from "./CliOptions.js"
@@ -25,8 +25,29 @@ export interface BackfillArgs {
   readonly dryRun: boolean
   readonly file: ReadonlyArray<string>
   readonly product: string
+  readonly zoneNames: Option.Option<string>
   readonly strict: boolean
 }
+
+/** `--zone-names`: a JSON object of AZ ID → AZ name, checked entry by entry. */
+const readZoneNames = (file: string): Effect.Effect<Readonly<Record<string, string>>, CliFailure, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => new CliFailure(`--zone-names: cannot read ${file}: ${e.message}`)))
+    const parsed = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => new CliFailure(`--zone-names: ${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`) })
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return yield* Effect.fail(new CliFailure(`--zone-names: ${file} must hold a JSON object such as {"use1-az1": "us-east-1b"}`))
+    }
+    const out: Record<string, string> = {}
+    for (const [id, name] of Object.entries(parsed)) {
+      if (Pool.zoneKindOf(id) !== "id") return yield* Effect.fail(new CliFailure(`--zone-names: ${JSON.stringify(id)} is not an AZ ID (like use1-az1)`))
+      if (typeof name !== "string" || Pool.zoneKindOf(name) !== "name") {
+        return yield* Effect.fail(new CliFailure(`--zone-names: the name of ${id}, ${JSON.stringify(name)}, is not an AZ name (like us-east-1b)`))
+      }
+      out[id] = name
+    }
+    return out
+  })
 
 /** What a backfill did, as printed to stdout (JSON). */
 export const summary = (
@@ -76,8 +97,10 @@ export const summary = (
 export const backfill = (args: BackfillArgs): Effect.Effect<void, CliFailure, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const files: Array<{ file: string; report: PriceHistorySource.ParseReport }> = []
+    const zoneNames = Option.isSome(args.zoneNames) ? yield* readZoneNames(args.zoneNames.value) : undefined
+    const productDescription = args.product.trim().toLowerCase() === "all" ? null : args.product
     for (const file of args.file) {
-      const report = yield* HistoryFile.read(file, { productDescription: args.product, strict: args.strict }).pipe(
+      const report = yield* HistoryFile.read(file, { productDescription, strict: args.strict, zoneNames }).pipe(
         Effect.mapError((e) => new CliFailure(e.skipped === undefined ? e.reason : `${e.reason} (--strict stops at the first bad row; nothing was written)`))
       )
       files.push({ file, report })

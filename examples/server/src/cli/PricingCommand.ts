@@ -4,7 +4,7 @@
  *
  * - `spotfleet consolidate [--from <time>] [--to <time>] [--fill step|linear] [--dry-run]` runs one
  *   consolidation over the window (default: the last 12 hours plus 1 hour of overlap);
- * - `spotfleet backfill --file <aws-export.csv|json> [--file …] [--product] [--strict] [--from]
+ * - `spotfleet backfill --file <aws-export.csv|json> [--file …] [--product] [--zone-names] [--strict] [--from]
  *   [--to] [--fill] [--dry-run]` runs it with the export as the `PriceHistorySource`, over the
  *   export's time range by default (its last record's slot included): slots without agent data
  *   get the export's prices (`backfilled`, confidence 0.9). Bad rows are skipped and listed with
@@ -67,8 +67,15 @@ export const backfillCommand = Command.make(
     ),
     product: Options.text("product").pipe(
       Options.withPseudoName("description"),
-      Options.withDescription("The ProductDescription whose rows are kept (exactly as AWS writes it, e.g. \"Linux/UNIX\", \"SUSE Linux\", \"Windows\"); rows of other products are counted and left out. Default: Linux/UNIX."),
+      Options.withDescription("The ProductDescription whose rows are kept (as AWS writes it, e.g. \"Linux/UNIX\", \"SUSE Linux\", \"Windows\", or a product slug such as suse); rows of other products are counted and left out. `all` keeps every product, each in pools of its own (m5.large.us-east-1a~suse). Default: Linux/UNIX."),
       Options.withDefault("Linux/UNIX")
+    ),
+    zoneNames: Options.file("zone-names", { exists: "yes" }).pipe(
+      Options.withPseudoName("file.json"),
+      Options.withDescription(
+        "A JSON object mapping AZ IDs to AZ names ({\"use1-az1\": \"us-east-1b\"}, as `aws ec2 describe-availability-zones` pairs them for your account): rows of a listed AZ ID go to the pool of that name. Default: none; an AZ ID is kept as given and makes pools of its own (m5.large.use1-az1)."
+      ),
+      Options.optional
     ),
     strict: Options.boolean("strict").pipe(
       Options.withDescription("Stop at the first bad row (its line and reason, exit code 1, nothing written) instead of skipping bad rows and counting them.")
