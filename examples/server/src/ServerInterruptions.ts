@@ -9,21 +9,27 @@ import { InterruptionData } from "@spotfleet/engine"
 import { SpotAdvisor } from "@spotfleet/ml-onnx"
 import { Config, Effect, Layer, Option } from "effect"
 
-/** Where the feed comes from, in words (for the start-up banner). */
-export const describe: Effect.Effect<string> = Config.option(Config.string("SPOTFLEET_SPOT_ADVISOR")).pipe(
-  Effect.orDie,
-  Effect.map(Option.match({
-    onNone: () => "none (set SPOTFLEET_SPOT_ADVISOR to a spot-advisor-data.json file, a URL, or aws)",
-    onSome: (v) => `Spot Advisor feed ${v === "aws" ? SpotAdvisor.DEFAULT_URL : v}`
-  }))
+/** `SPOTFLEET_SPOT_ADVISOR`: a file path, an http(s) URL, `aws` (AWS's public feed), or unset. */
+export const source: Config.Config<Option.Option<string>> = Config.option(Config.string("SPOTFLEET_SPOT_ADVISOR")).pipe(
+  Config.map(Option.filter((v) => v.trim() !== ""))
 )
 
+/** Where the feed comes from, in words (for the start-up banner). */
+export const describe = (from: Option.Option<string>): string =>
+  Option.match(from, {
+    onNone: () => "none (set SPOTFLEET_SPOT_ADVISOR to a spot-advisor-data.json file, a URL, or aws)",
+    onSome: (v) => `Spot Advisor feed ${v.trim() === "aws" ? SpotAdvisor.DEFAULT_URL : v.trim()}`
+  })
+
+/** `InterruptionData` from the feed at `from`, or none. */
+export const layerFrom = (from: Option.Option<string>): Layer.Layer<InterruptionData.InterruptionData, InterruptionData.InterruptionDataError> => {
+  if (Option.isNone(from)) return InterruptionData.layerEmpty
+  const v = from.value.trim()
+  if (v === "aws") return SpotAdvisor.layerUrl()
+  return /^https?:\/\//.test(v) ? SpotAdvisor.layerUrl(v) : SpotAdvisor.layerFile(v)
+}
+
 /** `InterruptionData` from `SPOTFLEET_SPOT_ADVISOR`, or none. */
-export const layer: Layer.Layer<InterruptionData.InterruptionData, InterruptionData.InterruptionDataError> =
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const source = Option.filter(yield* Effect.orDie(Config.option(Config.string("SPOTFLEET_SPOT_ADVISOR"))), (v) => v.trim() !== "")
-    if (Option.isNone(source)) return InterruptionData.layerEmpty
-    const v = source.value.trim()
-    if (v === "aws") return SpotAdvisor.layerUrl()
-    return /^https?:\/\//.test(v) ? SpotAdvisor.layerUrl(v) : SpotAdvisor.layerFile(v)
-  }))
+export const layer: Layer.Layer<InterruptionData.InterruptionData, InterruptionData.InterruptionDataError> = Layer.unwrapEffect(
+  Effect.map(Effect.orDie(source), layerFrom)
+)

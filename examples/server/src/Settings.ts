@@ -6,6 +6,7 @@
 import { Auth, HttpConfig, Serving } from "@spotfleet/adapter-http"
 import { Config, Data, Duration, Effect, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
+import * as ServerInterruptions from "./ServerInterruptions.js"
 import * as ServerJobs from "./ServerJobs.js"
 import * as ServerModels from "./ServerModels.js"
 
@@ -53,6 +54,7 @@ export const settings = Effect.gen(function*() {
     jobs: yield* ServerJobs.config,
     decisionModel: yield* ServerJobs.decisionModel,
     modelDir: yield* ServerModels.modelDir,
-    dashboardDir: yield* Config.string("SPOTFLEET_DASHBOARD_DIR").pipe(Config.withDefault(Dashboard.defaultDir))
+    dashboardDir: yield* Config.string("SPOTFLEET_DASHBOARD_DIR").pipe(Config.withDefault(Dashboard.defaultDir)),
+    spotAdvisor: yield* ServerInterruptions.source
   }
 })

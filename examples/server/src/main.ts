@@ -91,7 +91,7 @@ const program = Effect.gen(function*() {
       Layer.provide(Dashboard.layer(config.dashboardDir)),
       Layer.provideMerge(Layer.mergeAll(Engine.layer(), ServerJobs.layer, ServerModels.layer)),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
-      Layer.provideMerge(ServerInterruptions.layer),
+      Layer.provideMerge(ServerInterruptions.layerFrom(config.spotAdvisor)),
       Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: config.port, host: config.host }))
     )
   )
@@ -137,7 +137,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`  store: ${Option.isSome(config.mysqlUrl) ? "MySQL (migrated)" : "in-memory (nothing survives a restart)"}`)
   if (config.generated) yield* Console.log(`  admin token (generated for this demo run): ${Redacted.value(config.adminToken)}`)
   yield* Console.log(`  jobs: ${ServerJobs.describe(config.jobs)}`)
-  yield* Console.log(`  interruption data: ${yield* ServerInterruptions.describe}`)
+  yield* Console.log(`  interruption data: ${ServerInterruptions.describe(config.spotAdvisor)}`)
   yield* Console.log(`  OpenAPI: docs/api-spec.yaml · metrics: ${url}/metrics · events: ${url}/api/events/stream`)
   yield* Console.log(
     Dashboard.isBuilt(config.dashboardDir)
