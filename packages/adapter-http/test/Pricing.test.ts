@@ -170,9 +170,9 @@ layer(defaultServer, { timeout: "60 seconds", excludeTestServices: true })("pric
       const all = yield* options("&from=0")
       assert.strictEqual(all.status, 200, all.text)
       assert.deepStrictEqual(all.body.options.map((o: any) => [o.availabilityZone, o.price, o.at, o.source, o.product, o.interruptionBand, o.interruptionLabel]), [
-        ["us-east-1b", 0.05, t + SLOT, "backfilled", "Linux/UNIX", 4, ">20%"],
-        ["us-east-1c", 0.06, t + 2 * SLOT, "raw", "Linux/UNIX", 4, ">20%"],
-        ["us-east-1a", 0.07, t, "backfilled", "Linux/UNIX", 4, ">20%"]
+        ["us-east-1b", 0.05, t + SLOT, "backfilled", "linux", 4, ">20%"],
+        ["us-east-1c", 0.06, t + 2 * SLOT, "raw", "linux", 4, ">20%"],
+        ["us-east-1a", 0.07, t, "backfilled", "linux", 4, ">20%"]
       ])
       // A window of any length (no 90-day cap), and a window that ends before it starts is refused.
       const long = yield* options(`&to=${t + DAY}&hours=${24 * 365 * 3}`)

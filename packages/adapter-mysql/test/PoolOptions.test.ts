@@ -39,9 +39,9 @@ describeMysql("pool options on MariaDB", () => {
         const found = yield* prices.poolOptions({ instanceType: "zz2.large", region: "us-east-1", from: 0, to: Date.UTC(2030, 0, 1) })
         assert.strictEqual(found.onDemandPrice, 0.1)
         assert.deepStrictEqual(found.options.map((o) => [o.pool, o.price, o.at, o.source, o.savingsPercent, o.product, o.interruptionBand, o.interruptionLabel]), [
-          [b, 0.05, t + SLOT, "backfilled", 50, "Linux/UNIX", 1, "5-10%"],
-          [c, 0.06, t + 2 * SLOT, "raw", 40, "Linux/UNIX", 1, "5-10%"],
-          [a, 0.07, t, "backfilled", 30, "Linux/UNIX", 1, "5-10%"]
+          [b, 0.05, t + SLOT, "backfilled", 50, "linux", 1, "5-10%"],
+          [c, 0.06, t + 2 * SLOT, "raw", 40, "linux", 1, "5-10%"],
+          [a, 0.07, t, "backfilled", 30, "linux", 1, "5-10%"]
         ])
         // A window that ends before the export: nothing.
         assert.deepStrictEqual((yield* prices.poolOptions({ instanceType: "zz2.large", region: "us-east-1", from: 0, to: t })).options, [])
