@@ -11,9 +11,10 @@ import {
   type Ids,
   type AgentStore,
   PriceService,
-  type PriceStore
+  type PriceStore,
+  type StateMachine
 } from "@spotfleet/engine"
-import { Effect, Either, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import type * as ApiError from "../ApiError.js"
 import type { LegacyHeartbeatRequest, LegacyHeartbeatResponse, LegacyPricingReport, LegacyRebalanceRecommendation, LegacyTerminationReport } from "../LegacyApi.js"
 import * as agentCalls from "./agentCalls.js"
@@ -28,6 +29,9 @@ import * as heartbeats from "./legacyHeartbeat.js"
  * what it finishes well inside one command lease.
  */
 export const pollLimit = 1
+
+/** How long a price report's facts of the agent's registration are kept (1 min). */
+const hostCacheMillis = 60_000
 
 /** The settings the v5 agent reads, from the agent's config. */
 export const configOf = (config: AgentModule.AgentConfig): heartbeats.LegacyConfig => ({
@@ -78,22 +82,22 @@ export const report = (
     })
   )
 
-/** A heartbeat's first try at the store (the fast path's batch write), or none (write it here). */
+/** A heartbeat's write: its result or its failure. */
 export type Touched = Either.Either<Engine.HeartbeatResult, Engine.EngineFailure>
 
 /** The v5 calls over the engine and the price service. */
 export interface LegacyCalls {
   readonly engine: Engine.EngineService
+  /** A v5 heartbeat's answer: never a failure (internal/legacyHeartbeat.ts). */
+  readonly heartbeat: (tenantId: Ids.TenantId, agentId: Ids.AgentId, payload: typeof LegacyHeartbeatRequest.Type) => Effect.Effect<typeof LegacyHeartbeatResponse.Type>
   /**
-   * A v5 heartbeat's answer: never a failure (internal/legacyHeartbeat.ts). `touched` is the
-   * outcome of a write already made (a store failure there is retried here as on its own).
+   * Many v5 heartbeats, each answered (in order) as `heartbeat` answers it: one store write for
+   * the batch (`Engine.heartbeats`), their inventories handed to the engine together
+   * (`Engine.observeInventories`), the config from the cache — no fiber per heartbeat.
    */
-  readonly heartbeat: (
-    tenantId: Ids.TenantId,
-    agentId: Ids.AgentId,
-    payload: typeof LegacyHeartbeatRequest.Type,
-    touched?: Touched
-  ) => Effect.Effect<typeof LegacyHeartbeatResponse.Type>
+  readonly heartbeats: (
+    batch: ReadonlyArray<{ readonly tenantId: Ids.TenantId; readonly agentId: Ids.AgentId; readonly payload: typeof LegacyHeartbeatRequest.Type }>
+  ) => Effect.Effect<ReadonlyArray<typeof LegacyHeartbeatResponse.Type>>
   /** The agent's commands in the v5 shape (at most {@link pollLimit}). */
   readonly poll: (tenantId: Ids.TenantId, agentId: Ids.AgentId) => Effect.Effect<{ readonly commands: ReadonlyArray<internal.LegacyCommandShape> }, ApiError.ApiError>
   readonly pricingReport: (
@@ -122,50 +126,117 @@ export const make: Effect.Effect<
   const engine = yield* Engine.Engine
   const prices = yield* PriceService.make
   const configs = heartbeats.makeConfigCache(100_000)
+  /**
+   * What an agent's registration said that a price report needs (the instance it runs on, its
+   * region), kept for a minute so reports do not load the agent each time. Bounded.
+   */
+  const hosts = new Map<string, { readonly hostInstanceId: string | undefined; readonly region: string | undefined; readonly until: number }>()
+  const hostOf = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const key = `${tenantId}/${agentId}`
+      const cached = hosts.get(key)
+      if (cached !== undefined && cached.until > now) return Effect.succeed(cached)
+      return Effect.map(agentCalls.engineCall(engine.getAgent(tenantId, agentId)), ({ agent }) => {
+        const host = { hostInstanceId: str(agent.metadata.instance_id), region: str(agent.metadata.region), until: now + hostCacheMillis }
+        hosts.delete(key)
+        hosts.set(key, host)
+        if (hosts.size > 100_000) hosts.delete(hosts.keys().next().value!)
+        return host
+      })
+    })
 
-  const heartbeat: LegacyCalls["heartbeat"] = (tenantId, agentId, payload, touched) =>
+  type Answer = typeof LegacyHeartbeatResponse.Type
+  const translated = new WeakMap<object, { readonly instances: ReadonlyArray<StateMachine.InventoryItem>; readonly error: string | null; readonly checked: number }>()
+  type Payload = typeof LegacyHeartbeatRequest.Type
+
+  /** The inventory of a v5 heartbeat as the engine reads it, and how many instances it lists usably. */
+  const inventoryOf = (payload: Payload) => {
+    const inventory = payload.inventory_snapshot
+    // The fast path hands the same decoded inventory again while the agent's does not change.
+    const known = inventory ? translated.get(inventory) : undefined
+    if (known !== undefined) return known
+    const listed = inventory?.instances ?? []
+    const error = inventory?.error ?? null
+    const result = { instances: listed.map(internal.inventoryItem), error, checked: listed.length > 0 && error === null ? listed.length : 0 }
+    if (inventory) translated.set(inventory, result)
+    return result
+  }
+
+  /** A recorded heartbeat's answer with this config (absent when the server does not know it). */
+  const recordedAnswer = (beat: Engine.HeartbeatResult, reconnect: boolean, checked: number, config: heartbeats.LegacyConfig | undefined): Answer => ({
+    success: true,
+    agent_id: beat.agentId,
+    status: beat.liveness,
+    reconnected: reconnect,
+    config_version: beat.configVersion,
+    inventory_checked: checked,
+    ...(config === undefined ? {} : { config })
+  })
+
+  /** The config as the register answer carries it: loaded once per agent and config version. */
+  const configFor = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
+    Effect.map(Effect.option(engine.getAgent(tenantId, agentId)), (view) => {
+      if (Option.isNone(view)) return undefined
+      const config = configOf(view.value.agent.config)
+      configs.set(`${tenantId}/${agentId}`, view.value.agent.configVersion, config)
+      return config
+    })
+
+  /** The answer once the heartbeat was written (or not) and its inventory handed to the engine. */
+  const answerOf = (
+    tenantId: Ids.TenantId,
+    agentId: Ids.AgentId,
+    payload: Payload,
+    checked: number,
+    result: Touched
+  ): Answer | Effect.Effect<Answer> => {
+    // Never non-2xx for what the server can get past (internal/legacyHeartbeat.ts).
+    const reconnect = payload.reconnect === true
+    const cacheKey = `${tenantId}/${agentId}`
+    if (Either.isLeft(result)) {
+      if (result.left._tag === "AgentNotFound") return heartbeats.unknownAgent(agentId, reconnect)
+      return Effect.as(
+        Effect.logWarning(`v5 heartbeat of agent ${agentId} deferred: ${result.left._tag}`),
+        heartbeats.deferred(agentId, reconnect, configs.last(cacheKey))
+      )
+    }
+    const beat = result.right
+    const config = configs.get(cacheKey, beat.configVersion)
+    return config !== undefined
+      ? recordedAnswer(beat, reconnect, checked, config)
+      : Effect.map(configFor(tenantId, agentId), (loaded) => recordedAnswer(beat, reconnect, checked, loaded))
+  }
+
+  const heartbeat: LegacyCalls["heartbeat"] = (tenantId, agentId, payload) =>
     Effect.gen(function*() {
-      // Never non-2xx for what the server can get past (internal/legacyHeartbeat.ts).
-      const reconnect = payload.reconnect === true
-      const cacheKey = `${tenantId}/${agentId}`
-      const result = touched !== undefined && (Either.isRight(touched) || touched.left._tag !== "StoreError")
-        ? touched
-        : yield* Effect.either(
-          Effect.retry(engine.heartbeat(tenantId, agentId), { schedule: heartbeats.storeRetry, while: (e) => e._tag === "StoreError" })
-        )
-      if (Either.isLeft(result)) {
-        if (result.left._tag === "AgentNotFound") return heartbeats.unknownAgent(agentId, reconnect)
-        yield* Effect.logWarning(`v5 heartbeat of agent ${agentId} deferred: ${result.left._tag}`)
-        return heartbeats.deferred(agentId, reconnect, configs.last(cacheKey))
-      }
-      const beat = result.right
-      const inventory = payload.inventory_snapshot
-      const listed = inventory?.instances ?? []
-      const usable = listed.length > 0 && (inventory?.error === undefined || inventory.error === null)
+      const result = yield* Effect.either(
+        Effect.retry(engine.heartbeat(tenantId, agentId), { schedule: heartbeats.storeRetry, while: (e) => e._tag === "StoreError" })
+      )
+      const inventory = inventoryOf(payload)
       // The engine reconciles what the inventory shows with what it believes; an empty or
       // failed inventory says nothing. Never a reason to fail the heartbeat.
-      yield* agentCalls.reconcile(engine, tenantId, agentId, {
-        error: inventory?.error ?? null,
-        instances: listed.map(internal.inventoryItem)
+      if (Either.isRight(result)) yield* agentCalls.reconcile(engine, tenantId, agentId, inventory)
+      const answer = answerOf(tenantId, agentId, payload, inventory.checked, result)
+      return Effect.isEffect(answer) ? yield* answer : answer
+    })
+
+  const heartbeatBatch: LegacyCalls["heartbeats"] = (batch) =>
+    Effect.flatMap(engine.heartbeats(batch), (touched) => {
+      const inventories = batch.map((c) => inventoryOf(c.payload))
+      const recorded = batch.flatMap((c, i) => (Either.isRight(touched[i]!) ? [{ tenantId: c.tenantId, agentId: c.agentId, ...inventories[i]! }] : []))
+      return Effect.flatMap(engine.observeInventories(recorded, { timeoutMillis: agentCalls.reconcileTimeoutMillis }), (outcomes) => {
+        const answers = batch.map((c, i) =>
+          Either.isLeft(touched[i]!) && touched[i]!.left._tag === "StoreError"
+            // The batch's write failed: this heartbeat is retried on its own, as on the HttpApi route.
+            ? heartbeat(c.tenantId, c.agentId, c.payload)
+            : answerOf(c.tenantId, c.agentId, c.payload, inventories[i]!.checked, touched[i]!)
+        )
+        const failed = recorded.flatMap((r, i) => (outcomes[i] === undefined ? [] : [agentCalls.reconcileFailed(r.agentId, outcomes[i])]))
+        const logged = failed.length === 0 ? Effect.void : Effect.all(failed, { discard: true })
+        return answers.every((a) => !Effect.isEffect(a))
+          ? Effect.as(logged, answers as Array<Answer>)
+          : Effect.zipRight(logged, Effect.forEach(answers, (a) => (Effect.isEffect(a) ? a : Effect.succeed(a)), { concurrency: "unbounded" }))
       })
-      // The config as the register answer carries it: loaded once per agent and config version.
-      let config = configs.get(cacheKey, beat.configVersion)
-      if (config === undefined) {
-        const view = yield* Effect.option(engine.getAgent(tenantId, agentId))
-        if (Option.isSome(view)) {
-          config = configOf(view.value.agent.config)
-          configs.set(cacheKey, view.value.agent.configVersion, config)
-        }
-      }
-      return {
-        success: true,
-        agent_id: beat.agentId,
-        status: beat.liveness,
-        reconnected: reconnect,
-        config_version: beat.configVersion,
-        inventory_checked: usable ? listed.length : 0,
-        ...(config === undefined ? {} : { config })
-      }
     })
 
   const poll: LegacyCalls["poll"] = (tenantId, agentId) =>
@@ -178,10 +249,10 @@ export const make: Effect.Effect<
     Effect.gen(function*() {
       // What the agent's registration said (its payload is the agent's metadata): the
       // instance it runs on and its region. PriceService decides what they are used for.
-      const { agent } = yield* agentCalls.engineCall(engine.getAgent(tenantId, agentId))
+      const host = yield* hostOf(tenantId, agentId)
       const result = yield* agentCalls.engineCall(prices.ingestRecords(tenantId, agentId, {
-        hostInstanceId: str(agent.metadata.instance_id),
-        region: str(agent.metadata.region),
+        hostInstanceId: host.hostInstanceId,
+        region: host.region,
         reportedAt: internal.parseTimestamp(payload.timestamp),
         records: (payload.pricing_data_array ?? []).map((r): PriceService.PriceRecord => {
           const onDemand = internal.isOnDemandPriceType(r.price_type)
@@ -215,5 +286,5 @@ export const make: Effect.Effect<
     return report("rebalance-recommendation", engine.notice(tenantId, agentId, { kind: "rebalance", cloudInstanceId }))
   }
 
-  return { engine, heartbeat, poll, pricingReport, terminationReport, rebalanceRecommendation }
+  return { engine, heartbeat, heartbeats: heartbeatBatch, poll, pricingReport, terminationReport, rebalanceRecommendation }
 })

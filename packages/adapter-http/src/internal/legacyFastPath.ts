@@ -29,7 +29,6 @@ import {
 } from "../LegacyApi.js"
 import type { TenantTokens } from "../Auth.js"
 import * as fastPath from "./fastPath.js"
-import { escapeLogField } from "./inputLimits.js"
 import type { LegacyCalls } from "./legacyCalls.js"
 import * as heartbeats from "./legacyHeartbeat.js"
 
@@ -81,28 +80,28 @@ export const make = (args: {
 }): LegacyFastPath => {
   const { calls, lanes, tokens } = args
 
-  /** As the HttpApi route's `keepOnline`: anything that fails inside is a 200 `deferred`. */
-  const keepOnline = (agentId: string, answer: Effect.Effect<fastPath.Answer>): Effect.Effect<fastPath.Answer> =>
-    Effect.catchAllCause(answer, (cause) =>
-      Effect.as(
-        Effect.logWarning(`v5 heartbeat of agent ${escapeLogField(agentId)} failed, sent 200 deferred`, cause),
-        fastPath.ok(heartbeats.deferred(agentId, false))
-      ))
-
   /**
-   * Heartbeats: one store write for the batch (`Engine.heartbeats`), then each answered side by
-   * side as on its own (a store failure of the batch is retried per heartbeat there).
+   * Heartbeats: one store write for the batch, their inventories to the engine together, each
+   * answer built from the cache (internal/legacyCalls.ts). Anything that fails inside is a 200
+   * `deferred` for each, as on the HttpApi route (`keepOnline`).
    */
   const heartbeatLane = lanes.lane<Item & { readonly payload: typeof LegacyHeartbeatRequest.Type }>((batch) =>
     lanes.answerBatch(
       batch,
-      Effect.flatMap(calls.engine.heartbeats(batch), (touched) =>
-        Effect.forEach(batch, (item, i) =>
-          keepOnline(
-            item.agentId,
-            Effect.flatMap(calls.heartbeat(item.tenantId, item.agentId, item.payload, touched[i]), (body) =>
-              Effect.map(fastPath.encoded(encodeHeartbeat(body)), fastPath.ok))
-          ), { concurrency: "unbounded" }))
+      Effect.flatMap(calls.heartbeats(batch), (answers) => {
+        const out: Array<fastPath.Answer> = []
+        for (const answer of answers) {
+          const body = encodeHeartbeat(answer)
+          if (Either.isLeft(body)) return Effect.die(body.left)
+          out.push(fastPath.ok(body.right))
+        }
+        return Effect.succeed(out)
+      }).pipe(Effect.catchAllCause((cause) =>
+        Effect.as(
+          Effect.logWarning(`v5 heartbeats of ${batch.length} agents failed, sent 200 deferred`, cause),
+          batch.map((item) => fastPath.ok(heartbeats.deferred(item.agentId, false)))
+        )
+      ))
     )
   )
 
@@ -135,14 +134,37 @@ export const make = (args: {
     )
   ))
 
+  /**
+   * The last inventory each agent sent, as sent and as decoded: the agent sends the same one
+   * every 30 s while nothing changes, and decoding it is most of a heartbeat's cost. An inventory
+   * equal to the last one (compared as JSON) is not decoded again; the rest of the body is.
+   */
+  const inventories = new Map<string, { readonly raw: unknown; readonly decoded: typeof LegacyHeartbeatRequest.Type["inventory_snapshot"] }>()
+  const decodeBeat = (key: string, payload: unknown): typeof LegacyHeartbeatRequest.Type | undefined => {
+    const raw = isObject(payload) ? payload.inventory_snapshot : undefined
+    const last = raw === undefined ? undefined : inventories.get(key)
+    if (last !== undefined && sameJson(last.raw, raw)) {
+      const rest = decodeHeartbeat({ ...(payload as Record<string, unknown>), inventory_snapshot: undefined })
+      return Either.isLeft(rest) ? undefined : { ...rest.right, inventory_snapshot: last.decoded }
+    }
+    const beat = decodeHeartbeat(payload)
+    if (Either.isLeft(beat)) return undefined
+    if (raw !== undefined) {
+      inventories.delete(key)
+      inventories.set(key, { raw, decoded: beat.right.inventory_snapshot })
+      if (inventories.size > 100_000) inventories.delete(inventories.keys().next().value!)
+    }
+    return beat.right
+  }
+
   const accept: LegacyFastPath["accept"] = (request, response, call, rawAgentId, payload) => {
     const caller = fastPath.knownCaller(tokens, args.now(), request, rawAgentId)
     if (caller === undefined) return undefined
     const item = { tenantId: caller.principal.tenantId, agentId: caller.agentId, response }
     switch (call) {
       case "heartbeat": {
-        const beat = decodeHeartbeat(payload)
-        return Either.isLeft(beat) ? undefined : () => heartbeatLane({ ...item, payload: beat.right })
+        const beat = decodeBeat(`${item.tenantId}/${item.agentId}`, payload)
+        return beat === undefined ? undefined : () => heartbeatLane({ ...item, payload: beat })
       }
       case "commands-pending":
         return () => pollLane(item)
@@ -162,4 +184,24 @@ export const make = (args: {
   }
 
   return { accept }
+}
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Whether two parsed JSON values are equal. */
+export const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const k of keys) {
+    if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
+  }
+  return true
 }
