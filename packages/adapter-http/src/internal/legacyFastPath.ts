@@ -47,6 +47,12 @@ const encodeCommands = Schema.encodeEither(LegacyCommandList)
 const encodePricing = Schema.encodeEither(LegacyPricingResponse)
 const encodeAck = Schema.encodeEither(LegacyAck)
 
+/** Inventories of at most this many instances are kept to be compared with the next one. */
+const memoMaxInstances = 8
+
+/** Agents whose last inventory is kept. */
+const memoMaxAgents = 50_000
+
 interface Item {
   readonly tenantId: Ids.TenantId
   readonly agentId: Ids.AgentId
@@ -135,24 +141,27 @@ export const make = (args: {
   ))
 
   /**
-   * The last inventory each agent sent, as sent and as decoded: the agent sends the same one
-   * every 30 s while nothing changes, and decoding it is most of a heartbeat's cost. An inventory
-   * equal to the last one (compared as JSON) is not decoded again; the rest of the body is.
+   * The last inventory each agent sent, as decoded: the agent sends the same one every 30 s while
+   * nothing changes, and decoding it is most of a heartbeat's cost. An inventory equal (as JSON)
+   * to the decoded last one is not decoded again; the rest of the body is. Kept for small
+   * inventories only ({@link memoMaxInstances}) and {@link memoMaxAgents} agents, the least
+   * recently used going first, so its memory stays bounded.
    */
-  const inventories = new Map<string, { readonly raw: unknown; readonly decoded: typeof LegacyHeartbeatRequest.Type["inventory_snapshot"] }>()
+  const inventories = new Map<string, typeof LegacyHeartbeatRequest.Type["inventory_snapshot"]>()
   const decodeBeat = (key: string, payload: unknown): typeof LegacyHeartbeatRequest.Type | undefined => {
     const raw = isObject(payload) ? payload.inventory_snapshot : undefined
     const last = raw === undefined ? undefined : inventories.get(key)
-    if (last !== undefined && sameJson(last.raw, raw)) {
+    if (last !== undefined && sameJson(last, raw)) {
       const rest = decodeHeartbeat({ ...(payload as Record<string, unknown>), inventory_snapshot: undefined })
-      return Either.isLeft(rest) ? undefined : { ...rest.right, inventory_snapshot: last.decoded }
+      return Either.isLeft(rest) ? undefined : { ...rest.right, inventory_snapshot: last }
     }
     const beat = decodeHeartbeat(payload)
     if (Either.isLeft(beat)) return undefined
-    if (raw !== undefined) {
-      inventories.delete(key)
-      inventories.set(key, { raw, decoded: beat.right.inventory_snapshot })
-      if (inventories.size > 100_000) inventories.delete(inventories.keys().next().value!)
+    const decoded = beat.right.inventory_snapshot
+    inventories.delete(key)
+    if (decoded && (decoded.instances?.length ?? 0) <= memoMaxInstances) {
+      inventories.set(key, decoded)
+      if (inventories.size > memoMaxAgents) inventories.delete(inventories.keys().next().value!)
     }
     return beat.right
   }

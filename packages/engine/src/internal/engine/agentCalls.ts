@@ -4,7 +4,7 @@
  * interruption notices and the cloud inventory of the reconcile loop. Each state change goes
  * through `Core.execute`; the pools an emergency may launch in come from the pool ledger.
  */
-import { Clock, Effect, Either, Metric, Option, Schema } from "effect"
+import { Clock, Effect, Either, Hash, Metric, Option, Schema } from "effect"
 import type { HeartbeatCall, HeartbeatTouch } from "../../AgentStore.js"
 import { Command } from "../../Command.js"
 import type { EngineFailure, EngineService } from "../../Engine.js"
@@ -218,11 +218,17 @@ export const make = (core: Core, readModels: ReadModels) => {
       ? Effect.map(loadOwned(tenantId, agentId), viewOf)
       : simple("reconcile", reconcileInput(tenantId, args.instances), agentActor(agentId))(tenantId, agentId)
 
-  /** An inventory's identity: its JSON (kept while the caller hands the same list again). */
+  /**
+   * An inventory's identity: the length and hash of its JSON (a few bytes per agent, whatever the
+   * inventory's size; kept while the caller hands the same list again).
+   */
   const fingerprints = new WeakMap<ReadonlyArray<StateMachine.InventoryItem>, string>()
   const fingerprintOf = (instances: ReadonlyArray<StateMachine.InventoryItem>) => {
     let fingerprint = fingerprints.get(instances)
-    if (fingerprint === undefined) fingerprints.set(instances, fingerprint = JSON.stringify(instances))
+    if (fingerprint === undefined) {
+      const json = JSON.stringify(instances)
+      fingerprints.set(instances, fingerprint = `${json.length}:${Hash.string(json)}`)
+    }
     return fingerprint
   }
 
