@@ -383,5 +383,19 @@ describe("agent fast path", () => {
       lanes.fast = true
       // The fast path's heartbeats went through the batch write (five of them).
       assert.strictEqual(counts.batches.reduce((n, x) => n + x, 0) - batchedBefore, 5)
+
+      // The same inventory again (kept decoded, not reconciled again): the same answer.
+      const once = yield* call("POST", hb, { token: a.token, body: beat, headers: json })
+      const twice = yield* call("POST", hb, { token: a.token, body: beat, headers: json })
+      assert.strictEqual(twice.text, once.text)
+      // A changed inventory is read as sent: the PRIMARY no longer listed is gone in the engine.
+      const before = lanes.fastAnswered
+      const gone = yield* call("POST", hb, { token: a.token, body: { ...beat, inventory_snapshot: { instances: [inventory.instances[1]], count: 1 } }, headers: json })
+      assert.strictEqual(gone.status, 200, gone.text)
+      assert.strictEqual(gone.body.inventory_checked, 1)
+      assert.strictEqual(lanes.fastAnswered, before + 1)
+      const engine = yield* Engine.Engine
+      const view = yield* Effect.orDie(engine.getAgent(a.id as never, agentId as never))
+      assert.strictEqual(view.instances.find((i) => i.cloudInstanceId === "i-4ff0da58a55cfa7ce")?.role, "TERMINATED")
     }).pipe(Effect.provide(server())))
 })
