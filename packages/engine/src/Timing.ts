@@ -124,3 +124,15 @@ export const maxDeliveries = 5
  * @category defaults
  */
 export const leaseSeconds = 600
+
+/**
+ * How long a poll that found nothing to deliver stands for the agent's next polls (20 s): while
+ * no commit of the agent went through this engine since, they are answered without the store
+ * (`Engine.pollCommands`). Only a commit gives an idle agent something to deliver, so within one
+ * process nothing is delayed; a command queued by another server process is found within this
+ * bound.
+ *
+ * @since 0.2.0
+ * @category defaults
+ */
+export const idlePollSeconds = 20

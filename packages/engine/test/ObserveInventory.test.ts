@@ -2,7 +2,9 @@
  * `Engine.observeInventories`: an inventory reconciled without a change is not reconciled again
  * (no aggregate load) while the agent has not changed through the engine since, for
  * `Timing.reconcile.unchangedInventorySeconds`; anything else is reconciled as
- * `reconcileInventory` does. The store below counts aggregate loads.
+ * `reconcileInventory` does. And `Engine.pollCommands`: a poll that found nothing stands, without
+ * the store, until the agent is committed or `Timing.idlePollSeconds` pass. The store below
+ * counts aggregate loads and poll peeks.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, TestClock } from "effect"
@@ -14,14 +16,19 @@ import * as Pool from "../src/Pool.js"
 import type { InventoryItem } from "../src/StateMachine.js"
 import * as Timing from "../src/Timing.js"
 
-class Loads extends Context.Tag("test/Loads")<Loads, { count: number }>() {}
+class Loads extends Context.Tag("test/Loads")<Loads, { count: number; peeks: number }>() {}
 
 const countingStore = Layer.effect(
   AgentStore,
   Effect.gen(function*() {
     const store = yield* AgentStore
     const loads = yield* Loads
-    return { ...store, load: (agentId) => Effect.suspend(() => (loads.count++, store.load(agentId))) } satisfies AgentStore["Type"]
+    const peek = store.peekPoll!
+    return {
+      ...store,
+      load: (agentId) => Effect.suspend(() => (loads.count++, store.load(agentId))),
+      peekPoll: (tenantId, agentId) => Effect.suspend(() => (loads.peeks++, peek(tenantId, agentId)))
+    } satisfies AgentStore["Type"]
   })
 )
 
@@ -29,7 +36,7 @@ const countingStore = Layer.effect(
 const TestEngine = Engine.layer().pipe(
   Layer.provide(countingStore),
   Layer.provideMerge(MemoryStore.layer),
-  Layer.provideMerge(Layer.sync(Loads, () => ({ count: 0 })))
+  Layer.provideMerge(Layer.sync(Loads, () => ({ count: 0, peeks: 0 })))
 )
 
 const pool = Pool.make("t3.medium", "us-east-1a")
@@ -93,5 +100,38 @@ describe("Engine.observeInventories", () => {
       const after = yield* engine.getAgent(t, id)
       assert.isAbove(after.agent.version, before)
       assert.isTrue(after.commands.some((c) => c.type === "LAUNCH_INSTANCE"), "the emergency launches a replacement")
+    }).pipe(Effect.provide(TestEngine)))
+
+  it.effect("a poll that found nothing stands until the agent is committed or the bound passes", () =>
+    Effect.gen(function*() {
+      const { engine, id, t } = yield* setup
+      const loads = yield* Loads
+      const poll = Effect.gen(function*() {
+        const before = { peeks: loads.peeks, loads: loads.count }
+        const commands = yield* engine.pollCommands(t, id)
+        return { commands, peeks: loads.peeks - before.peeks, loads: loads.count - before.loads }
+      })
+      assert.deepStrictEqual(yield* poll, { commands: [], peeks: 1, loads: 0 })
+      assert.deepStrictEqual(yield* poll, { commands: [], peeks: 0, loads: 0 }, "answered without the store")
+      // A commit that queues a command: the next poll asks the store and delivers it.
+      yield* engine.requestReplica(t, id, {})
+      const delivered = yield* poll
+      assert.strictEqual(delivered.commands.length, 1)
+      assert.strictEqual(delivered.commands[0]!.type, "LAUNCH_INSTANCE")
+      assert.strictEqual(delivered.peeks, 1)
+      // Past the bound, an idle agent's poll asks the store again.
+      const other = yield* engine.register(t, { logicalAgentId: "b", cloudInstanceId: "i-b", pool })
+      const pollOther = Effect.gen(function*() {
+        const before = loads.peeks
+        yield* engine.pollCommands(t, other.agent.id)
+        return loads.peeks - before
+      })
+      assert.strictEqual(yield* pollOther, 1)
+      assert.strictEqual(yield* pollOther, 0)
+      yield* TestClock.adjust(`${Timing.idlePollSeconds + 1} seconds`)
+      assert.strictEqual(yield* pollOther, 1)
+      // An unknown agent is still found out.
+      const unknown = yield* Effect.flip(engine.pollCommands(t, "agent-nobody" as AgentId))
+      assert.strictEqual(unknown._tag, "AgentNotFound")
     }).pipe(Effect.provide(TestEngine)))
 })

@@ -99,12 +99,18 @@ export const make = (core: Core, readModels: ReadModels) => {
     // Most polls find nothing: a store that can tell so in one read spares the aggregate load
     // (the transition of such a poll changes nothing and delivers nothing).
     if (peek === undefined) return deliver(tenantId, agentId, limit)
-    return Effect.flatMap(peek(tenantId, agentId), (busy) =>
-      Option.isNone(busy)
-        ? Effect.fail(new AgentNotFound({ agentId }))
-        : busy.value
-        ? deliver(tenantId, agentId, limit)
-        : nothingToDeliver)
+    const key = core.agentKey(tenantId, agentId)
+    // A poll that found nothing still stands (Timing.idlePollSeconds): no store read at all.
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (core.inventories.isIdle(key, now)) return nothingToDeliver
+      const since = core.inventories.begin()
+      return Effect.flatMap(peek(tenantId, agentId), (busy) => {
+        if (Option.isNone(busy)) return Effect.fail(new AgentNotFound({ agentId }))
+        if (busy.value) return deliver(tenantId, agentId, limit)
+        core.inventories.idle(key, since, now)
+        return nothingToDeliver
+      })
+    })
   }
 
   const findCommand = (aggregate: StateMachine.AgentAggregate, commandId: string | undefined, requestId: string | undefined) => {

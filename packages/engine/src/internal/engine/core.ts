@@ -72,8 +72,8 @@ export const make = (options: EngineOptions) =>
           // Another tenant's agent is reported exactly like a missing one.
           : Effect.fail(new AgentNotFound({ agentId })))
 
-    /** Inventories reconciled without a change (internal/engine/inventoryMemo.ts). */
-    const inventories = InventoryMemo.make(100_000, Timing.reconcile.unchangedInventorySeconds * 1000)
+    /** Inventories reconciled without a change, polls that found nothing (internal/engine/inventoryMemo.ts). */
+    const inventories = InventoryMemo.make(100_000, Timing.reconcile.unchangedInventorySeconds * 1000, Timing.idlePollSeconds * 1000)
     const agentKey = (tenantId: TenantId, agentId: AgentId) => `${tenantId}/${agentId}`
 
     /** Replays the first answer for a key, or runs `fresh` with the record to write (internal/idempotent.ts). */
