@@ -21,6 +21,14 @@
  * the server, of mariadbd and of the generator itself (/proc, each second); the machine's busy
  * share and load average. Results go to bench-results/fleet-*.json and .md.
  *
+ * `--dialect v5`: the agents speak the legacy Python agent's dialect instead, at its rates unless
+ * given: heartbeat every 30 s with its inventory (its own instance and an unrelated one), command
+ * poll every 5 s (`GET /api/agents/{id}/commands/pending`, `Content-Type: application/json` on
+ * every request), price report every 300 s (three spot pools and one on-demand price), commands
+ * answered with `POST /api/agents/{id}/action-result` — the bodies of the v5 fixtures
+ * (packages/adapter-http/bench/v5Bodies.ts). A v5 heartbeat answered 2xx without `success: true`
+ * (`unknown`, `deferred`) counts as an error: the real agent would be lost.
+ *
  * Exit code 0 only when there were no errors at all and heartbeat p99 < 100 ms (and the run is valid).
  *
  * Options: --agents 100000 --duration 300 --warmup 30 --heartbeat-seconds 30 --poll-seconds 300
@@ -42,6 +50,7 @@ import { parseArgs } from "node:util"
 import { admin, freshDatabase, root, startProcess, stop } from "../../../packages/adapter-http/bench/support.js"
 import { distribution, Samples, Schedule, seededRandom } from "./fleetStats.js"
 import { RawPool } from "./rawHttp.js"
+import * as v5Bodies from "../../../packages/adapter-http/bench/v5Bodies.js"
 import { machine, MachineSampler, pidOf, ProcSampler, type ProcSummary } from "./procStats.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +74,7 @@ const { values: argv } = parseArgs({
     token: { type: "string" },
     "server-pid": { type: "string" },
     "cpu-prof": { type: "string" },
+    dialect: { type: "string", default: "v1" },
     help: { type: "boolean", default: false }
   },
   strict: true
@@ -74,7 +84,7 @@ if (argv.help) {
   console.log(
     "npm run bench:fleet -- [--agents 100000] [--duration 300] [--warmup 30] [--heartbeat-seconds 30] [--poll-seconds 300]\n" +
       "  [--price-seconds 300] [--connections 64] [--register-concurrency 64] [--agents-per-tenant 10000] [--timeout 10] [--seed 1]\n" +
-      "  [--url http://host:port --token <tenant token> [--server-pid <pid>]] [--cpu-prof <dir>]"
+      "  [--url http://host:port --token <tenant token> [--server-pid <pid>]] [--cpu-prof <dir>] [--dialect v1|v5]"
   )
   process.exit(0)
 }
@@ -87,6 +97,14 @@ const num = (name: keyof typeof argv, min: number): number => {
   }
   return v
 }
+
+if (argv.dialect !== "v1" && argv.dialect !== "v5") {
+  console.error(`--dialect: v1 or v5, got ${argv.dialect}`)
+  process.exit(2)
+}
+/** The legacy Python agent's dialect (its rates unless given: a poll every 5 s). */
+const v5 = argv.dialect === "v5"
+if (v5 && !process.argv.some((a) => a.startsWith("--poll-seconds"))) argv["poll-seconds"] = "5"
 
 const agentCount = Math.floor(num("agents", 1))
 const durationMs = num("duration", 1) * 1000
@@ -209,7 +227,8 @@ const send = (
   if (inWindow) measuredInFlight++
   const headers =
     `authorization: Bearer ${token}\r\n` +
-    (body === undefined ? "" : "content-type: application/json\r\n") +
+    // The v5 agent sends a JSON content type on every request, GETs included.
+    (body === undefined && !v5 ? "" : "content-type: application/json\r\n") +
     (requestId === undefined ? "" : `x-request-id: ${requestId}\r\n`)
   pool.request(method, basePath + p, headers, body, t0, (error, status, text) => {
     inFlight--
@@ -271,8 +290,16 @@ let commandsExecuted = 0
 /** Requests that follow from an answer (command polls, executions) are only started while measuring or warming up. */
 const following = () => phase === "warmup" || phase === "measure"
 
+/** A v5 heartbeat's answer: `success: true`, or the agent would be lost (`unknown`, `deferred`). */
+const v5Heartbeat = (i: number, inWindow: boolean) =>
+  send("heartbeat", "POST", `/api/agents/${ids[i]}/heartbeat`, JSON.stringify(v5Bodies.heartbeat(instanceOf(i))), tokenOf(i), undefined, inWindow, (ok, text) => {
+    if (!ok) return
+    const answer = JSON.parse(text) as { success?: unknown; status?: unknown }
+    if (answer.success !== true) throw new Error(`v5 heartbeat answered status ${String(answer.status)}`)
+  })
+
 const heartbeat = (i: number, inWindow: boolean) =>
-  send("heartbeat", "POST", `/api/agents/${ids[i]}/heartbeat`, "{}", tokenOf(i), undefined, inWindow, (ok, text) => {
+  v5 ? v5Heartbeat(i, inWindow) : send("heartbeat", "POST", `/api/agents/${ids[i]}/heartbeat`, "{}", tokenOf(i), undefined, inWindow, (ok, text) => {
     if (!ok || !text.includes("pendingCommands")) return
     heartbeatsWithPendingField++
     const pending = (JSON.parse(text) as { pendingCommands?: unknown }).pendingCommands
@@ -285,11 +312,29 @@ const heartbeat = (i: number, inWindow: boolean) =>
 const poll = (i: number, inWindow: boolean) => {
   if (pollInFlight[i] === 1) return
   pollInFlight[i] = 1
-  send("pending-commands", "GET", `/api/agents/${ids[i]}/pending-commands`, undefined, tokenOf(i), undefined, inWindow, (ok, text) => {
+  send("pending-commands", "GET", v5 ? v5Bodies.pollPath(ids[i]!) : `/api/agents/${ids[i]}/pending-commands`, undefined, tokenOf(i), undefined, inWindow, (ok, text) => {
     pollInFlight[i] = 0
-    if (!ok || !following()) return
-    const commands = (JSON.parse(text) as { commands?: ReadonlyArray<{ readonly id: string }> }).commands ?? []
+    if (!ok) return
+    const commands = (JSON.parse(text) as { commands?: ReadonlyArray<{ readonly id: string; readonly request_id?: string }> }).commands
+    if (!Array.isArray(commands)) throw new Error("no commands array")
+    if (!following()) return
     for (const c of commands) {
+      if (v5) {
+        // The v5 agent reports each command by its request id.
+        send(
+          "command-executed",
+          "POST",
+          `/api/agents/${ids[i]}/action-result`,
+          JSON.stringify({ request_id: c.request_id, agent_id: ids[i], result: "SUCCESS", cloud_instance_id: instanceOf(i), error_message: null, metadata: {} }),
+          tokenOf(i),
+          undefined,
+          phase === "measure",
+          (done) => {
+            if (done) commandsExecuted++
+          }
+        )
+        continue
+      }
       send(
         "command-executed",
         "POST",
@@ -307,6 +352,10 @@ const poll = (i: number, inWindow: boolean) => {
 }
 
 const priceReport = (i: number, inWindow: boolean) => {
+  if (v5) {
+    send("pricing-report", "POST", `/api/agents/${ids[i]}/pricing-report`, JSON.stringify(v5Bodies.pricingReport(ids[i]!)), tokenOf(i), undefined, inWindow)
+    return
+  }
   const own = i % pools.length
   const prices = [0, 1, 2].map((k) => {
     const p = pools[(own + k) % pools.length]!
@@ -340,14 +389,17 @@ const registerAll = async (): Promise<number> => {
   }, 5000)
   const one = (i: number) =>
     new Promise<void>((resolve) => {
-      const body = JSON.stringify({ logicalAgentId: `fleet-${runId}-${i}`, instanceId: instanceOf(i), pool: pools[i % pools.length]!.pool })
+      const body = JSON.stringify(
+        v5 ? v5Bodies.register(instanceOf(i)) : { logicalAgentId: `fleet-${runId}-${i}`, instanceId: instanceOf(i), pool: pools[i % pools.length]!.pool }
+      )
       send("register", "POST", "/api/agents/register", body, tenantTokenOf(i), undefined, false, (ok, text) => {
         done++
         resolve()
         if (ok) {
-          const r = JSON.parse(text) as { agentId?: unknown; agentToken?: unknown }
-          if (typeof r.agentId !== "string") throw new Error("no agentId")
-          ids[i] = r.agentId
+          const r = JSON.parse(text) as { agentId?: unknown; agent_id?: unknown; agentToken?: unknown }
+          const id = v5 ? r.agent_id : r.agentId
+          if (typeof id !== "string") throw new Error("no agent id")
+          ids[i] = id
           if (typeof r.agentToken === "string") (agentTokens ??= new Array(agentCount))[i] = r.agentToken
         }
       })
@@ -409,7 +461,7 @@ const run = async () => {
     // not a checkout
   }
   const loadAtStart = loadavg()
-  console.log(`bench:fleet ${runId}: ${agentCount.toLocaleString("en")} agents · heartbeat ${heartbeatMs / 1000} s · poll ${pollMs / 1000} s · price ${priceMs / 1000} s`)
+  console.log(`bench:fleet ${runId}: ${agentCount.toLocaleString("en")} agents (${v5 ? "v5" : "v1"} dialect) · heartbeat ${heartbeatMs / 1000} s · poll ${pollMs / 1000} s · price ${priceMs / 1000} s`)
   console.log(`  warm-up ${warmupMs / 1000} s, measured ${durationMs / 1000} s · ${connections} connections · commit ${commit}`)
   console.log(`  machine: ${info.cpuModel}, ${info.cores} cores, ${info.ramGiB} GiB RAM, ${info.kernel}, Node ${info.node} · load average ${loadAtStart}`)
 
@@ -627,6 +679,7 @@ const run = async () => {
       agents: agentCount,
       durationSeconds: seconds,
       warmupSeconds: warmupMs / 1000,
+      dialect: v5 ? "v5" : "v1",
       heartbeatSeconds: heartbeatMs / 1000,
       pollSeconds: pollMs / 1000,
       priceSeconds: priceMs / 1000,
@@ -686,6 +739,7 @@ const report = (r: Result): string => {
     `- Registration (not measured): ${n(r.registration.agents)} agents in ${fmt(r.registration.seconds)} s (${n(r.registration.perSecond)}/s, ` +
       `p50 ${fmt(r.registration.latency.p50)} ms, p99 ${fmt(r.registration.latency.p99)} ms, ${r.registration.errors} errors)`
   )
+  lines.push(`- Dialect: ${r.options.dialect}`)
   lines.push(`- Schedule: heartbeat ${r.options.heartbeatSeconds} s, command poll ${r.options.pollSeconds} s, price report ${r.options.priceSeconds} s; warm-up ${r.options.warmupSeconds} s; ${r.options.connections} keep-alive connections`)
   lines.push("")
   lines.push("| endpoint | requests | req/s | p50 ms | p99 ms | max ms | errors |")

@@ -13,7 +13,7 @@
  * BENCH_CONCURRENCY (32), BENCH_SECONDS (10 per call and server), BENCH_AGENTS (50),
  * BENCH_CALLS (`heartbeat,poll,pricing-report`).
  */
-import { Agent, request } from "node:http"
+import { keepAlive, load as loadFor, row, send as sendOne, summarize } from "./load.js"
 import { admin, freshDatabase, startProcess, stop } from "./support.js"
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32)
@@ -23,10 +23,7 @@ const callNames = (process.env.BENCH_CALLS ?? "heartbeat,poll,pricing-report").s
 const tenantToken = `bench-${crypto.randomUUID()}`
 const { database, url: dbUrl } = freshDatabase("spotfleet_bench")
 
-
-
-
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+const agent = keepAlive(concurrency)
 
 type Call = "heartbeat" | "poll" | "pricing-report"
 
@@ -34,76 +31,26 @@ const pools = ["t3.medium.us-east-1a", "t3.medium.us-east-1b", "m5.large.us-east
 let requestIds = 0
 
 /** One call of an agent: its status. */
-const send = (baseUrl: string, call: Call, agentId: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { authorization: `Bearer ${tenantToken}` }
-    let body: string | undefined
-    let method = "POST"
-    let path = `/api/agents/${agentId}/${call}`
-    if (call === "heartbeat") body = "{}"
-    else if (call === "poll") {
-      method = "GET"
-      path = `/api/agents/${agentId}/pending-commands`
-    } else {
-      body = JSON.stringify({ prices: pools.map((pool, i) => ({ pool, price: 0.0123 + i / 1000 })) })
-      headers["x-request-id"] = `bench-${process.pid}-${requestIds++}`
-    }
-    if (body !== undefined) {
-      headers["content-type"] = "application/json"
-      headers["content-length"] = Buffer.byteLength(body)
-    }
-    const req = request(`${baseUrl}${path}`, { method, agent, headers }, (res) => {
-      res.resume()
-      res.on("end", () => resolve(res.statusCode ?? 0))
-    })
-    req.on("error", reject)
-    req.end(body)
-  })
-
-interface Result {
-  readonly requests: number
-  readonly errors: number
-  readonly rps: number
-  readonly p50: number
-  readonly p99: number
+const send = (baseUrl: string, call: Call, agentId: string): Promise<number> => {
+  const headers: Record<string, string | number> = { authorization: `Bearer ${tenantToken}` }
+  let body: string | undefined
+  let method = "POST"
+  let path = `/api/agents/${agentId}/${call}`
+  if (call === "heartbeat") body = "{}"
+  else if (call === "poll") {
+    method = "GET"
+    path = `/api/agents/${agentId}/pending-commands`
+  } else {
+    body = JSON.stringify({ prices: pools.map((pool, i) => ({ pool, price: 0.0123 + i / 1000 })) })
+    headers["x-request-id"] = `bench-${process.pid}-${requestIds++}`
+  }
+  if (body !== undefined) headers["content-type"] = "application/json"
+  return sendOne(agent, `${baseUrl}${path}`, method, headers, body)
 }
 
 /** Load from `concurrency` workers for `durationMs`: raw latencies and elapsed seconds. */
-const load = async (baseUrl: string, call: Call, agentIds: ReadonlyArray<string>, durationMs: number) => {
-  const latencies: Array<number> = []
-  let errors = 0
-  let n = 0
-  const end = performance.now() + durationMs
-  const started = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const id = agentIds[n++ % agentIds.length]!
-      const t0 = performance.now()
-      const status = await send(baseUrl, call, id).catch(() => 0)
-      latencies.push(performance.now() - t0)
-      if (status !== 200) errors++
-    }
-  }))
-  return { latencies, errors, elapsed: (performance.now() - started) / 1000 }
-}
-
-/** Figures over several runs of one server (requests over summed time, percentiles over all). */
-const summarize = (runs: ReadonlyArray<Awaited<ReturnType<typeof load>>>): Result => {
-  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b)
-  const elapsed = runs.reduce((a, r) => a + r.elapsed, 0)
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN
-  return {
-    requests: latencies.length,
-    errors: runs.reduce((a, r) => a + r.errors, 0),
-    rps: latencies.length / elapsed,
-    p50: q(0.5),
-    p99: q(0.99)
-  }
-}
-
-const row = (call: string, name: string, r: Result) =>
-  `${call.padEnd(15)} ${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   ` +
-  `p99 ${r.p99.toFixed(2).padStart(7)} ms   (${r.requests} requests, ${r.errors} errors)`
+const load = (baseUrl: string, call: Call, agentIds: ReadonlyArray<string>, durationMs: number) =>
+  loadFor(concurrency, durationMs, (n) => send(baseUrl, call, agentIds[n % agentIds.length]!))
 
 const main = async () => {
   await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)

@@ -1,10 +1,13 @@
 /**
  * A lean way in, straight on `node:http`, for the three calls every agent makes all the time:
  * `POST /api/agents/{id}/heartbeat`, `GET /api/agents/{id}/pending-commands` and
- * `POST /api/agents/{id}/pricing-report` (agent API v1). Everything else — and every request of
- * these three that is out of the ordinary: a query string, a body that is not JSON, a body over
- * the limit announced in `Content-Length`, a call in the legacy v5 dialect — goes on to the
- * HttpApi server untouched (a body already read is replayed).
+ * `POST /api/agents/{id}/pricing-report` (agent API v1), and the same calls of the legacy v5
+ * dialect — its heartbeat and price report on the same paths (told apart by their bodies),
+ * `GET /api/agents/{id}/commands/pending`, and its termination and rebalance notices
+ * (internal/legacyFastPath.ts). Everything else — and every request of these that is out of the
+ * ordinary: a query string, a body that is not JSON, a body over the limit announced in
+ * `Content-Length`, a caller the token cache does not know yet — goes on to the HttpApi server
+ * untouched (a body already read is replayed).
  *
  * Why: HttpApi's per-request machinery (routing, schema-driven request decoding and response
  * encoding, middleware fibers) is most of the CPU of a heartbeat. On the 2-core development
@@ -24,16 +27,19 @@
  * @since 0.1.0
  */
 import { IncomingMessage, type Server, type ServerResponse } from "node:http"
-import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { Engine, Ids } from "@spotfleet/engine"
-import { Cause, Context, Effect, Either, Exit, FiberId, Layer, ParseResult, Redacted, Runtime, Schema } from "effect"
+import { Engine, type Ids } from "@spotfleet/engine"
+import { Cause, Context, Effect, Either, Exit, FiberId, Layer, Redacted, Runtime, Schema } from "effect"
 import { CommandList, HeartbeatRequest, PricingReportRequest, ReportAccepted } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
 import * as agentCalls from "./internal/agentCalls.js"
 import * as errors from "./internal/errors.js"
+import { type Answer, decoded, decodePath, encoded, failure, internalError, ok, safeDecodeURIComponent, write } from "./internal/fastPath.js"
+import * as fastPath from "./internal/fastPath.js"
 import * as inputLimits from "./internal/inputLimits.js"
 import * as legacy from "./internal/legacy.js"
+import * as legacyCalls from "./internal/legacyCalls.js"
+import * as legacyFastPath from "./internal/legacyFastPath.js"
 import * as nodeBody from "./internal/nodeBody.js"
 import * as RateLimit from "./RateLimit.js"
 import { TenantTokens } from "./Auth.js"
@@ -65,13 +71,8 @@ export class AgentFastPath extends Context.Tag("@spotfleet/adapter-http/AgentFas
 
 type Call = "heartbeat" | "pending-commands" | "pricing-report"
 
-/** Most calls in one batch of a lane. */
-const maxBatch = 500
-
 const route = /^\/api\/agents\/([^/?#]+)\/(heartbeat|pending-commands|pricing-report)$/
-const AgentPath = Schema.Struct({ agentId: Ids.AgentId })
 // Synchronous (Either) codecs: no fiber work per request for the decoding itself.
-const decodePath = Schema.decodeUnknownEither(AgentPath)
 const decodeIdempotencyHeaders = Schema.decodeUnknownEither(IdempotencyHeaders)
 const noRequestId = Either.right<typeof IdempotencyHeaders.Type>({})
 /** The idempotency headers: only the one header is decoded, not the whole headers object. */
@@ -84,26 +85,6 @@ const decodePricingReport = Schema.decodeUnknownEither(PricingReportRequest)
 const encodeHeartbeat = Schema.encodeEither(Engine.HeartbeatResult)
 const encodeCommands = Schema.encodeEither(CommandList)
 const encodeReport = Schema.encodeEither(ReportAccepted)
-
-interface Answer {
-  readonly status: number
-  readonly body: unknown
-  readonly headers?: Record<string, string>
-}
-
-const ok = (body: unknown): Answer => ({ status: 200, body })
-
-const failure = (e: ApiError.ApiError): Answer => ({ status: ApiError.statusOf(e), body: ApiError.bodyOf(e) })
-
-/** A parse failure the way HttpApi answers it (400 naming the field). */
-const decoded = <A>(result: Either.Either<A, ParseResult.ParseError>): Effect.Effect<A, ApiError.ApiError> =>
-  Either.isRight(result)
-    ? Effect.succeed(result.right)
-    : Effect.flatMap(HttpApiDecodeError.fromParseError(result.left), (d) => Effect.fail(errors.fromDecodeError(d)))
-
-/** An answer the schema cannot encode is a defect (500), as in HttpApi. */
-const encoded = <A>(result: Either.Either<A, ParseResult.ParseError>): Effect.Effect<A> =>
-  Either.isRight(result) ? Effect.succeed(result.right) : Effect.die(result.left)
 
 const tooLarge = (maxBytes: number) =>
   new ApiError.PayloadTooLarge({
@@ -156,17 +137,6 @@ export const make: Effect.Effect<
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const clock = yield* Effect.clock
 
-  const write = (response: ServerResponse, answer: Answer) => {
-    if (response.headersSent || response.destroyed) return
-    const text = JSON.stringify(answer.body)
-    response.writeHead(answer.status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...answer.headers
-    })
-    response.end(text)
-  }
-
   /** The rate limiter's verdict for this request (`undefined`: go ahead). */
   const limited = (request: IncomingMessage, now: number): Answer | undefined => {
     const rejection = limiter.checkOnce(request, now)
@@ -199,8 +169,6 @@ export const make: Effect.Effect<
       Effect.catchAllCause(errors.recover(failure))
     )
 
-  const internalError = () => failure(new ApiError.InternalError({ code: "InternalError", message: "internal error" }))
-
   /** An engine heartbeat's answer, as the fiber path renders it. */
   const heartbeatAnswer = (result: Either.Either<Engine.HeartbeatResult, Engine.EngineFailure>): Effect.Effect<Answer> => {
     if (Either.isRight(result)) {
@@ -213,63 +181,10 @@ export const make: Effect.Effect<
     )
   }
 
-  /**
-   * A lane: calls that passed every check synchronously wait here together and go to `send` as
-   * one batch, group-commit style. When none of the lane's batches is being answered, the calls
-   * of this turn of the event loop go at once (no fixed wait when the server is idle); while one
-   * is, what arrives waits for it to finish and then goes at once — but never longer than the
-   * batch window (`HttpConfig.batchWindowMillis`, the bound; 0 = never past this turn), and a
-   * batch of {@link maxBatch} goes at once. So latency stays low at low load and batches grow
-   * with the load.
-   */
-  const lane = <T>(send: (batch: Array<T>) => { readonly addObserver: (observer: () => void) => void } | void) => {
-    let waiting: Array<T> = []
-    let timer: ReturnType<typeof setTimeout> | undefined = undefined
-    let immediate: ReturnType<typeof setImmediate> | undefined = undefined
-    let answering = 0
-    const flush = () => {
-      if (timer !== undefined) clearTimeout(timer)
-      if (immediate !== undefined) clearImmediate(immediate)
-      timer = undefined
-      immediate = undefined
-      const batch = waiting
-      waiting = []
-      if (batch.length === 0) return
-      const running = send(batch)
-      if (running === undefined) return
-      answering++
-      running.addObserver(() => {
-        answering--
-        // What gathered meanwhile goes now (its answers follow this batch's).
-        if (waiting.length > 0) flush()
-      })
-    }
-    return (item: T) => {
-      waiting.push(item)
-      if (waiting.length >= maxBatch) flush()
-      else if (waiting.length === 1) {
-        if (answering === 0 || config.batchWindowMillis <= 0) immediate = setImmediate(flush)
-        else timer = setTimeout(flush, config.batchWindowMillis)
-      }
-    }
-  }
-
-  /** Runs a batch's answers in one fiber and writes each to its response (500 for all on a defect). */
-  const answerBatch = (batch: ReadonlyArray<{ readonly response: ServerResponse }>, answers: Effect.Effect<ReadonlyArray<Answer>>) => {
-    const fiber = runFork(answers)
-    fiber.addObserver((exit) => {
-      if (Exit.isSuccess(exit)) {
-        for (let i = 0; i < batch.length; i++) write(batch[i]!.response, exit.value[i]!)
-      } else if (!Cause.isInterruptedOnly(exit.cause)) {
-        for (const { response } of batch) write(response, internalError())
-      }
-    })
-    return fiber
-  }
-
-  /** A batch whose calls run side by side in its fiber, each answered as on its own. */
-  const sideBySide = <T extends { readonly response: ServerResponse }>(one: (item: T) => Effect.Effect<Answer, ApiError.ApiError>) => (batch: Array<T>) =>
-    answerBatch(batch, Effect.forEach(batch, (item) => Effect.catchAllCause(one(item), errors.recover(failure)), { concurrency: "unbounded" }))
+  const lanes = fastPath.makeLanes(config.batchWindowMillis, runFork)
+  const { answerBatch, lane, sideBySide } = lanes
+  const now = () => clock.unsafeCurrentTimeMillis()
+  const v5 = legacyFastPath.make({ lanes, calls: yield* legacyCalls.make, tokens, now })
 
   /**
    * Heartbeats go to the engine in batches: one fiber and one `Engine.heartbeats` call (one
@@ -279,31 +194,14 @@ export const make: Effect.Effect<
     (batch) => answerBatch(batch, Effect.flatMap(calls.engine.heartbeats(batch), (results) => Effect.forEach(results, heartbeatAnswer)))
   )
 
+  const knownCaller = (request: IncomingMessage, rawAgentId: string) => fastPath.knownCaller(tokens, now(), request, rawAgentId)
+
   /**
    * When the caller is known from the token cache and the path, body and headers decode, the
    * heartbeat joins the heartbeat lane's next batch (true). Anything else — a token to look
    * up, a bad request, another agent's token — takes the fiber path, which answers it exactly
    * as before (false).
    */
-  /**
-   * The caller and agent of a request, when the token cache knows the caller, the agent id in
-   * the path decodes and the token may act for that agent; else undefined (the fiber path then
-   * answers, exactly as before).
-   */
-  const knownCaller = (
-    request: IncomingMessage,
-    rawAgentId: string
-  ): { readonly principal: Security.PrincipalService; readonly agentId: Ids.AgentId } | undefined => {
-    if (tokens.peek === undefined) return undefined
-    const principal = tokens.peek((request.headers["authorization"] ?? "").slice("Bearer ".length), clock.unsafeCurrentTimeMillis())
-    if (principal === undefined) return undefined
-    const path = decodePath({ agentId: safeDecodeURIComponent(rawAgentId) })
-    if (Either.isLeft(path)) return undefined
-    const agentId = path.right.agentId
-    if (principal.agentId !== null && principal.agentId !== agentId) return undefined
-    return { principal, agentId }
-  }
-
   const batchedHeartbeat = (request: IncomingMessage, response: ServerResponse, rawAgentId: string, payload: unknown): boolean => {
     const caller = knownCaller(request, rawAgentId)
     if (caller === undefined || Either.isLeft(decodeHeaders(request.headers))) return false
@@ -369,20 +267,38 @@ export const make: Effect.Effect<
     })
   }
 
+  /** A v5 call the v5 fast path takes (after the rate limiter's verdict), else HttpApi answers it. */
+  const runV5 = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: () => void,
+    call: legacyFastPath.LegacyCall,
+    rawAgentId: string,
+    payload: unknown
+  ) => {
+    const go = v5.accept(request, response, call, rawAgentId, payload)
+    if (go === undefined) return next()
+    const refused = limited(request, now())
+    if (refused !== undefined) return write(response, refused)
+    go()
+  }
+
   const handle: AgentFastPathService["handle"] = (request, response, next) => {
-    const match = route.exec(request.url ?? "")
-    if (match === null) return next(request, response)
-    const call = match[2] as Call
-    if (call === "pending-commands") {
-      if (
-        request.method !== "GET" || legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined) ||
-        inputLimits.carriesBody(request.method, request.headers)
-      ) {
-        return next(request, response)
-      }
-      const refused = limited(request, clock.unsafeCurrentTimeMillis())
+    const url = request.url ?? ""
+    const match = route.exec(url)
+    const v5Match = match === null ? legacyFastPath.legacyRoute.exec(url) : null
+    if (match === null && v5Match === null) return next(request, response)
+    const rawAgentId = (match ?? v5Match)![1]!
+    const call = match === null ? undefined : match[2] as Call
+    const v5Call = v5Match === null ? undefined : legacyFastPath.callOf(v5Match[2]!)
+    if (call === "pending-commands" || v5Call === "commands-pending") {
+      if (request.method !== "GET" || inputLimits.carriesBody(request.method, request.headers)) return next(request, response)
+      if (v5Call !== undefined) return runV5(request, response, () => next(request, response), v5Call, rawAgentId, undefined)
+      // v1's path in the v5 dialect: its answer depends on the agent's dialect (HttpApi).
+      if (legacy.isLegacyRequest("pending-commands", request.headers["content-type"], undefined)) return next(request, response)
+      const refused = limited(request, now())
       if (refused !== undefined) return write(response, refused)
-      return run(request, response, call, match[1]!, undefined)
+      return run(request, response, "pending-commands", rawAgentId, undefined)
     }
     if (request.method !== "POST") return next(request, response)
     const contentType = request.headers["content-type"]
@@ -400,26 +316,21 @@ export const make: Effect.Effect<
         const parsed = inputLimits.parseBody(body, config.jsonLimits)
         if (parsed instanceof ApiError.BadRequest) malformed = parsed
         else payload = parsed.value
-        if (malformed === undefined && legacy.isLegacyRequest(call, contentType, payload)) {
-          return next(replay(request, body), response)
+        if (malformed === undefined) {
+          const dialectV5 = v5Call ?? (legacy.isLegacyRequest(call!, contentType, payload) ? call as "heartbeat" | "pricing-report" : undefined)
+          if (dialectV5 !== undefined) {
+            return runV5(request, response, () => next(replay(request, body), response), dialectV5, rawAgentId, payload)
+          }
         }
       }
-      const refused = limited(request, clock.unsafeCurrentTimeMillis())
+      const refused = limited(request, now())
       if (refused !== undefined) return write(response, refused)
       if (malformed !== undefined) return write(response, failure(malformed))
-      run(request, response, call, match[1]!, payload)
+      run(request, response, call!, rawAgentId, payload)
     })
   }
   return { handle }
 })
-
-const safeDecodeURIComponent = (s: string): string => {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
-}
 
 /**
  * The fast path as a layer.

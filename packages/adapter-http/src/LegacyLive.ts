@@ -25,19 +25,18 @@ import {
   type IdempotencyStore,
   type Ids,
   Pool,
-  PriceService,
   type PriceStore
 } from "@spotfleet/engine"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Api } from "./Api.js"
 import * as ApiError from "./ApiError.js"
 import { HttpConfig } from "./HttpConfig.js"
-import * as errors from "./internal/errors.js"
 import * as agentCalls from "./internal/agentCalls.js"
 import { escapeLogField } from "./internal/inputLimits.js"
 import * as internal from "./internal/legacy.js"
 import * as heartbeats from "./internal/legacyHeartbeat.js"
-import { Principal, type PrincipalService } from "./Security.js"
+import * as legacyCalls from "./internal/legacyCalls.js"
+import { Principal } from "./Security.js"
 
 /**
  * Commands handed out per legacy poll. The agent runs a poll's commands one after another
@@ -47,7 +46,7 @@ import { Principal, type PrincipalService } from "./Security.js"
  * @since 0.1.0
  * @category constants
  */
-export const pollLimit = 1
+export const pollLimit = legacyCalls.pollLimit
 
 /** The marker written into the agent's metadata at a legacy registration. */
 const dialectKey = "dialect"
@@ -55,53 +54,8 @@ const dialect = "v5"
 
 const forbidden = (message: string) => new ApiError.Forbidden({ code: "Forbidden", message })
 
-const forAgent = (principal: PrincipalService, agentId: Ids.AgentId): Effect.Effect<void, ApiError.ApiError> =>
-  principal.agentId === null || principal.agentId === agentId
-    ? Effect.void
-    : Effect.fail(forbidden("this agent token belongs to another agent"))
-
-const engineCall = <A>(effect: Effect.Effect<A, Engine.EngineFailure>): Effect.Effect<A, ApiError.ApiError> =>
-  Effect.mapError(effect, errors.fromEngine)
-
-const recorded = { success: true, status: "recorded" } as const
-
-const ignored = (detail: string) => ({ success: false, status: "ignored", detail }) as const
-
-/** Engine failures that mean "this report cannot be applied", as opposed to "try again later". */
-const inapplicable = new Set([
-  "InvalidInput",
-  "InvalidTransition",
-  "InstanceNotFound",
-  "CommandNotFound",
-  "FlowConflict",
-  "LimitExceeded",
-  "IdempotencyKeyReused",
-  "DuplicateKey"
-])
-
-/**
- * Runs an agent report: answers `recorded`, or `ignored` (2xx, logged) when the engine rejects
- * it; an unknown agent (404) and store trouble (503) stay errors.
- */
-const report = (
-  operation: string,
-  effect: Effect.Effect<unknown, Engine.EngineFailure | ApiError.ApiError>
-): Effect.Effect<typeof recorded | ReturnType<typeof ignored>, ApiError.ApiError> =>
-  effect.pipe(
-    Effect.as(recorded),
-    Effect.catchAll((e) => {
-      if (inapplicable.has(e._tag)) {
-        const detail = "message" in e && typeof e.message === "string" && e.message.length > 0 ? e.message : e._tag
-        return Effect.as(
-          Effect.logWarning(`legacy ${operation}: ignored (${e._tag}: ${escapeLogField(detail)})`),
-          ignored(`${e._tag}: ${detail}`)
-        )
-      }
-      return Effect.fail(errors.isApiError(e) ? e : errors.fromEngine(e as Engine.EngineFailure))
-    })
-  )
-
-const str = (u: unknown): string | undefined => (typeof u === "string" && u.length > 0 ? u : undefined)
+const engineCall = agentCalls.engineCall
+const { configOf, ignored, recorded, report, str } = legacyCalls
 
 const decodePool = Schema.decodeUnknownOption(Pool.PoolId)
 
@@ -109,27 +63,15 @@ const decodePool = Schema.decodeUnknownOption(Pool.PoolId)
 const poolOf = (instanceType: string | null | undefined, az: string | null | undefined): Option.Option<Pool.PoolId> =>
   instanceType && az ? decodePool(`${instanceType}.${az}`) : Option.none()
 
-const configOf = (config: AgentModule.AgentConfig) => ({
-  auto_switch_enabled: config.autoSwitch,
-  auto_terminate_enabled: config.autoTerminate
-})
-
 const isLegacyAgent = (agent: AgentModule.Agent) => agent.metadata[dialectKey] === dialect
 
 const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const agents = yield* AgentStore.AgentStore
-    const prices = yield* PriceService.make
+    const calls = yield* legacyCalls.make
 
-    const principalFor = (agentId: Ids.AgentId) => Effect.tap(Principal, (p) => forAgent(p, agentId))
-    const configs = heartbeats.makeConfigCache(100_000)
-
-    const pollLegacy = (tenantId: Ids.TenantId, agentId: Ids.AgentId) =>
-      Effect.map(
-        engineCall(engine.pollCommands(tenantId, agentId, { limit: pollLimit })),
-        (commands) => ({ commands: commands.map(internal.renderCommand) })
-      )
+    const principalFor = (agentId: Ids.AgentId) => Effect.tap(Principal, (p) => agentCalls.forAgent(p, agentId))
 
     return handlers
       .handle("register", ({ payload }) =>
@@ -180,84 +122,20 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           return answer(result.agent, result.created)
         }))
       .handle("heartbeat", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const principal = yield* principalFor(path.agentId)
-          // Never non-2xx for what the server can get past (internal/legacyHeartbeat.ts).
-          const reconnect = payload.reconnect === true
-          const cacheKey = `${principal.tenantId}/${path.agentId}`
-          const result = yield* Effect.either(
-            Effect.retry(engine.heartbeat(principal.tenantId, path.agentId), { schedule: heartbeats.storeRetry, while: (e) => e._tag === "StoreError" })
-          )
-          if (Either.isLeft(result)) {
-            if (result.left._tag === "AgentNotFound") return heartbeats.unknownAgent(path.agentId, reconnect)
-            yield* Effect.logWarning(`v5 heartbeat of agent ${path.agentId} deferred: ${result.left._tag}`)
-            return heartbeats.deferred(path.agentId, reconnect, configs.last(cacheKey))
-          }
-          const beat = result.right
-          const inventory = payload.inventory_snapshot
-          const listed = inventory?.instances ?? []
-          const usable = listed.length > 0 && (inventory?.error === undefined || inventory.error === null)
-          // The engine reconciles what the inventory shows with what it believes; an empty or
-          // failed inventory says nothing. Never a reason to fail the heartbeat.
-          yield* agentCalls.reconcile(engine, principal.tenantId, path.agentId, {
-            error: inventory?.error ?? null,
-            instances: listed.map(internal.inventoryItem)
-          })
-          // The config as the register answer carries it: loaded once per agent and config version.
-          let config = configs.get(cacheKey, beat.configVersion)
-          if (config === undefined) {
-            const view = yield* Effect.option(engine.getAgent(principal.tenantId, path.agentId))
-            if (Option.isSome(view)) {
-              config = configOf(view.value.agent.config)
-              configs.set(cacheKey, view.value.agent.configVersion, config)
-            }
-          }
-          return {
-            success: true,
-            agent_id: beat.agentId,
-            status: beat.liveness,
-            reconnected: reconnect,
-            config_version: beat.configVersion,
-            inventory_checked: usable ? listed.length : 0,
-            ...(config === undefined ? {} : { config })
-          }
-        }))
+        Effect.flatMap(principalFor(path.agentId), (principal) => calls.heartbeat(principal.tenantId, path.agentId, payload)))
       .handle("pendingCommandsAlias", ({ path }) =>
         Effect.gen(function*() {
           const principal = yield* principalFor(path.agentId)
           const view = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
-          if (isLegacyAgent(view.agent)) return yield* pollLegacy(principal.tenantId, path.agentId)
+          if (isLegacyAgent(view.agent)) return yield* calls.poll(principal.tenantId, path.agentId)
           // A v1 agent that sent a JSON content type on its GET: v1's answer.
           const commands = yield* engineCall(engine.pollCommands(principal.tenantId, path.agentId))
           return { commands }
         }))
       .handle("pollCommands", ({ path }) =>
-        Effect.flatMap(principalFor(path.agentId), (principal) => pollLegacy(principal.tenantId, path.agentId)))
+        Effect.flatMap(principalFor(path.agentId), (principal) => calls.poll(principal.tenantId, path.agentId)))
       .handle("pricingReport", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const principal = yield* principalFor(path.agentId)
-          // What the agent's registration said (its payload is the agent's metadata): the
-          // instance it runs on and its region. PriceService decides what they are used for.
-          const { agent } = yield* engineCall(engine.getAgent(principal.tenantId, path.agentId))
-          const result = yield* engineCall(prices.ingestRecords(principal.tenantId, path.agentId, {
-            hostInstanceId: str(agent.metadata.instance_id),
-            region: str(agent.metadata.region),
-            reportedAt: internal.parseTimestamp(payload.timestamp),
-            records: (payload.pricing_data_array ?? []).map((r): PriceService.PriceRecord => {
-              const onDemand = internal.isOnDemandPriceType(r.price_type)
-              return {
-                lifecycle: onDemand ? "on-demand" : "spot",
-                pool: r.pool_id ?? undefined,
-                instanceType: r.instance_type ?? undefined,
-                az: r.az ?? undefined,
-                // An on-demand record carries `price`; a spot one `spot_price` (older agents: `price`).
-                price: onDemand ? r.price : r.spot_price ?? r.price,
-                observedAt: internal.parseTimestamp(r.timestamp)
-              }
-            })
-          }))
-          return { success: true, accepted: result.snapshots, on_demand: result.onDemand, skipped: result.skipped }
-        }))
+        Effect.flatMap(principalFor(path.agentId), (principal) => calls.pricingReport(principal.tenantId, path.agentId, payload)))
       .handle("actionResult", ({ path, payload }) =>
         Effect.gen(function*() {
           const principal = yield* principalFor(path.agentId)
@@ -300,29 +178,9 @@ const LegacyHandlers = HttpApiBuilder.group(Api, "legacy", (handlers) =>
           return yield* report("instance-terminated", engine.confirmTerminated(principal.tenantId, path.agentId, { cloudInstanceId }))
         }))
       .handle("terminationReport", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const principal = yield* principalFor(path.agentId)
-          const cloudInstanceId = str(payload.cloud_instance_id)
-          if (cloudInstanceId === undefined) return ignored("no cloud_instance_id")
-          // As reported (past or not): the engine owns the deadline rule, and a repeat of the
-          // same (instance, time) — re-sent every 10 s while it stands — is the same notice.
-          const deadline = internal.parseTimestamp(payload.termination_time)
-          return yield* report(
-            "termination-report",
-            engine.notice(principal.tenantId, path.agentId, { kind: "termination", cloudInstanceId, deadline })
-          )
-        }))
+        Effect.flatMap(principalFor(path.agentId), (principal) => calls.terminationReport(principal.tenantId, path.agentId, payload)))
       .handle("rebalanceRecommendation", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const principal = yield* principalFor(path.agentId)
-          const cloudInstanceId = str(payload.cloud_instance_id)
-          if (cloudInstanceId === undefined) return ignored("no cloud_instance_id")
-          // notice_time is when it was seen, not a deadline: the engine's default applies.
-          return yield* report(
-            "rebalance-recommendation",
-            engine.notice(principal.tenantId, path.agentId, { kind: "rebalance", cloudInstanceId })
-          )
-        }))
+        Effect.flatMap(principalFor(path.agentId), (principal) => calls.rebalanceRecommendation(principal.tenantId, path.agentId, payload)))
       .handle("shutdown", ({ path }) =>
         Effect.gen(function*() {
           const principal = yield* Principal

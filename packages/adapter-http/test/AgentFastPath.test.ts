@@ -12,7 +12,9 @@ import { Engine, MemoryStore } from "@spotfleet/engine"
 import { Context, Effect, Layer, Redacted } from "effect"
 import * as AgentFastPath from "../src/AgentFastPath.js"
 import * as ApiLive from "../src/ApiLive.js"
+import { LegacyCommand } from "../src/LegacyApi.js"
 import type * as RateLimit from "../src/RateLimit.js"
+import { registerBody } from "./legacy.js"
 import { adminToken, call, createTenant, TestServer } from "./utils.js"
 
 const pool = "t3.medium.us-east-1a"
@@ -166,7 +168,8 @@ describe("agent fast path", () => {
         { name: "prices, none", method: "POST", path: prices, token: a.token, body: { prices: [] }, lane: "fast" },
         { name: "prices, missing field", method: "POST", path: prices, token: a.token, body: { instanceId: "i-fa" }, lane: "fast" },
         { name: "prices, another tenant's agent", method: "POST", path: `/api/agents/${foreignId}/pricing-report`, token: a.token, body: report, lane: "fast" },
-        { name: "prices, legacy v5 body", method: "POST", path: prices, token: a.token, body: { agent_id: agentId, pricing_data_array: [] }, lane: "passed-on" }
+        // The v5 dialect's price report on the shared path: the v5 fast path (test below).
+        { name: "prices, legacy v5 body", method: "POST", path: prices, token: a.token, body: { agent_id: agentId, pricing_data_array: [] }, lane: "fast" }
       ]
       for (const c of cases) {
         const send = (n: number) =>
@@ -303,4 +306,96 @@ describe("agent fast path", () => {
       assert.strictEqual(refusedFast.body.error.details.scope, "agent")
       assert.ok(Number(refusedFast.headers.get("retry-after")) >= 1)
     }).pipe(Effect.provide(server({ perAgent: { perSecond: 0.001, burst: 2 }, perTenant: false, perIp: false }))))
+  it.effect("answers the v5 dialect's calls byte for byte as the HttpApi routes do", () =>
+    Effect.gen(function*() {
+      const lanes = yield* Lanes
+      const counts = yield* HeartbeatCalls
+      const a = yield* createTenant("fast-v5-a")
+      const b = yield* createTenant("fast-v5-b")
+      const json = { "content-type": "application/json" }
+      const reg = yield* call("POST", "/api/agents/register", { token: a.token, body: registerBody("i-4ff0da58a55cfa7ce"), headers: json })
+      assert.strictEqual(reg.status, 200, reg.text)
+      const agentId = reg.body.agent_id as string
+      const foreign = yield* call("POST", "/api/agents/register", { token: b.token, body: registerBody("i-0foreign00000001"), headers: json })
+      const foreignId = foreign.body.agent_id as string
+      const inventory = {
+        instances: [
+          { instance_id: "i-4ff0da58a55cfa7ce", state: "running", az: "us-east-1a", instance_type: "t3.medium", pool: "t3.medium.us-east-1a", tags: { Role: "primary", ManagedBy: "SpotOptimizer" }, launch_time: "2026-11-26T20:51:03+00:00", private_ip: "10.0.1.17", public_ip: "54.12.3.4" },
+          { instance_id: "i-0a1b2c3d4e5f60718", state: "running", az: "us-east-1b", instance_type: "t3.medium", pool: null, tags: { Name: "unrelated-db" }, launch_time: "2026-10-01T08:00:00+00:00", private_ip: "10.0.2.9", public_ip: null }
+        ],
+        count: 2
+      }
+      const beat = { status: "online", inventory_snapshot: inventory, health_metrics: { uptime: 4134, cpu_percent: 0, memory_percent: 0 }, reconnect: false }
+      const hb = `/api/agents/${agentId}/heartbeat`
+      const pending = `/api/agents/${agentId}/commands/pending`
+      const pricing = {
+        agent_id: agentId,
+        timestamp: "2026-11-26T20:57:41.779922",
+        pricing_data_array: [
+          { instance_type: "t3.medium", az: "us-east-1a", pool_id: "t3.medium.us-east-1a", spot_price: 0.0125, timestamp: "2026-11-26T20:57:40.101223" },
+          { instance_type: "t3.medium", az: "us-east-1b", pool_id: "t3.medium.us-east-1b", spot_price: 0.0131, timestamp: "2026-11-26T20:57:40.402117" },
+          { instance_type: "t3.medium", price_type: "ondemand", price: 0.0416, timestamp: "2026-11-26T20:57:41.512006" }
+        ]
+      }
+      const cases: ReadonlyArray<Case> = [
+        { name: "v5 heartbeat", method: "POST", path: hb, token: a.token, body: beat, lane: "fast" },
+        { name: "v5 heartbeat, reconnect", method: "POST", path: hb, token: a.token, body: { ...beat, reconnect: true, inventory_snapshot: { instances: [], count: 0 } }, lane: "fast" },
+        { name: "v5 heartbeat, cloud error", method: "POST", path: hb, token: a.token, body: { ...beat, inventory_snapshot: { instances: [], count: 0, error: "UnauthorizedOperation" } }, lane: "fast" },
+        { name: "v5 heartbeat, unknown agent", method: "POST", path: "/api/agents/nobody/heartbeat", token: a.token, body: beat, lane: "fast" },
+        { name: "v5 heartbeat, another tenant's agent", method: "POST", path: `/api/agents/${foreignId}/heartbeat`, token: a.token, body: beat, lane: "fast" },
+        { name: "v5 heartbeat, no token", method: "POST", path: hb, body: beat, lane: "passed-on" },
+        { name: "v5 heartbeat, inventory of the wrong shape", method: "POST", path: hb, token: a.token, body: { ...beat, inventory_snapshot: [] }, lane: "passed-on" },
+        { name: "v5 poll", method: "GET", path: pending, token: a.token, lane: "fast" },
+        { name: "v5 poll, unknown agent", method: "GET", path: "/api/agents/nobody/commands/pending", token: a.token, lane: "fast" },
+        { name: "v5 poll, another tenant's agent", method: "GET", path: `/api/agents/${foreignId}/commands/pending`, token: a.token, lane: "fast" },
+        { name: "v5 poll, no token", method: "GET", path: pending, lane: "passed-on" },
+        { name: "v5 poll, query string", method: "GET", path: `${pending}?x=1`, token: a.token, lane: "passed-on" },
+        { name: "v5 prices", method: "POST", path: `/api/agents/${agentId}/pricing-report`, token: a.token, body: pricing, lane: "fast" },
+        { name: "v5 prices, unknown agent", method: "POST", path: "/api/agents/nobody/pricing-report", token: a.token, body: pricing, lane: "fast" },
+        { name: "v5 prices, bad record", method: "POST", path: `/api/agents/${agentId}/pricing-report`, token: a.token, body: { pricing_data_array: [{ spot_price: "x" }] }, lane: "passed-on" },
+        { name: "v5 termination notice, no instance", method: "POST", path: `/api/agents/${agentId}/termination-report`, token: a.token, body: { notice_type: "TERMINATION" }, lane: "fast" },
+        { name: "v5 rebalance, unknown instance", method: "POST", path: `/api/agents/${agentId}/rebalance-recommendation`, token: a.token, body: { cloud_instance_id: "i-nope", notice_type: "REBALANCE" }, lane: "fast" },
+        { name: "v5 termination notice", method: "POST", path: `/api/agents/${agentId}/termination-report`, token: a.token, body: { cloud_instance_id: "i-4ff0da58a55cfa7ce", notice_type: "TERMINATION", termination_time: "2026-11-26T21:10:00Z" }, lane: "fast" },
+        // After the notice the agent has commands queued: the poll loads the agent and delivers one.
+        { name: "v5 poll, a command queued", method: "GET", path: pending, token: a.token, lane: "fast" }
+      ]
+      const batchedBefore = counts.batches.reduce((n, x) => n + x, 0)
+      for (const c of cases) {
+        const send = () => call(c.method, c.path, { ...(c.token === undefined ? {} : { token: c.token }), ...(c.body === undefined ? {} : { body: c.body }), headers: json })
+        lanes.fast = true
+        const before = { fast: lanes.fastAnswered, passed: lanes.passedOn }
+        const viaFast = yield* send()
+        const lane = lanes.passedOn > before.passed ? "passed-on" : lanes.fastAnswered > before.fast ? "fast" : "none"
+        lanes.fast = false
+        const viaApi = yield* send()
+        assert.strictEqual(lane, c.lane, `${c.name}: went ${lane}`)
+        assert.strictEqual(viaFast.status, viaApi.status, `${c.name}: status ${viaFast.status} (fast) vs ${viaApi.status} (HttpApi): ${viaFast.text} / ${viaApi.text}`)
+        if (c.name === "v5 poll, a command queued") {
+          // A poll hands out the one command queued (in the v5 shape); the next finds none.
+          assert.strictEqual(viaFast.body.commands.length, 1, viaFast.text)
+          assert.deepStrictEqual(Object.keys(viaFast.body.commands[0]), Object.keys(LegacyCommand.fields), c.name)
+          assert.strictEqual(viaApi.text, "{\"commands\":[]}")
+        } else {
+          assert.strictEqual(viaFast.text, viaApi.text, c.name)
+        }
+        assert.strictEqual(viaFast.headers.get("content-type"), viaApi.headers.get("content-type"), `${c.name}: content type`)
+      }
+      lanes.fast = true
+      // The fast path's heartbeats went through the batch write (five of them).
+      assert.strictEqual(counts.batches.reduce((n, x) => n + x, 0) - batchedBefore, 5)
+
+      // The same inventory again (kept decoded, not reconciled again): the same answer.
+      const once = yield* call("POST", hb, { token: a.token, body: beat, headers: json })
+      const twice = yield* call("POST", hb, { token: a.token, body: beat, headers: json })
+      assert.strictEqual(twice.text, once.text)
+      // A changed inventory is read as sent: the PRIMARY no longer listed is gone in the engine.
+      const before = lanes.fastAnswered
+      const gone = yield* call("POST", hb, { token: a.token, body: { ...beat, inventory_snapshot: { instances: [inventory.instances[1]], count: 1 } }, headers: json })
+      assert.strictEqual(gone.status, 200, gone.text)
+      assert.strictEqual(gone.body.inventory_checked, 1)
+      assert.strictEqual(lanes.fastAnswered, before + 1)
+      const engine = yield* Engine.Engine
+      const view = yield* Effect.orDie(engine.getAgent(a.id as never, agentId as never))
+      assert.strictEqual(view.instances.find((i) => i.cloudInstanceId === "i-4ff0da58a55cfa7ce")?.role, "TERMINATED")
+    }).pipe(Effect.provide(server())))
 })

@@ -11,13 +11,16 @@ import { Effect, Fiber, Ref } from "effect"
 import * as internal from "../src/internal/legacy.js"
 import { countEvents, eventsOf, isNonEmptyObject, legacyCall, registerBody } from "./legacy.js"
 import { type AgentLog, FakeCloud, runAgent } from "./legacyAgent.js"
-import { call, createTenant, memoryServer } from "./utils.js"
+import { MemoryStore } from "@spotfleet/engine"
+import { call, createTenant, memoryServer, serverLayer } from "./utils.js"
 
 
 const view = (tenantId: string, agentId: string) =>
   Effect.flatMap(Engine.Engine, (engine) => Effect.orDie(engine.getAgent(tenantId as Ids.TenantId, agentId as Ids.AgentId)))
 
-layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("legacy v5 agent over HTTP (in-memory store)", (it) => {
+// Twice: through the HttpApi routes alone, and with the agent fast path in front of them.
+for (const [way, server] of [["HttpApi", memoryServer], ["fast path", serverLayer(MemoryStore.layer, { fastPath: true })]] as const) {
+layer(server, { timeout: "60 seconds", excludeTestServices: true })(`legacy v5 agent over HTTP (in-memory store, ${way})`, (it) => {
   it.effect("a scripted agent completes notice → LAUNCH → launched → PROMOTE → TERMINATE, one PRIMARY at every step", () =>
     Effect.gen(function*() {
       const tenant = yield* createTenant(`fake-${crypto.randomUUID()}`)
@@ -277,6 +280,7 @@ layer(memoryServer, { timeout: "60 seconds", excludeTestServices: true })("legac
       assert.strictEqual(anon.status, 401)
     }))
 })
+}
 
 describe("legacy dialect helpers", () => {
   pureIt("naive timestamps are UTC; zones are honoured; garbage is undefined", () => {

@@ -233,6 +233,24 @@ export interface EngineService {
       readonly error?: string | null | undefined
     }
   ) => Effect.Effect<AgentView, EngineFailure>
+  /**
+   * `reconcileInventory` for inventories that come with heartbeats, many at once, without the
+   * views: an inventory reconciled without a change before is not reconciled again (no aggregate
+   * load) while the agent has not changed through this engine since, for
+   * `Timing.reconcile.unchangedInventorySeconds`. An inventory with an error, or an empty one,
+   * changes nothing. The reconciles that run, run side by side; each outcome (in order) is
+   * `undefined` or its failure. `timeoutMillis` bounds each reconcile that runs (a `StoreError`
+   * past it: the caller is waiting), without the cost of a timer when none runs.
+   */
+  readonly observeInventories: (
+    calls: ReadonlyArray<{
+      readonly tenantId: TenantId
+      readonly agentId: AgentId
+      readonly instances: ReadonlyArray<InventoryItem>
+      readonly error?: string | null | undefined
+    }>,
+    options?: { readonly timeoutMillis?: number | undefined }
+  ) => Effect.Effect<ReadonlyArray<EngineFailure | undefined>>
   /** Cancels a switch in progress, as long as its PROMOTE has not been handed out. */
   readonly cancelSwitch: (tenantId: TenantId, agentId: AgentId, options?: CallOptions) => Effect.Effect<AgentView, EngineFailure>
   /**

@@ -91,6 +91,10 @@ export const promoteMarginSeconds = 20
  *   matched with an unknown instance of the same pool for this long after it was requested.
  * - `recoveryBackoffSeconds` (30 s): a DEGRADED agent (no PRIMARY) whose emergency ended without
  *   one starts another attempt (promote a ready replica, or launch) after this pause.
+ * - `unchangedInventorySeconds` (120 s): an inventory the engine reconciled without a change is
+ *   not reconciled again when a heartbeat brings it unchanged, while the agent has not changed
+ *   here since, for this long (`Engine.observeInventory`); then it is (changes made by another
+ *   server process are seen within this bound).
  *
  * @since 0.2.0
  * @category defaults
@@ -98,7 +102,8 @@ export const promoteMarginSeconds = 20
 export const reconcile = {
   orphanGraceSeconds: 600,
   lateLaunchWindowSeconds: 1_800,
-  recoveryBackoffSeconds: 30
+  recoveryBackoffSeconds: 30,
+  unchangedInventorySeconds: 120
 } as const
 
 /**
@@ -119,3 +124,15 @@ export const maxDeliveries = 5
  * @category defaults
  */
 export const leaseSeconds = 600
+
+/**
+ * How long a poll that found nothing to deliver stands for the agent's next polls (20 s): while
+ * no commit of the agent went through this engine since, they are answered without the store
+ * (`Engine.pollCommands`). Only a commit gives an idle agent something to deliver, so within one
+ * process nothing is delayed; a command queued by another server process is found within this
+ * bound.
+ *
+ * @since 0.2.0
+ * @category defaults
+ */
+export const idlePollSeconds = 20

@@ -48,19 +48,25 @@ export interface Inventory {
   readonly error: string | null
 }
 
+/** How long a heartbeat waits for its inventory's reconcile (the agent waits for the answer). */
+export const reconcileTimeoutMillis = 5_000
+
+/** Logs a reconcile that failed (it never fails the heartbeat). */
+export const reconcileFailed = (agentId: Ids.AgentId, failure: Engine.EngineFailure | undefined) =>
+  failure === undefined ? Effect.void : Effect.logWarning(`inventory of agent ${agentId} not reconciled: ${failure._tag}: ${failure.message}`)
+
 /**
- * Hands an inventory that came with a heartbeat to the engine. The heartbeat has been answered
- * by then: a reconcile that fails (a conflict, the store) is logged and never fails the
- * heartbeat — the v5 agent goes offline for good after one failed heartbeat, and the next
+ * Hands an inventory that came with a heartbeat to the engine (`Engine.observeInventories`:
+ * an inventory reconciled without a change before is not reconciled again). A reconcile that
+ * fails (a conflict, the store, past {@link reconcileTimeoutMillis}) is logged and never fails
+ * the heartbeat — the v5 agent goes offline for good after one failed heartbeat, and the next
  * inventory reconciles anyway.
  */
 export const reconcile = (engine: Engine.EngineService, tenantId: Ids.TenantId, agentId: Ids.AgentId, inventory: Inventory) =>
   inventory.error !== null || inventory.instances.length === 0
     ? Effect.void
-    : engine.reconcileInventory(tenantId, agentId, inventory).pipe(
-      Effect.asVoid,
-      // Bounded: the agent waits for this heartbeat's answer.
-      Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "timed out after 5 s" }),
+    : engine.observeInventories([{ tenantId, agentId, ...inventory }], { timeoutMillis: reconcileTimeoutMillis }).pipe(
+      Effect.flatMap((outcomes) => reconcileFailed(agentId, outcomes[0])),
       Effect.catchAllCause((cause) => Effect.logWarning(`inventory of agent ${agentId} not reconciled`, cause))
     )
 

@@ -4,12 +4,12 @@
  * interruption notices and the cloud inventory of the reconcile loop. Each state change goes
  * through `Core.execute`; the pools an emergency may launch in come from the pool ledger.
  */
-import { Clock, Effect, Either, Metric, Option, Schema } from "effect"
+import { Clock, Effect, Either, Hash, Metric, Option, Schema } from "effect"
 import type { HeartbeatCall, HeartbeatTouch } from "../../AgentStore.js"
 import { Command } from "../../Command.js"
 import type { EngineFailure, EngineService } from "../../Engine.js"
 import { AgentView, HeartbeatResult } from "../../Engine.js"
-import { AgentNotFound, CommandNotFound } from "../../EngineError.js"
+import { AgentNotFound, CommandNotFound, StoreError } from "../../EngineError.js"
 import * as EngineMetrics from "../../EngineMetrics.js"
 import type { AgentId, TenantId } from "../../Ids.js"
 import type * as StateMachine from "../../StateMachine.js"
@@ -99,12 +99,18 @@ export const make = (core: Core, readModels: ReadModels) => {
     // Most polls find nothing: a store that can tell so in one read spares the aggregate load
     // (the transition of such a poll changes nothing and delivers nothing).
     if (peek === undefined) return deliver(tenantId, agentId, limit)
-    return Effect.flatMap(peek(tenantId, agentId), (busy) =>
-      Option.isNone(busy)
-        ? Effect.fail(new AgentNotFound({ agentId }))
-        : busy.value
-        ? deliver(tenantId, agentId, limit)
-        : nothingToDeliver)
+    const key = core.agentKey(tenantId, agentId)
+    // A poll that found nothing still stands (Timing.idlePollSeconds): no store read at all.
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (core.inventories.isIdle(key, now)) return nothingToDeliver
+      const since = core.inventories.begin()
+      return Effect.flatMap(peek(tenantId, agentId), (busy) => {
+        if (Option.isNone(busy)) return Effect.fail(new AgentNotFound({ agentId }))
+        if (busy.value) return deliver(tenantId, agentId, limit)
+        core.inventories.idle(key, since, now)
+        return nothingToDeliver
+      })
+    })
   }
 
   const findCommand = (aggregate: StateMachine.AgentAggregate, commandId: string | undefined, requestId: string | undefined) => {
@@ -184,27 +190,98 @@ export const make = (core: Core, readModels: ReadModels) => {
         (found) => new Map(found.flatMap(([id, owner]) => (Option.isSome(owner) ? [[id, owner.value] as const] : [])))
       )
 
+  /**
+   * The input of a reconcile of `instances`; `adoptable` hears whether the inventory lists
+   * instances of ours this agent does not know (what is done about them depends on other agents).
+   */
+  const reconcileInput = (
+    tenantId: TenantId,
+    instances: ReadonlyArray<StateMachine.InventoryItem>,
+    adoptable: (found: boolean) => void = () => {}
+  ) =>
+  (aggregate: StateMachine.AgentAggregate) =>
+    Effect.gen(function*() {
+      const listed = new Set(instances.map((i) => i.cloudInstanceId))
+      const primary = aggregate.instances.find((i) => i.role === "PRIMARY")
+      const launchPools = primary !== undefined && primary.cloudInstanceId !== null && !listed.has(primary.cloudInstanceId)
+        ? yield* emergencyChain(primary.pool, yield* Clock.currentTimeMillis)
+        : []
+      // Instances with our tags this agent does not know: the ones no agent of the tenant
+      // knows are candidates for adoption (in a shared account most belong to others).
+      const known = new Set(aggregate.instances.flatMap((i) => (i.cloudInstanceId === null ? [] : [i.cloudInstanceId])))
+      const unknown = instances
+        .filter((i) => !known.has(i.cloudInstanceId) && Reconcile.isManaged(i.tags) && !Reconcile.isGone(i))
+        .map((i) => i.cloudInstanceId)
+      adoptable(unknown.length > 0)
+      const owners = unknown.length === 0 ? new Map<string, AgentId>() : yield* ownersOf(tenantId, unknown)
+      const unowned = unknown.filter((id) => !owners.has(id))
+      return { _tag: "Reconcile" as const, inventory: instances, launchPools, unowned }
+    })
+
   const reconcileInventory: EngineService["reconcileInventory"] = (tenantId, agentId, args) =>
     args.error !== undefined && args.error !== null || args.instances.length === 0
       // A cloud error, or an empty list (a reconnect sends one), says nothing about what runs.
       ? Effect.map(loadOwned(tenantId, agentId), viewOf)
-      : simple("reconcile", (aggregate) =>
-        Effect.gen(function*() {
-          const listed = new Set(args.instances.map((i) => i.cloudInstanceId))
-          const primary = aggregate.instances.find((i) => i.role === "PRIMARY")
-          const launchPools = primary !== undefined && primary.cloudInstanceId !== null && !listed.has(primary.cloudInstanceId)
-            ? yield* emergencyChain(primary.pool, yield* Clock.currentTimeMillis)
-            : []
-          // Instances with our tags this agent does not know: the ones no agent of the tenant
-          // knows are candidates for adoption (in a shared account most belong to others).
-          const known = new Set(aggregate.instances.flatMap((i) => (i.cloudInstanceId === null ? [] : [i.cloudInstanceId])))
-          const unknown = args.instances
-            .filter((i) => !known.has(i.cloudInstanceId) && Reconcile.isManaged(i.tags) && !Reconcile.isGone(i))
-            .map((i) => i.cloudInstanceId)
-          const owners = unknown.length === 0 ? new Map<string, AgentId>() : yield* ownersOf(tenantId, unknown)
-          const unowned = unknown.filter((id) => !owners.has(id))
-          return { _tag: "Reconcile" as const, inventory: args.instances, launchPools, unowned }
-        }), agentActor(agentId))(tenantId, agentId)
+      : simple("reconcile", reconcileInput(tenantId, args.instances), agentActor(agentId))(tenantId, agentId)
 
-  return { heartbeat, heartbeats, pollCommands, reportResult, confirmLaunch, confirmTerminated, notice, reconcileInventory }
+  /**
+   * An inventory's identity: the length and hash of its JSON (a few bytes per agent, whatever the
+   * inventory's size; kept while the caller hands the same list again).
+   */
+  const fingerprints = new WeakMap<ReadonlyArray<StateMachine.InventoryItem>, string>()
+  const fingerprintOf = (instances: ReadonlyArray<StateMachine.InventoryItem>) => {
+    let fingerprint = fingerprints.get(instances)
+    if (fingerprint === undefined) {
+      const json = JSON.stringify(instances)
+      fingerprints.set(instances, fingerprint = `${json.length}:${Hash.string(json)}`)
+    }
+    return fingerprint
+  }
+
+  const observeOne = (
+    call: Parameters<EngineService["observeInventories"]>[0][number],
+    now: number,
+    timeoutMillis: number | undefined
+  ): Effect.Effect<EngineFailure | undefined> | undefined => {
+    const { agentId, instances, tenantId } = call
+    if (call.error !== undefined && call.error !== null || instances.length === 0) return undefined
+    const key = core.agentKey(tenantId, agentId)
+    const fingerprint = fingerprintOf(instances)
+    if (core.inventories.quiet(key, fingerprint, now)) return undefined
+    let adoptable = false
+    const reconcile = execute({
+      tenantId,
+      agentId,
+      input: reconcileInput(tenantId, instances, (found) => (adoptable = found)),
+      actor: agentActor(agentId),
+      operation: "reconcile",
+      schema: Schema.Unknown,
+      answer: (t) => (t.changed ? null : t.aggregate.agent.version)
+    })
+    const bounded = timeoutMillis === undefined ? reconcile : Effect.timeoutFail(reconcile, {
+      duration: timeoutMillis,
+      onTimeout: () => new StoreError({ operation: "reconcile", reason: `timed out after ${timeoutMillis} ms` })
+    })
+    return Effect.match(bounded, {
+      onFailure: (e) => e,
+      onSuccess: (unchangedAt) => {
+        // Unknown instances of ours depend on other agents too: those are looked at every time.
+        if (typeof unchangedAt === "number" && !adoptable) core.inventories.remember(key, fingerprint, unchangedAt, now)
+        return undefined
+      }
+    })
+  }
+
+  const observeInventories: EngineService["observeInventories"] = (calls, observeOptions = {}) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const outcomes: Array<EngineFailure | undefined> = new Array(calls.length).fill(undefined)
+      const running: Array<Effect.Effect<void>> = []
+      for (let i = 0; i < calls.length; i++) {
+        const one = observeOne(calls[i]!, now, observeOptions.timeoutMillis)
+        if (one !== undefined) running.push(Effect.map(one, (outcome) => void (outcomes[i] = outcome)))
+      }
+      return running.length === 0 ? Effect.succeed(outcomes) : Effect.as(Effect.all(running, { concurrency: "unbounded", discard: true }), outcomes)
+    })
+
+  return { heartbeat, heartbeats, pollCommands, reportResult, confirmLaunch, confirmTerminated, notice, reconcileInventory, observeInventories }
 }

@@ -18,6 +18,7 @@ import * as StateMachine from "../../StateMachine.js"
 import * as Timing from "../../Timing.js"
 import { TenantStore } from "../../TenantStore.js"
 import * as Idempotent from "../idempotent.js"
+import * as InventoryMemo from "./inventoryMemo.js"
 
 export const agentActor = (agentId: string) => Actor.make({ kind: "agent", id: agentId })
 export const userActor = Actor.make({ kind: "user", id: null })
@@ -71,6 +72,10 @@ export const make = (options: EngineOptions) =>
           // Another tenant's agent is reported exactly like a missing one.
           : Effect.fail(new AgentNotFound({ agentId })))
 
+    /** Inventories reconciled without a change, polls that found nothing (internal/engine/inventoryMemo.ts). */
+    const inventories = InventoryMemo.make(100_000, Timing.reconcile.unchangedInventorySeconds * 1000, Timing.idlePollSeconds * 1000)
+    const agentKey = (tenantId: TenantId, agentId: AgentId) => `${tenantId}/${agentId}`
+
     /** Replays the first answer for a key, or runs `fresh` with the record to write (internal/idempotent.ts). */
     const idempotent = Idempotent.make(idempotency)
 
@@ -110,6 +115,7 @@ export const make = (options: EngineOptions) =>
           const idem = record(answer, now)
           if (transition.changed) {
             const written = yield* agents.commit({ before, after: transition.aggregate, events: transition.events, idempotency: idem })
+            inventories.committed(agentKey(args.tenantId, args.agentId), transition.aggregate.agent.version)
             yield* EngineMetrics.recordEvents(written)
           } else if (idem !== undefined) {
             yield* idempotency.put(idem)
@@ -147,6 +153,8 @@ export const make = (options: EngineOptions) =>
       pollLimit: options.pollLimit ?? 5,
       getTenant,
       loadOwned,
+      inventories,
+      agentKey,
       idempotent,
       retryConflicts,
       execute,

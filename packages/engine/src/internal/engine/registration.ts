@@ -91,6 +91,7 @@ export const make = (core: Core) => {
         if (commit !== null) {
           yield* agents.commit(commit).pipe(
             Effect.tap(EngineMetrics.recordEvents),
+            Effect.tap(() => core.inventories.committed(core.agentKey(tenantId, commit.after.agent.id), commit.after.agent.version)),
             // Two first registrations raced: retry, which now finds the winner's agent.
             Effect.catchIf(
               (e): e is DuplicateKey => e._tag === "DuplicateKey" && e.entity === "agent",
