@@ -45,7 +45,7 @@ import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import * as MysqlClient from "@effect/sql-mysql2/MysqlClient"
 import { AgentFastPath, ApiLive, Auth, Events, RateLimit, Serving } from "@spotfleet/adapter-http"
 import { MysqlDecisionLog, MysqlJobLease, MysqlMigrations, MysqlModelRegistry, MysqlNotificationStore, MysqlStore } from "@spotfleet/adapter-mysql"
-import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry, Notification } from "@spotfleet/engine"
+import { DecisionLog, Engine, JobLease, MemoryStore, ModelRegistry, Notification, Timing } from "@spotfleet/engine"
 import { Cause, Console, Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as Dashboard from "./Dashboard.js"
 import * as Demo from "./Demo.js"
@@ -89,7 +89,13 @@ const program = Effect.gen(function*() {
     ApiLive.serve({ ...config.http, adminToken: config.adminToken }).pipe(
       // The dashboard at `/` (examples/dashboard/dist; never shadows /api, /metrics, /health, /ready).
       Layer.provide(Dashboard.layer(config.dashboardDir)),
-      Layer.provideMerge(Layer.mergeAll(Engine.layer(), ServerJobs.layer, ServerModels.layer)),
+      // An idle agent's polls are answered without the store only where this process is the
+      // store's one engine (the embedded store); with MySQL other processes may queue commands.
+      Layer.provideMerge(Layer.mergeAll(
+        Engine.layer(Option.isNone(config.mysqlUrl) ? { idlePollSeconds: Timing.idlePollSeconds } : {}),
+        ServerJobs.layer,
+        ServerModels.layer
+      )),
       Layer.provideMerge(storeLayer(config.mysqlUrl)),
       Layer.provideMerge(ServerInterruptions.layerFrom(config.spotAdvisor)),
       Layer.provideMerge(NodeHttpServer.layer(() => serving.server, { port: config.port, host: config.host }))

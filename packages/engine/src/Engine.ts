@@ -51,6 +51,16 @@ export interface EngineOptions {
   readonly flowTtlSeconds?: number | undefined
   /** How long an unknown instance with our tags runs before it is adopted and terminated (default `Timing.reconcile.orphanGraceSeconds`, 10 minutes). */
   readonly orphanGraceSeconds?: number | undefined
+  /**
+   * How long a poll that found nothing stands for the agent's next polls, answered without the
+   * store while no commit of the agent went through this engine (default 0: off). Only for a
+   * store that no other engine writes (the in-memory store, or one server process): a command
+   * queued by another process would wait up to this long. `Timing.idlePollSeconds` (20 s) suits
+   * the v5 agent's 5-s polls.
+   *
+   * @since 0.2.0
+   */
+  readonly idlePollSeconds?: number | undefined
 }
 
 /**

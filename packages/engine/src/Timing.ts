@@ -126,11 +126,12 @@ export const maxDeliveries = 5
 export const leaseSeconds = 600
 
 /**
- * How long a poll that found nothing to deliver stands for the agent's next polls (20 s): while
- * no commit of the agent went through this engine since, they are answered without the store
- * (`Engine.pollCommands`). Only a commit gives an idle agent something to deliver, so within one
- * process nothing is delayed; a command queued by another server process is found within this
- * bound.
+ * How long a poll that found nothing to deliver may stand for the agent's next polls when
+ * `EngineOptions.idlePollSeconds` turns it on (off by default): while no commit of the agent went
+ * through this engine since, they are answered without the store (`Engine.pollCommands`). Only a
+ * commit gives an idle agent something to deliver, so with one engine per store nothing is
+ * delayed; a command queued by another server process would be found only within this bound —
+ * an emergency PROMOTE among them — so several processes on one database leave it off.
  *
  * @since 0.2.0
  * @category defaults

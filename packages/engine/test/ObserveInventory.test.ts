@@ -33,11 +33,13 @@ const countingStore = Layer.effect(
 )
 
 // The engine reads agents through the counting store; everything else is the memory store's.
-const TestEngine = Engine.layer().pipe(
-  Layer.provide(countingStore),
-  Layer.provideMerge(MemoryStore.layer),
-  Layer.provideMerge(Layer.sync(Loads, () => ({ count: 0, peeks: 0 })))
-)
+const engineOn = (options: Engine.EngineOptions) =>
+  Engine.layer(options).pipe(
+    Layer.provide(countingStore),
+    Layer.provideMerge(MemoryStore.layer),
+    Layer.provideMerge(Layer.sync(Loads, () => ({ count: 0, peeks: 0 })))
+  )
+const TestEngine = engineOn({ idlePollSeconds: Timing.idlePollSeconds })
 
 const pool = Pool.make("t3.medium", "us-east-1a")
 const item = (cloudInstanceId: string, tags: Record<string, string> = { ManagedBy: "spotfleet" }): InventoryItem => ({
@@ -134,4 +136,13 @@ describe("Engine.observeInventories", () => {
       const unknown = yield* Effect.flip(engine.pollCommands(t, "agent-nobody" as AgentId))
       assert.strictEqual(unknown._tag, "AgentNotFound")
     }).pipe(Effect.provide(TestEngine)))
+
+  it.effect("by default (several processes may share the store) every poll asks the store", () =>
+    Effect.gen(function*() {
+      const { engine, id, t } = yield* setup
+      const loads = yield* Loads
+      const before = loads.peeks
+      for (let i = 0; i < 3; i++) assert.deepStrictEqual(yield* engine.pollCommands(t, id), [])
+      assert.strictEqual(loads.peeks - before, 3)
+    }).pipe(Effect.provide(engineOn({}))))
 })

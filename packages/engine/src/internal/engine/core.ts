@@ -73,7 +73,7 @@ export const make = (options: EngineOptions) =>
           : Effect.fail(new AgentNotFound({ agentId })))
 
     /** Inventories reconciled without a change, polls that found nothing (internal/engine/inventoryMemo.ts). */
-    const inventories = InventoryMemo.make(100_000, Timing.reconcile.unchangedInventorySeconds * 1000, Timing.idlePollSeconds * 1000)
+    const inventories = InventoryMemo.make(100_000, Timing.reconcile.unchangedInventorySeconds * 1000, (options.idlePollSeconds ?? 0) * 1000)
     const agentKey = (tenantId: TenantId, agentId: AgentId) => `${tenantId}/${agentId}`
 
     /** Replays the first answer for a key, or runs `fresh` with the record to write (internal/idempotent.ts). */
