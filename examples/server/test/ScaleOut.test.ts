@@ -15,21 +15,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { MysqlTestDatabase } from "@spotfleet/adapter-mysql/testing"
 import { Effect } from "effect"
 import * as mysql from "mysql2/promise"
+import * as ServerJobs from "../src/ServerJobs.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const PERIOD_MS = 1_000
 const LEASE_MS = 3 * PERIOD_MS
-const JOBS = [
-  "liveness",
-  "command-sweep",
-  "zombie-retention",
-  "unreconciled-instances",
-  "retention",
-  "consolidation",
-  "auto-switch",
-  "savings-accrual",
-  "notifications"
-] as const
+// Every job the server runs, as it names them (a new job is checked here without a second list).
+const JOBS = ServerJobs.jobNames
 
 const describeMysql = (await MysqlTestDatabase.reachable("the scale-out test")) ? describe : describe.skip
 
@@ -41,7 +33,7 @@ interface Server {
   url: string
 }
 
-const envPeriods = Object.fromEntries(JOBS.map((j) => [`SPOTFLEET_JOB_${j.toUpperCase().replaceAll("-", "_")}_SECONDS`, String(PERIOD_MS / 1000)]))
+const envPeriods = Object.fromEntries(JOBS.map((j) => [ServerJobs.periodVariable(j), String(PERIOD_MS / 1000)]))
 
 const start = (name: string, env: Record<string, string>): Server => {
   const child = spawn(
